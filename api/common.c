@@ -1,0 +1,62 @@
+/* common.c — helpers every handler uses. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *api_actor(struct http_req *r) {
+    json_t *a = json_pack("{s:s, s:s}", "request_id", r->request_id, "ip", r->client_ip);
+    if (r->who.authenticated) {
+        json_object_set_new(a, "user_id", json_string(r->who.user_id));
+        json_object_set_new(a, "role", json_string(role_name(r->who.role)));
+        json_object_set_new(a, "org_id", json_string(r->who.org_id));
+        json_object_set_new(a, "city_id", json_string(r->who.city_id));
+    }
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
+static void reply_sql(struct http_req *r, bool read, unsigned status, const char *sql, int n,
+                      const char *const *params, const char *not_found_detail) {
+    PGresult *res;
+    int rc = read ? db_exec_read(sql, n, params, &res) : db_exec(sql, n, params, &res);
+    if (rc < 0) {
+        http_db_fail(r, rc);
+        return;
+    }
+    if (rc == 0 || PQgetisnull(res, 0, 0)) {
+        http_problem(r, P_NOT_FOUND, "%s", not_found_detail);
+    } else {
+        http_reply_raw(r, status, "application/json", PQgetvalue(res, 0, 0),
+                       (size_t)PQgetlength(res, 0, 0));
+    }
+    PQclear(res);
+}
+
+void api_reply_sql(struct http_req *r, unsigned status, const char *sql, int n,
+                   const char *const *params, const char *not_found_detail) {
+    reply_sql(r, false, status, sql, n, params, not_found_detail);
+}
+
+void api_reply_sql_read(struct http_req *r, unsigned status, const char *sql, int n,
+                        const char *const *params, const char *not_found_detail) {
+    reply_sql(r, true, status, sql, n, params, not_found_detail);
+}
+
+bool api_page(struct http_req *r, char limit[8], const char **cursor) {
+    int64_t n;
+    if (!http_query_int(r, "limit", 1, API_MAX_LIMIT, API_DEFAULT_LIMIT, &n))
+        return false;
+    snprintf(limit, 8, "%d", (int)n);
+    *cursor = http_query(r, "cursor");
+    if (*cursor != NULL && !util_is_uuid(*cursor)) {
+        http_problem_errors(r, P_INVALID_QUERY,
+                            json_pack("[{s:s, s:s}]", "field", "cursor", "message",
+                                      "must be a next_cursor value from a previous page"),
+                            "cursor is not valid");
+        return false;
+    }
+    return true;
+}

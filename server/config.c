@@ -1,0 +1,148 @@
+/* config.c — configuration as one typed table, validated at start (after PgBouncer's CF_ABS):
+ * every variable, its type, its default and where it goes are declared once below, and the
+ * help text is printed from the same table. */
+#include "config.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SUANLI_SHARE_DIR
+#define SUANLI_SHARE_DIR "."
+#endif
+
+struct config cfg;
+
+enum cf_type { CF_STRING, CF_INT, CF_LISTEN, CF_LOGLEVEL, CF_MODE };
+
+struct cf_entry {
+    const char *name;
+    enum cf_type type;
+    void *dst;
+    const char *def; /* NULL = unset */
+    int64_t min, max;
+    const char *help;
+};
+
+static char *listen_raw;
+
+static const struct cf_entry table[] = {
+    {"SUANLI_LISTEN", CF_LISTEN, &listen_raw, "127.0.0.1:8080", 0, 0, "address:port to serve HTTP on"},
+    {"DATABASE_URL", CF_STRING, &cfg.database_url, NULL, 0, 0,
+     "libpq connection string; unset = embedded PostgreSQL under the data directory"},
+    {"DATABASE_READ_URL", CF_STRING, &cfg.database_read_url, NULL, 0, 0,
+     "streaming replica for read-only endpoints; unset = the primary"},
+    {"SUANLI_DATA_DIR", CF_STRING, &cfg.data_dir, "./var", 0, 0, "data directory"},
+    {"SUANLI_KEY_FILE", CF_STRING, &cfg.key_file, NULL, 0, 0,
+     "signing key file from `suanlid keygen`; development default <data dir>/keys.json"},
+    {"SUANLI_SQL_DIR", CF_STRING, &cfg.sql_dir, SUANLI_SHARE_DIR "/sql", 0, 0, "migrations"},
+    {"SUANLI_WEB_DIR", CF_STRING, &cfg.web_dir, SUANLI_SHARE_DIR "/web", 0, 0, "web UI files"},
+    {"SUANLI_OPENAPI_FILE", CF_STRING, &cfg.openapi_file, SUANLI_SHARE_DIR "/openapi.yaml", 0, 0,
+     "the API description served at /openapi.yaml"},
+    {"SUANLI_LOG_LEVEL", CF_LOGLEVEL, &cfg.log_level, "info", 0, 0, "debug, info, warn or error"},
+    {"SUANLI_MODE", CF_MODE, &cfg.production, "development", 0, 0,
+     "development or production (production refuses the demo seed and generated keys)"},
+    {"SUANLI_THREADS", CF_INT, &cfg.threads, "8", 1, 256,
+     "worker threads, each with its own PostgreSQL connection"},
+    {"SUANLI_MAX_CONNECTIONS", CF_INT, &cfg.max_connections, "1024", 1, 100000,
+     "open HTTP connections at most"},
+    {"SUANLI_PER_IP_CONNECTIONS", CF_INT, &cfg.per_ip_connections, "256", 1, 100000,
+     "open HTTP connections per client address at most"},
+    {"SUANLI_CONNECTION_TIMEOUT", CF_INT, &cfg.connection_timeout_s, "30", 1, 3600,
+     "seconds an idle or slow connection is kept"},
+    {"SUANLI_DB_TIMEOUT_MS", CF_INT, &cfg.db_timeout_ms, "5000", 100, 600000,
+     "statement timeout and connect timeout for PostgreSQL, milliseconds"},
+    {"SUANLI_LOGIN_ATTEMPTS", CF_INT, &cfg.login_attempts, "5", 1, 1000,
+     "failed logins per account and address within a minute before 429"},
+    {"SUANLI_SESSION_TTL", CF_INT, &cfg.session_ttl_s, "43200", 60, 2592000,
+     "session lifetime in seconds"},
+};
+
+static int parse_listen(const char *value) {
+    const char *colon = strrchr(value, ':');
+    int64_t port;
+    if (colon == NULL || colon == value || !util_parse_int64(colon + 1, 0, 65535, &port))
+        return -1;
+    size_t hlen = (size_t)(colon - value);
+    if (value[0] == '[' && hlen > 2 && value[hlen - 1] == ']') {
+        value++;
+        hlen -= 2;
+    }
+    cfg.listen_host = strndup(value, hlen);
+    cfg.listen_port = (int)port;
+    return 0;
+}
+
+int config_load(void) {
+    config_cleanup();
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const struct cf_entry *e = &table[i];
+        const char *value = getenv(e->name);
+        if (value != NULL && value[0] == '\0')
+            value = NULL;
+        if (value == NULL)
+            value = e->def;
+        switch (e->type) {
+        case CF_STRING:
+            *(char **)e->dst = value ? strdup(value) : NULL;
+            break;
+        case CF_LISTEN:
+            if (parse_listen(value) != 0) {
+                fprintf(stderr, "suanlid: %s=%s: expected address:port (port 0-65535)\n", e->name,
+                        value);
+                return -1;
+            }
+            break;
+        case CF_INT:
+            if (!util_parse_int64(value, e->min, e->max, (int64_t *)e->dst)) {
+                fprintf(stderr, "suanlid: %s=%s: expected an integer from %lld to %lld\n",
+                        e->name, value, (long long)e->min, (long long)e->max);
+                return -1;
+            }
+            break;
+        case CF_LOGLEVEL: {
+            int level = log_level_parse(value);
+            if (level < 0) {
+                fprintf(stderr, "suanlid: %s=%s: expected debug, info, warn or error\n", e->name,
+                        value);
+                return -1;
+            }
+            *(int *)e->dst = level;
+            break;
+        }
+        case CF_MODE:
+            if (strcmp(value, "production") != 0 && strcmp(value, "development") != 0) {
+                fprintf(stderr, "suanlid: %s=%s: expected development or production\n", e->name,
+                        value);
+                return -1;
+            }
+            *(bool *)e->dst = strcmp(value, "production") == 0;
+            break;
+        }
+    }
+    log_set_level((enum log_level)cfg.log_level);
+    return 0;
+}
+
+void config_cleanup(void) {
+    free(cfg.listen_host);
+    free(cfg.database_url);
+    free(cfg.database_read_url);
+    free(cfg.data_dir);
+    free(cfg.key_file);
+    free(cfg.sql_dir);
+    free(cfg.web_dir);
+    free(cfg.openapi_file);
+    memset(&cfg, 0, sizeof cfg);
+}
+
+void config_print_help(void) {
+    printf("Environment:\n");
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        printf("  %-26s %s%s%s%s\n", table[i].name, table[i].help,
+               table[i].def ? " (default " : "", table[i].def ? table[i].def : "",
+               table[i].def ? ")" : "");
+}

@@ -1,0 +1,41 @@
+/* config.h — the process configuration, read once from the environment and validated. */
+#ifndef SUANLI_CONFIG_H
+#define SUANLI_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config {
+    char *listen_host;      /* SUANLI_LISTEN host part */
+    int listen_port;        /* SUANLI_LISTEN port part */
+    char *database_url;     /* DATABASE_URL; NULL = embedded cluster */
+    char *database_read_url; /* DATABASE_READ_URL; NULL = primary */
+    char *data_dir;         /* SUANLI_DATA_DIR */
+    char *key_file;         /* SUANLI_KEY_FILE; NULL = <data_dir>/keys.json in development */
+    char *sql_dir;          /* SUANLI_SQL_DIR */
+    char *web_dir;          /* SUANLI_WEB_DIR */
+    char *openapi_file;     /* SUANLI_OPENAPI_FILE */
+    int log_level;          /* SUANLI_LOG_LEVEL */
+    bool production;        /* SUANLI_MODE=production */
+    int64_t threads;        /* SUANLI_THREADS: worker threads = Postgres connections */
+    int64_t max_connections; /* SUANLI_MAX_CONNECTIONS */
+    int64_t per_ip_connections; /* SUANLI_PER_IP_CONNECTIONS */
+    int64_t connection_timeout_s; /* SUANLI_CONNECTION_TIMEOUT */
+    int64_t db_timeout_ms;  /* SUANLI_DB_TIMEOUT_MS: statement timeout */
+    int64_t login_attempts; /* SUANLI_LOGIN_ATTEMPTS per account and address per minute */
+    int64_t session_ttl_s;  /* SUANLI_SESSION_TTL */
+};
+
+extern struct config cfg;
+
+/* Reads every SUANLI_* variable, checks it, fills cfg. On a bad value writes a message that
+ * names the variable to stderr and returns -1. */
+int config_load(void);
+
+/* Frees what config_load allocated. */
+void config_cleanup(void);
+
+/* Prints the variables and their defaults, for --help. */
+void config_print_help(void);
+
+#endif

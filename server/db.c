@@ -1,0 +1,322 @@
+/* db.c — one PostgreSQL connection per worker thread.
+ *
+ * libmicrohttpd runs each request entirely on one pool thread, so a thread-local connection
+ * needs no locking and gives the "one connection per worker" model. Statements are prepared
+ * lazily per connection, keyed by the address of their SQL literal. */
+#include "db.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#define DB_STMT_SLOTS 512 /* per connection; must exceed the number of distinct statements */
+#define DB_MAX_RETRIES 5
+
+struct db_conn {
+    PGconn *pg;
+    const char *prepared[DB_STMT_SLOTS]; /* open addressing on the SQL pointer */
+    bool in_txn;
+};
+
+static char *primary_url;
+static char *read_url;
+static int stmt_timeout_ms = 5000;
+static atomic_int open_connections;
+
+static _Thread_local struct db_conn primary;
+static _Thread_local struct db_conn replica;
+static _Thread_local struct db_error last_error;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+/* Worker threads of libmicrohttpd end without telling us; a key destructor closes their
+ * connections so that none leaks when the daemon stops. */
+static void thread_exit(void *unused) {
+    (void)unused;
+    db_thread_cleanup();
+}
+
+static void thread_key_init(void) {
+    pthread_key_create(&thread_key, thread_exit);
+}
+
+void db_init(const char *purl, const char *rurl, int statement_timeout_ms) {
+    free(primary_url);
+    free(read_url);
+    primary_url = strdup(purl);
+    read_url = rurl ? strdup(rurl) : NULL;
+    stmt_timeout_ms = statement_timeout_ms;
+}
+
+static void conn_close(struct db_conn *c) {
+    if (c->pg != NULL) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+        atomic_fetch_sub(&open_connections, 1);
+    }
+    memset(c->prepared, 0, sizeof c->prepared);
+    c->in_txn = false;
+}
+
+void db_thread_cleanup(void) {
+    conn_close(&primary);
+    conn_close(&replica);
+}
+
+void db_cleanup(void) {
+    db_thread_cleanup();
+    free(primary_url);
+    free(read_url);
+    primary_url = read_url = NULL;
+}
+
+int db_open_connections(void) {
+    return atomic_load(&open_connections);
+}
+
+const struct db_error *db_last_error(void) {
+    return &last_error;
+}
+
+static void set_error(const char *state, const char *msg, const char *detail, const char *cons) {
+    snprintf(last_error.sqlstate, sizeof last_error.sqlstate, "%s", state ? state : "");
+    snprintf(last_error.message, sizeof last_error.message, "%s", msg ? msg : "");
+    snprintf(last_error.detail, sizeof last_error.detail, "%s", detail ? detail : "");
+    snprintf(last_error.constraint, sizeof last_error.constraint, "%s", cons ? cons : "");
+}
+
+/* Session settings every connection gets: UTC so that timestamps render as RFC 3339 with
+ * +00:00, a statement timeout so that no request waits forever on a lock. */
+static PGconn *connect_url(const char *url, char **error_out) {
+    char timeout_s[16];
+    snprintf(timeout_s, sizeof timeout_s, "%d", stmt_timeout_ms / 1000 > 0 ? stmt_timeout_ms / 1000 : 1);
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {url, timeout_s, "suanlid", NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+        if (error_out)
+            *error_out = strdup(pg ? PQerrorMessage(pg) : "out of memory");
+        PQfinish(pg);
+        return NULL;
+    }
+    char set[160];
+    snprintf(set, sizeof set,
+             "SET TIME ZONE 'UTC'; SET statement_timeout = %d; SET lock_timeout = %d; "
+             "SET synchronous_commit = on",
+             stmt_timeout_ms, stmt_timeout_ms);
+    PGresult *r = PQexec(pg, set);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok && error_out)
+        *error_out = strdup(PQerrorMessage(pg));
+    PQclear(r);
+    if (!ok) {
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+PGconn *db_connect_tool(const char *url, char **error_out) {
+    return connect_url(url, error_out);
+}
+
+static bool conn_ensure(struct db_conn *c, const char *url) {
+    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
+        return true;
+    conn_close(c);
+    char *err = NULL;
+    c->pg = connect_url(url, &err);
+    if (c->pg == NULL) {
+        set_error("08006", "connection failed", err, NULL);
+        log_warn("database connection failed: %s", err ? err : "?");
+        free(err);
+        return false;
+    }
+    atomic_fetch_add(&open_connections, 1);
+    pthread_once(&thread_key_once, thread_key_init);
+    pthread_setspecific(thread_key, &primary);
+    return true;
+}
+
+bool db_ping(void) {
+    if (!conn_ensure(&primary, primary_url))
+        return false;
+    if (primary.in_txn)
+        return true;
+    PGresult *r = PQexec(primary.pg, "SELECT 1");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok)
+        conn_close(&primary);
+    return ok;
+}
+
+static size_t slot_of(const char *sql) {
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 7) % DB_STMT_SLOTS;
+}
+
+/* Finds or prepares the statement for sql on c; writes its name. */
+static bool ensure_prepared(struct db_conn *c, const char *sql, int nparams, char name[24]) {
+    size_t i = slot_of(sql);
+    for (size_t n = 0; n < DB_STMT_SLOTS; n++, i = (i + 1) % DB_STMT_SLOTS) {
+        snprintf(name, 24, "s%zu", i);
+        if (c->prepared[i] == sql)
+            return true;
+        if (c->prepared[i] == NULL) {
+            PGresult *r = PQprepare(c->pg, name, sql, nparams, NULL);
+            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            if (!ok)
+                set_error(PQresultErrorField(r, PG_DIAG_SQLSTATE),
+                          PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY), sql, NULL);
+            PQclear(r);
+            if (ok)
+                c->prepared[i] = sql;
+            return ok;
+        }
+    }
+    set_error("XX000", "prepared statement cache full", sql, NULL);
+    return false;
+}
+
+static int classify(struct db_conn *c, PGresult *r) {
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    set_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
+              PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL),
+              PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME));
+    if (PQstatus(c->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0) {
+        conn_close(c);
+        return DB_UNAVAILABLE;
+    }
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        return DB_RETRY;
+    if (strncmp(state, "SL", 2) == 0)
+        return DB_APP_ERROR;
+    if (strncmp(state, "23", 2) == 0)
+        return DB_CONFLICT;
+    if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0) /* timeouts */
+        return DB_UNAVAILABLE;
+    log_error("database error %s: %s (%s)", state, last_error.message, last_error.detail);
+    return DB_HARD_ERROR;
+}
+
+static int exec_once(struct db_conn *c, const char *url, const char *sql, int nparams,
+                     const char *const *params, PGresult **res) {
+    if (!conn_ensure(c, url))
+        return DB_UNAVAILABLE;
+    char name[24];
+    if (!ensure_prepared(c, sql, nparams, name)) {
+        if (PQstatus(c->pg) != CONNECTION_OK) {
+            conn_close(c);
+            return DB_UNAVAILABLE;
+        }
+        log_error("prepare failed %s: %s", last_error.sqlstate, last_error.message);
+        return DB_HARD_ERROR;
+    }
+    PGresult *r = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        int rows = st == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
+        if (res)
+            *res = r;
+        else
+            PQclear(r);
+        return rows;
+    }
+    int rc = classify(c, r);
+    PQclear(r);
+    return rc;
+}
+
+static int exec_retrying(struct db_conn *c, const char *url, const char *sql, int nparams,
+                         const char *const *params, PGresult **res) {
+    if (res)
+        *res = NULL;
+    if (c->in_txn)
+        return exec_once(c, url, sql, nparams, params, res);
+    int rc = DB_HARD_ERROR;
+    for (int attempt = 0; attempt < DB_MAX_RETRIES; attempt++) {
+        bool had_conn = c->pg != NULL;
+        rc = exec_once(c, url, sql, nparams, params, res);
+        if (rc == DB_RETRY) {
+            usleep((useconds_t)(1000 * (1 << attempt)) + randombytes_uniform(1000));
+            continue;
+        }
+        /* A connection that died while idle (server restart) is replaced once at once. */
+        if (rc == DB_UNAVAILABLE && had_conn && attempt == 0 && strcmp(last_error.sqlstate, "57014") != 0)
+            continue;
+        break;
+    }
+    return rc;
+}
+
+int db_exec(const char *sql, int nparams, const char *const *params, PGresult **res) {
+    return exec_retrying(&primary, primary_url, sql, nparams, params, res);
+}
+
+int db_exec_read(const char *sql, int nparams, const char *const *params, PGresult **res) {
+    if (read_url == NULL || primary.in_txn)
+        return db_exec(sql, nparams, params, res);
+    return exec_retrying(&replica, read_url, sql, nparams, params, res);
+}
+
+static int simple(const char *sql) {
+    if (!conn_ensure(&primary, primary_url))
+        return DB_UNAVAILABLE;
+    PGresult *r = PQexec(primary.pg, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : classify(&primary, r);
+    PQclear(r);
+    return rc;
+}
+
+int db_begin(void) {
+    int rc = simple("BEGIN");
+    if (rc == 0)
+        primary.in_txn = true;
+    return rc;
+}
+
+int db_commit(void) {
+    int rc = simple("COMMIT");
+    primary.in_txn = false;
+    return rc;
+}
+
+void db_rollback(void) {
+    if (primary.pg != NULL && primary.in_txn)
+        (void)simple("ROLLBACK");
+    primary.in_txn = false;
+}
+
+bool db_in_transaction(void) {
+    return primary.in_txn;
+}
+
+int db_run_script(PGconn *pg, const char *script, char **error_out) {
+    PGresult *r = PQexec(pg, script);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        if (error_out) {
+            const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+            char buf[1024];
+            snprintf(buf, sizeof buf, "%s%s%s", PQresultErrorMessage(r), pos ? " at position " : "",
+                     pos ? pos : "");
+            *error_out = strdup(buf);
+        }
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}

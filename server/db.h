@@ -1,0 +1,68 @@
+/* db.h — PostgreSQL access: one connection per worker thread, statements prepared once per
+ * connection, reconnect after a lost server, bounded retry of serialization failures. */
+#ifndef SUANLI_DB_H
+#define SUANLI_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+/* The outcome of a statement. Callers switch on it completely (after GNU Taler's
+ * GNUNET_DB_QueryStatus): a non-negative value is the number of rows. */
+enum db_status {
+    DB_HARD_ERROR = -5, /* a bug or an unexpected server error: 500 */
+    DB_UNAVAILABLE = -4, /* no connection to the database: 503 with Retry-After */
+    DB_CONFLICT = -3,   /* a constraint refused the change (SQLSTATE class 23) */
+    DB_APP_ERROR = -2,  /* a function raised a domain error (SQLSTATE 'SL...'): see db_error */
+    DB_RETRY = -1,      /* serialization failure or deadlock inside a transaction: retry it */
+    DB_NO_ROW = 0,
+    DB_ONE_ROW = 1,
+};
+
+/* What the last failing statement of this thread said. */
+struct db_error {
+    char sqlstate[6];
+    char message[256];    /* for DB_APP_ERROR: the problem slug */
+    char detail[512];
+    char constraint[128];
+};
+
+/* Sets the connection strings; read_url may be NULL. Call once before serving. */
+void db_init(const char *primary_url, const char *read_url, int statement_timeout_ms);
+void db_cleanup(void);
+
+/* Closes this thread's connections (worker exit). */
+void db_thread_cleanup(void);
+
+/* Runs sql (a string literal: its address keys the prepared-statement cache) with text
+ * parameters on the primary. On success *res (if res != NULL) holds the result for the caller
+ * to PQclear; on failure *res is NULL. Outside a transaction, serialization failures,
+ * deadlocks and a connection lost before the statement ran are retried a bounded number of
+ * times; inside one, DB_RETRY is returned for the caller to restart the transaction. */
+int db_exec(const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* The same on the read replica when DATABASE_READ_URL is set, else on the primary. */
+int db_exec_read(const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* Transactions on this thread's primary connection. */
+int db_begin(void);
+int db_commit(void);
+void db_rollback(void);
+bool db_in_transaction(void);
+
+/* Last error of this thread. */
+const struct db_error *db_last_error(void);
+
+/* True when the primary is reachable right now (connects if needed). */
+bool db_ping(void);
+
+/* Number of open connections across all threads, for /metrics. */
+int db_open_connections(void);
+
+/* Runs a whole SQL script (several statements) on a fresh connection to url, outside the
+ * prepared-statement cache; used by migrations and tools. */
+int db_run_script(PGconn *pg, const char *script, char **error_out);
+
+/* Opens a connection for tools (migrate, seed); NULL and a message on failure. */
+PGconn *db_connect_tool(const char *url, char **error_out);
+
+#endif

@@ -1,0 +1,926 @@
+/* http.c — the libmicrohttpd glue.
+ *
+ * One dispatcher owns everything a handler should not have to think about: URL splitting and
+ * path parameters, 404/405, the body cap, authentication, role checks, CSRF, the
+ * Idempotency-Key transaction, the reply, the access log and the metrics (after the GNU Taler
+ * exchange's route table). Handlers decode, authorise per object, call the database, reply. */
+#include "http.h"
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* ==== roles and problems ================================================================== */
+
+static const char *const role_names[] = {"operator", "city_admin", "auditor", "provider",
+                                         "institute"};
+
+const char *role_name(enum role r) {
+    for (int i = 0; i < 5; i++)
+        if (r == (enum role)(1 << i))
+            return role_names[i];
+    return "unknown";
+}
+
+int role_parse(const char *s) {
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, role_names[i]) == 0)
+            return 1 << i;
+    return -1;
+}
+
+static const struct {
+    unsigned status;
+    const char *slug;
+    const char *title;
+} problems[] = {
+#define PROBLEM(id, status, slug, title) {status, slug, title},
+#include "problems.def"
+#undef PROBLEM
+};
+
+enum problem problem_by_slug(const char *slug) {
+    for (int i = 0; i < PROBLEM_COUNT; i++)
+        if (strcmp(problems[i].slug, slug) == 0)
+            return (enum problem)i;
+    return PROBLEM_COUNT;
+}
+
+unsigned problem_status(enum problem p) {
+    return problems[p].status;
+}
+
+const char *problem_slug(enum problem p) {
+    return problems[p].slug;
+}
+
+/* ==== replies ============================================================================= */
+
+static void reset_reply(struct http_req *r) {
+    free(r->resp_body);
+    r->resp_body = NULL;
+    r->resp_len = 0;
+    for (int i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    r->nheaders = 0;
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value) {
+    for (int i = 0; i < r->nheaders; i++) {
+        if (strcasecmp(r->headers[i].name, name) == 0) {
+            free(r->headers[i].value);
+            r->headers[i].value = strdup(value);
+            return;
+        }
+    }
+    if (r->nheaders == HTTP_MAX_HEADERS) {
+        log_error("too many response headers; dropped %s", name);
+        return;
+    }
+    r->headers[r->nheaders].name = strdup(name);
+    r->headers[r->nheaders].value = strdup(value);
+    r->nheaders++;
+}
+
+void http_reply_raw(struct http_req *r, unsigned status, const char *ctype, const char *text,
+                    size_t len) {
+    free(r->resp_body);
+    r->resp_body = malloc(len + 1);
+    if (r->resp_body == NULL) {
+        r->status = 500;
+        r->resp_len = 0;
+        return;
+    }
+    memcpy(r->resp_body, text, len);
+    r->resp_body[len] = '\0';
+    r->resp_len = len;
+    r->status = status;
+    r->content_type = ctype;
+}
+
+void http_reply_json(struct http_req *r, unsigned status, json_t *body) {
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(body);
+    free(r->resp_body);
+    r->resp_body = text;
+    r->resp_len = text ? strlen(text) : 0;
+    r->status = text ? status : 500;
+    r->content_type = "application/json";
+}
+
+void http_reply_empty(struct http_req *r, unsigned status) {
+    free(r->resp_body);
+    r->resp_body = NULL;
+    r->resp_len = 0;
+    r->status = status;
+    r->content_type = NULL;
+}
+
+static void problem_v(struct http_req *r, enum problem p, json_t *errors, const char *fmt,
+                      va_list ap) {
+    char detail[1024];
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    char type[96];
+    snprintf(type, sizeof type, "/problems/%s", problems[p].slug);
+    json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", problems[p].title,
+                             "status", (int)problems[p].status, "detail", detail);
+    if (errors != NULL)
+        json_object_set_new(body, "errors", errors);
+    json_object_set_new(body, "request_id", json_string(r->request_id));
+    http_reply_json(r, problems[p].status, body);
+    r->content_type = "application/problem+json";
+    if (problems[p].status == 503)
+        http_add_header(r, "Retry-After", "2");
+}
+
+void http_problem(struct http_req *r, enum problem p, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    problem_v(r, p, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void http_problem_errors(struct http_req *r, enum problem p, json_t *errors, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    problem_v(r, p, errors, fmt, ap);
+    va_end(ap);
+}
+
+void http_db_fail(struct http_req *r, int db_status) {
+    const struct db_error *e = db_last_error();
+    switch (db_status) {
+    case DB_RETRY:
+        if (db_in_transaction()) {
+            r->retry = true;
+        }
+        http_problem(r, P_BUSY, "the request conflicted with concurrent requests; retry it");
+        return;
+    case DB_UNAVAILABLE:
+        http_problem(r, P_UNAVAILABLE, "the database is unavailable; retry later");
+        return;
+    case DB_APP_ERROR: {
+        enum problem p = problem_by_slug(e->message);
+        if (p == PROBLEM_COUNT) {
+            log_error("SQL raised unknown problem slug '%s'", e->message);
+            http_problem(r, P_INTERNAL, "internal error");
+            return;
+        }
+        http_problem(r, p, "%s", e->detail[0] ? e->detail : problems[p].title);
+        return;
+    }
+    case DB_CONFLICT:
+        if (strcmp(e->sqlstate, "23505") == 0)
+            http_problem(r, P_DUPLICATE, "an object with these values exists already (%s)",
+                         e->constraint);
+        else
+            http_problem(r, P_CONFLICT, "the change violates %s", e->constraint[0] ? e->constraint : e->message);
+        return;
+    default:
+        http_problem(r, P_INTERNAL, "internal error; request id %s", r->request_id);
+        return;
+    }
+}
+
+/* ==== request accessors =================================================================== */
+
+const char *http_header(struct http_req *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct http_req *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_check {
+    const char *const *allowed;
+    const char *bad;
+    int seen;
+};
+
+static enum MHD_Result query_check_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+    (void)kind;
+    (void)value;
+    struct query_check *qc = cls;
+    qc->seen++;
+    for (const char *const *a = qc->allowed; *a; a++)
+        if (strcmp(*a, key) == 0)
+            return MHD_YES;
+    qc->bad = key;
+    return MHD_NO;
+}
+
+bool http_query_only(struct http_req *r, const char *const *allowed) {
+    struct query_check qc = {allowed, NULL, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_check_cb, &qc);
+    if (qc.bad == NULL)
+        return true;
+    json_t *errors = json_pack("[{s:s, s:s}]", "field", qc.bad, "message", "unknown parameter");
+    http_problem_errors(r, P_INVALID_QUERY, errors, "unknown query parameter '%s'", qc.bad);
+    return false;
+}
+
+bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
+                    int64_t *out) {
+    const char *v = http_query(r, name);
+    if (v == NULL) {
+        *out = def;
+        return true;
+    }
+    if (util_parse_int64(v, min, max, out))
+        return true;
+    char msg[128];
+    snprintf(msg, sizeof msg, "must be an integer from %lld to %lld", (long long)min,
+             (long long)max);
+    http_problem_errors(r, P_INVALID_QUERY,
+                        json_pack("[{s:s, s:s}]", "field", name, "message", msg), "%s %s", name,
+                        msg);
+    return false;
+}
+
+/* Nesting depth of a JSON text, counted before parsing so that a hostile 100 000-deep body
+ * never reaches the recursive parser. Brackets inside strings do not count. */
+static int json_depth(const char *s, size_t len) {
+    int depth = 0, max = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+json_t *http_body_object(struct http_req *r) {
+    if (r->json != NULL)
+        return r->json;
+    const char *ctype = http_header(r, "Content-Type");
+    if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
+        (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' ')) {
+        http_problem(r, P_UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json");
+        return NULL;
+    }
+    if (r->body_len == 0) {
+        http_problem(r, P_INVALID_JSON, "the body is empty; a JSON object is required");
+        return NULL;
+    }
+    if (json_depth(r->body, r->body_len) > HTTP_MAX_JSON_DEPTH) {
+        http_problem(r, P_INVALID_JSON, "the JSON nests deeper than %d levels", HTTP_MAX_JSON_DEPTH);
+        return NULL;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        http_problem(r, P_INVALID_JSON, "invalid JSON at line %d column %d: %s", err.line,
+                     err.column, err.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        http_problem(r, P_INVALID_JSON, "the body must be a JSON object");
+        return NULL;
+    }
+    r->json = j;
+    return j;
+}
+
+/* ==== metrics ============================================================================= */
+
+static const unsigned metric_codes[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 409,
+                                        412, 413, 415, 422, 428, 429, 431, 500, 503, 0};
+#define NCODES (sizeof metric_codes / sizeof metric_codes[0]) /* the last counts the rest */
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,   0.25,   0.5,   1,    2.5,   5};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+struct route_metrics {
+    _Atomic uint64_t by_code[NCODES];
+    _Atomic uint64_t hist[NBUCKETS];
+    _Atomic uint64_t count;
+    _Atomic uint64_t sum_us;
+};
+
+static struct route_metrics *metrics; /* api_routes_len + 1 (the last: no route matched) */
+static _Atomic int64_t in_flight;
+static _Atomic uint64_t db_errors;
+
+static void metrics_observe(int route, unsigned status, int64_t us) {
+    struct route_metrics *m = &metrics[route < 0 ? (int)api_routes_len : route];
+    size_t c = 0;
+    while (metric_codes[c] != 0 && metric_codes[c] != status)
+        c++;
+    atomic_fetch_add(&m->by_code[c], 1);
+    double secs = (double)us / 1e6;
+    for (size_t b = 0; b < NBUCKETS; b++)
+        if (secs <= buckets[b])
+            atomic_fetch_add(&m->hist[b], 1);
+    atomic_fetch_add(&m->count, 1);
+    atomic_fetch_add(&m->sum_us, (uint64_t)us);
+    if (status >= 500)
+        atomic_fetch_add(&db_errors, 1);
+}
+
+static void buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < *cap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        *cap *= 2;
+        char *nb = realloc(*buf, *cap);
+        if (nb == NULL)
+            abort();
+        *buf = nb;
+    }
+}
+
+char *http_metrics_render(void) {
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return NULL;
+    buf[0] = '\0';
+    buf_printf(&buf, &len, &cap,
+               "# HELP suanli_http_requests_total HTTP requests answered, by route and status.\n"
+               "# TYPE suanli_http_requests_total counter\n");
+    for (size_t i = 0; i <= api_routes_len; i++) {
+        const char *method = i < api_routes_len ? api_routes[i].method : "any";
+        const char *route = i < api_routes_len ? api_routes[i].pattern : "unmatched";
+        for (size_t c = 0; c < NCODES; c++) {
+            uint64_t v = atomic_load(&metrics[i].by_code[c]);
+            if (v == 0)
+                continue;
+            if (metric_codes[c])
+                buf_printf(&buf, &len, &cap,
+                           "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %llu\n",
+                           method, route, metric_codes[c], (unsigned long long)v);
+            else
+                buf_printf(&buf, &len, &cap,
+                           "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"other\"} %llu\n",
+                           method, route, (unsigned long long)v);
+        }
+    }
+    buf_printf(&buf, &len, &cap,
+               "# HELP suanli_http_request_duration_seconds Time from the first byte of a "
+               "request to its reply, by route.\n"
+               "# TYPE suanli_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i <= api_routes_len; i++) {
+        uint64_t count = atomic_load(&metrics[i].count);
+        if (count == 0)
+            continue;
+        const char *method = i < api_routes_len ? api_routes[i].method : "any";
+        const char *route = i < api_routes_len ? api_routes[i].pattern : "unmatched";
+        for (size_t b = 0; b < NBUCKETS; b++)
+            buf_printf(&buf, &len, &cap,
+                       "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+                       method, route, buckets[b], (unsigned long long)atomic_load(&metrics[i].hist[b]));
+        buf_printf(&buf, &len, &cap,
+                   "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n"
+                   "suanli_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
+                   "suanli_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
+                   method, route, (unsigned long long)count, method, route,
+                   (double)atomic_load(&metrics[i].sum_us) / 1e6, method, route,
+                   (unsigned long long)count);
+    }
+    buf_printf(&buf, &len, &cap,
+               "# HELP suanli_http_requests_in_flight Requests being handled now.\n"
+               "# TYPE suanli_http_requests_in_flight gauge\n"
+               "suanli_http_requests_in_flight %lld\n"
+               "# HELP suanli_http_server_errors_total Requests answered with a 5xx status.\n"
+               "# TYPE suanli_http_server_errors_total counter\n"
+               "suanli_http_server_errors_total %llu\n"
+               "# HELP suanli_db_connections Open PostgreSQL connections of this process.\n"
+               "# TYPE suanli_db_connections gauge\n"
+               "suanli_db_connections %d\n",
+               (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&db_errors),
+               db_open_connections());
+    return buf;
+}
+
+/* ==== routing ============================================================================= */
+
+/* Matches path against pattern; on success fills params (malloc'd) and returns true. A
+ * {param} segment accepts only a UUID, so a malformed id is simply not found. */
+static bool route_match(const char *pattern, const char *path, char **params) {
+    int np = 0;
+    const char *p = pattern, *u = path;
+    while (*p && *u) {
+        if (*p == '{') {
+            const char *pend = strchr(p, '}');
+            const char *uend = strchr(u, '/');
+            size_t ulen = uend ? (size_t)(uend - u) : strlen(u);
+            char seg[64];
+            if (ulen >= sizeof seg || np >= HTTP_MAX_PARAMS)
+                goto fail;
+            memcpy(seg, u, ulen);
+            seg[ulen] = '\0';
+            if (!util_is_uuid(seg))
+                goto fail;
+            params[np++] = strdup(seg);
+            p = pend + 1;
+            u += ulen;
+            continue;
+        }
+        if (*p != *u)
+            goto fail;
+        p++;
+        u++;
+    }
+    if (*p == '\0' && *u == '\0')
+        return true;
+fail:
+    for (int i = 0; i < np; i++) {
+        free(params[i]);
+        params[i] = NULL;
+    }
+    return false;
+}
+
+static bool method_is(const char *a, const char *b) {
+    return strcmp(a, b) == 0 || (strcmp(a, "HEAD") == 0 && strcmp(b, "GET") == 0);
+}
+
+/* Finds the route; sets r->route or replies 404/405 (with Allow). */
+static void route_find(struct http_req *r) {
+    char allow[128] = "";
+    r->route_index = -1;
+    for (size_t i = 0; i < api_routes_len; i++) {
+        char *params[HTTP_MAX_PARAMS] = {0};
+        if (!route_match(api_routes[i].pattern, r->url, params))
+            continue;
+        if (method_is(r->method, api_routes[i].method) && r->route == NULL) {
+            r->route = &api_routes[i];
+            r->route_index = (int)i;
+            memcpy(r->params, params, sizeof params);
+            continue;
+        }
+        for (int k = 0; k < HTTP_MAX_PARAMS; k++)
+            free(params[k]);
+        if (strlen(allow) + strlen(api_routes[i].method) + 3 < sizeof allow) {
+            if (allow[0])
+                strcat(allow, ", ");
+            strcat(allow, api_routes[i].method);
+        }
+    }
+    if (r->route != NULL)
+        return;
+    if (allow[0]) {
+        http_add_header(r, "Allow", allow);
+        http_problem(r, P_METHOD_NOT_ALLOWED, "%s is not allowed on %s; allowed: %s", r->method,
+                     r->url, allow);
+    } else {
+        http_problem(r, P_ROUTE_NOT_FOUND, "no endpoint %s %s", r->method, r->url);
+    }
+}
+
+/* ==== idempotency ========================================================================= */
+
+static const char SQL_IDEM_CLAIM[] =
+    "INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) "
+    "ON CONFLICT (user_id, key) DO NOTHING";
+static const char SQL_IDEM_GET[] =
+    "SELECT request_hash, status, content_type, body, headers::text FROM idempotency_keys "
+    "WHERE user_id = $1 AND key = $2";
+static const char SQL_IDEM_STORE[] =
+    "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5, headers = $6::jsonb "
+    "WHERE user_id = $1 AND key = $2";
+
+static void request_hash(struct http_req *r, char out[65]) {
+    crypto_generichash_state st;
+    unsigned char h[32];
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)r->method, strlen(r->method) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url) + 1);
+    if (r->body_len)
+        crypto_generichash_update(&st, (const unsigned char *)r->body, r->body_len);
+    crypto_generichash_final(&st, h, sizeof h);
+    util_hex(h, sizeof h, out);
+}
+
+static bool idem_key_valid(const char *key) {
+    size_t n = strlen(key);
+    if (n == 0 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isprint((unsigned char)key[i]))
+            return false;
+    return true;
+}
+
+/* Replays the stored reply of res row 0 if it is for the same request. */
+static void idem_replay(struct http_req *r, PGresult *res, const char *hash) {
+    if (strcmp(PQgetvalue(res, 0, 0), hash) != 0) {
+        http_problem(r, P_IDEMPOTENCY_REUSED,
+                     "this Idempotency-Key was first used with a different request");
+        return;
+    }
+    if (PQgetisnull(res, 0, 1)) {
+        http_problem(r, P_CONFLICT, "a request with this Idempotency-Key is still in progress");
+        return;
+    }
+    const char *ctype = PQgetvalue(res, 0, 2);
+    /* The stored content type is one of the literals the handlers use; map it back. */
+    const char *ct = strcmp(ctype, "application/problem+json") == 0 ? "application/problem+json"
+                                                                      : "application/json";
+    http_reply_raw(r, (unsigned)atoi(PQgetvalue(res, 0, 1)), ct, PQgetvalue(res, 0, 3),
+                   (size_t)PQgetlength(res, 0, 3));
+    json_t *hdrs = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+    const char *name;
+    json_t *value;
+    json_object_foreach(hdrs, name, value) http_add_header(r, name, json_string_value(value));
+    json_decref(hdrs);
+    http_add_header(r, "Idempotent-Replayed", "true");
+}
+
+static bool idem_store(struct http_req *r, const char *key) {
+    json_t *hdrs = json_object();
+    for (int i = 0; i < r->nheaders; i++)
+        json_object_set_new(hdrs, r->headers[i].name, json_string(r->headers[i].value));
+    char *htext = json_dumps(hdrs, JSON_COMPACT);
+    json_decref(hdrs);
+    char status[8];
+    snprintf(status, sizeof status, "%u", r->status);
+    const char *params[] = {r->who.user_id, key, status,
+                            r->content_type ? r->content_type : "application/json",
+                            r->resp_body ? r->resp_body : "", htext};
+    int rc = db_exec(SQL_IDEM_STORE, 6, params, NULL);
+    free(htext);
+    return rc == 1;
+}
+
+/* Runs the handler inside one transaction that also claims the key, so that the effect and
+ * the stored reply commit together or not at all. A concurrent request with the same key
+ * waits on the claimed row and then replays the committed reply. 5xx replies are not stored:
+ * the client may retry them. */
+static void run_idempotent(struct http_req *r, const char *key) {
+    char hash[65];
+    request_hash(r, hash);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        reset_reply(r);
+        r->retry = false;
+        int rc = db_begin();
+        if (rc < 0) {
+            http_db_fail(r, rc);
+            return;
+        }
+        const char *claim[] = {r->who.user_id, key, hash};
+        rc = db_exec(SQL_IDEM_CLAIM, 3, claim, NULL);
+        if (rc == 0) {
+            PGresult *res;
+            rc = db_exec(SQL_IDEM_GET, 2, claim, &res);
+            db_rollback();
+            if (rc == 1)
+                idem_replay(r, res, hash);
+            else if (rc == DB_RETRY)
+                continue;
+            else
+                http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
+            PQclear(res);
+            return;
+        }
+        if (rc < 0) {
+            db_rollback();
+            if (rc == DB_RETRY)
+                continue;
+            http_db_fail(r, rc);
+            return;
+        }
+        r->route->handler(r);
+        if (r->retry) {
+            db_rollback();
+            continue;
+        }
+        if (r->status >= 500 || !db_in_transaction()) {
+            db_rollback();
+            return;
+        }
+        if (!idem_store(r, key)) {
+            db_rollback();
+            reset_reply(r);
+            http_problem(r, P_UNAVAILABLE, "could not record the Idempotency-Key");
+            return;
+        }
+        rc = db_commit();
+        if (rc == DB_RETRY)
+            continue;
+        if (rc < 0) {
+            reset_reply(r);
+            http_db_fail(r, rc);
+        }
+        return;
+    }
+    reset_reply(r);
+    http_problem(r, P_BUSY, "the request conflicted with concurrent requests; retry it");
+}
+
+/* ==== dispatch ============================================================================ */
+
+/* Static web UI, defined in api/web.c; used when no API route matches a GET. */
+void api_web_static(struct http_req *r);
+
+static void dispatch(struct http_req *r) {
+    if (r->body_too_large) {
+        http_problem(r, P_BODY_TOO_LARGE, "the body exceeds %d bytes", HTTP_MAX_BODY);
+        return;
+    }
+    route_find(r);
+    if (r->route == NULL) {
+        if (r->status == 404 && method_is(r->method, "GET") && strncmp(r->url, "/v1/", 4) != 0) {
+            reset_reply(r);
+            api_web_static(r);
+        }
+        return;
+    }
+    reset_reply(r);
+    if (r->route->roles != ROLES_PUBLIC || strncmp(r->url, "/v1/", 4) == 0) {
+        int rc = auth_resolve(r);
+        if (rc == 1)
+            return;
+        if (rc < 0 && r->route->roles != ROLES_PUBLIC) {
+            http_db_fail(r, rc);
+            return;
+        }
+    }
+    if (r->route->roles != ROLES_PUBLIC) {
+        if (!r->who.authenticated) {
+            http_add_header(r, "WWW-Authenticate", "Bearer");
+            http_problem(r, P_UNAUTHENTICATED, "sign in or send Authorization: Bearer <api key>");
+            return;
+        }
+        if ((r->route->roles & (unsigned)r->who.role) == 0) {
+            http_problem(r, P_FORBIDDEN, "the %s role may not %s %s", role_name(r->who.role),
+                         r->method, r->route->pattern);
+            return;
+        }
+    }
+    bool unsafe = !method_is(r->method, "GET");
+    if (unsafe && r->who.via_cookie && !(r->route->flags & RF_NO_CSRF) && !auth_csrf_ok(r)) {
+        http_problem(r, P_CSRF, "cookie-authenticated writes need the X-CSRF-Token from sign-in");
+        return;
+    }
+    const char *key = http_header(r, "Idempotency-Key");
+    if (key != NULL && (r->route->flags & RF_IDEMPOTENT) && r->who.authenticated) {
+        if (!idem_key_valid(key)) {
+            http_problem_errors(r, P_BAD_REQUEST,
+                                json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
+                                          "1 to 255 printable characters"),
+                                "the Idempotency-Key header is invalid");
+            return;
+        }
+        run_idempotent(r, key);
+        return;
+    }
+    r->route->handler(r);
+    if (db_in_transaction()) {
+        log_error("handler %s %s left a transaction open", r->method, r->route->pattern);
+        db_rollback();
+    }
+}
+
+/* ==== libmicrohttpd callbacks ============================================================= */
+
+static struct MHD_Daemon *daemon_handle;
+
+static bool request_id_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return false;
+    return true;
+}
+
+static void client_address(struct http_req *r) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    strcpy(r->client_ip, "unknown");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, r->client_ip,
+                  sizeof r->client_ip);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
+                  r->client_ip, sizeof r->client_ip);
+}
+
+static struct http_req *req_new(struct MHD_Connection *conn, const char *url, const char *method) {
+    struct http_req *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->conn = conn;
+    r->url = url;
+    r->method = method;
+    r->route_index = -1;
+    r->started_us = util_mono_us();
+    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid != NULL && request_id_ok(rid))
+        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    else
+        util_random_hex(r->request_id, 16);
+    client_address(r);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    int64_t declared;
+    if (cl != NULL && util_parse_int64(cl, 0, INT64_MAX, &declared) && declared > HTTP_MAX_BODY)
+        r->body_too_large = true;
+    atomic_fetch_add(&in_flight, 1);
+    return r;
+}
+
+static void add_security_headers(struct MHD_Response *resp, bool html) {
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cache-Control", html ? "no-cache" : "no-store");
+    MHD_add_response_header(
+        resp, "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'");
+    MHD_add_response_header(resp, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+}
+
+static enum MHD_Result send_reply(struct http_req *r) {
+    struct MHD_Response *resp;
+    if (r->stream != NULL) {
+        resp = r->stream;
+        r->stream = NULL;
+    } else {
+        if (r->status == 0) {
+            log_error("handler %s %s sent no reply", r->method, r->url);
+            http_problem(r, P_INTERNAL, "internal error; request id %s", r->request_id);
+        }
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+        r->resp_body = NULL; /* now owned by resp */
+        if (r->content_type)
+            MHD_add_response_header(resp, "Content-Type", r->content_type);
+    }
+    add_security_headers(resp, r->content_type && strncmp(r->content_type, "text/html", 9) == 0);
+    for (int i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    (void)cls;
+    (void)version;
+    struct http_req *r = *con_cls;
+    if (r == NULL) {
+        r = req_new(conn, url, method);
+        if (r == NULL)
+            return MHD_NO;
+        *con_cls = r;
+        /* A body announced as too large is answered at once, before it is read. */
+        if (r->body_too_large) {
+            http_problem(r, P_BODY_TOO_LARGE, "the body exceeds %d bytes", HTTP_MAX_BODY);
+            return send_reply(r);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        /* Bytes beyond the cap are dropped: a chunked body cannot make us buffer more. */
+        if (!r->body_too_large && r->body_len + *upload_data_size <= HTTP_MAX_BODY) {
+            char *nb = realloc(r->body, r->body_len + *upload_data_size + 1);
+            if (nb == NULL)
+                return MHD_NO;
+            r->body = nb;
+            memcpy(r->body + r->body_len, upload_data, *upload_data_size);
+            r->body_len += *upload_data_size;
+            r->body[r->body_len] = '\0';
+        } else {
+            r->body_too_large = true;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = 0;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->status != 0 && r->body_too_large)
+        return MHD_YES; /* already answered */
+    dispatch(r);
+    return send_reply(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    struct http_req *r = *con_cls;
+    if (r == NULL)
+        return;
+    int64_t us = util_mono_us() - r->started_us;
+    metrics_observe(r->route_index, r->status, us);
+    atomic_fetch_sub(&in_flight, 1);
+    json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "msg", "request", "method",
+                             r->method, "path", r->url, "status", (int)r->status, "ms",
+                             (double)us / 1000.0, "id", r->request_id, "client", r->client_ip);
+    if (r->who.authenticated)
+        json_object_set_new(line, "user", json_string(r->who.user_id));
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        json_object_set_new(line, "aborted", json_integer(toe));
+    log_json(r->status >= 500 ? LOG_WARN : LOG_INFO, line);
+    reset_reply(r);
+    for (int i = 0; i < HTTP_MAX_PARAMS; i++)
+        free(r->params[i]);
+    free(r->body);
+    json_decref(r->json);
+    if (r->stream)
+        MHD_destroy_response(r->stream);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    log_warn("libmicrohttpd: %s", buf);
+}
+
+int http_start(const char *host, int port) {
+    metrics = calloc(api_routes_len + 1, sizeof *metrics);
+    if (metrics == NULL)
+        return -1;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_error("SUANLI_LISTEN: '%s' is not an IP address", host);
+        return -1;
+    }
+    daemon_handle = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg.per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    if (daemon_handle == NULL) {
+        log_error("cannot listen on %s:%d", host, port);
+        free(metrics);
+        metrics = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void http_stop(void) {
+    if (daemon_handle != NULL)
+        MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+    free(metrics);
+    metrics = NULL;
+}

@@ -1,0 +1,157 @@
+/* http.h — the libmicrohttpd glue: route table, per-request context, limits, problem replies,
+ * authentication and idempotency. Handlers see only struct http_req and the helpers below. */
+#ifndef SUANLI_HTTP_H
+#define SUANLI_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define HTTP_MAX_BODY (1024 * 1024)
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_JSON_DEPTH 32
+#define HTTP_MAX_HEADERS 12
+
+/* Roles, as bits so that a route names every role it admits. */
+enum role {
+    ROLE_OPERATOR = 1 << 0,
+    ROLE_CITY_ADMIN = 1 << 1,
+    ROLE_AUDITOR = 1 << 2,
+    ROLE_PROVIDER = 1 << 3,
+    ROLE_INSTITUTE = 1 << 4,
+};
+#define ROLES_PUBLIC 0u
+#define ROLES_ANY 0x1fu
+
+const char *role_name(enum role r);
+int role_parse(const char *s); /* -1 if unknown */
+
+/* Every kind of error has one entry: its status, a stable type slug and a title. */
+enum problem {
+#define PROBLEM(id, status, slug, title) id,
+#include "problems.def"
+#undef PROBLEM
+    PROBLEM_COUNT
+};
+
+/* The authenticated caller. */
+struct principal {
+    bool authenticated;
+    bool via_cookie;
+    enum role role;
+    char user_id[UUID_STR_LEN];
+    char org_id[UUID_STR_LEN];
+    char city_id[UUID_STR_LEN]; /* the organisation's city; "" for operator and national auditors */
+    char session_id[UUID_STR_LEN];
+    char api_key_id[UUID_STR_LEN];
+    char csrf_hash[65]; /* of the session, compared in constant time */
+};
+
+struct http_req;
+typedef void (*http_handler)(struct http_req *r);
+
+enum route_flags {
+    RF_IDEMPOTENT = 1 << 0, /* honours Idempotency-Key */
+    RF_NO_CSRF = 1 << 1,    /* may be called with a cookie without X-CSRF-Token (login) */
+};
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/offers/{id}"; a {param} segment must be a UUID */
+    http_handler handler;
+    unsigned roles;      /* ROLES_PUBLIC, or the roles admitted */
+    unsigned flags;
+    const char *summary; /* one line, for the route listing */
+};
+
+/* The route table, defined in api/routes.c. */
+extern const struct route api_routes[];
+extern const size_t api_routes_len;
+
+struct http_header {
+    char *name;
+    char *value;
+};
+
+/* Per-request context: allocated on the first call of the access handler, freed in the
+ * completion callback, owned by the dispatcher. Handlers only fill the response part. */
+struct http_req {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const struct route *route;
+    int route_index;               /* index in api_routes, -1 when none matched */
+    char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order */
+    char *body;
+    size_t body_len;
+    bool body_too_large;
+    json_t *json; /* the parsed body, once http_body_object succeeded */
+    struct principal who;
+    char request_id[65];
+    char client_ip[64];
+    int64_t started_us;
+    bool retry; /* a handler saw DB_RETRY inside the idempotency transaction */
+
+    /* the response */
+    unsigned status;
+    char *resp_body; /* malloc'd */
+    size_t resp_len;
+    const char *content_type;
+    struct http_header headers[HTTP_MAX_HEADERS];
+    int nheaders;
+    void *stream; /* a struct MHD_Response * a streaming handler made; replaces resp_body */
+};
+
+/* --- server lifecycle --------------------------------------------------------------------- */
+
+/* Starts libmicrohttpd with a thread pool on host:port; 0 on success. */
+int http_start(const char *host, int port);
+void http_stop(void);
+
+/* --- request accessors -------------------------------------------------------------------- */
+
+const char *http_header(struct http_req *r, const char *name);
+const char *http_query(struct http_req *r, const char *name);
+/* Refuses (400) any query parameter not in allowed (NULL-terminated); true when all known. */
+bool http_query_only(struct http_req *r, const char *const *allowed);
+/* Parses an optional integer query parameter in [min, max]; default when absent.
+ * On a bad value replies 400 naming it and returns false. */
+bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
+                    int64_t *out);
+
+/* Parses the body as one JSON object (depth and size bounded). On failure replies 400/415 and
+ * returns NULL; the object belongs to the request. */
+json_t *http_body_object(struct http_req *r);
+
+/* --- replies ------------------------------------------------------------------------------ */
+
+void http_reply_json(struct http_req *r, unsigned status, json_t *body); /* steals body */
+/* Replies with a JSON text (e.g. built by PostgreSQL) as it is; copies it. */
+void http_reply_raw(struct http_req *r, unsigned status, const char *ctype, const char *text,
+                    size_t len);
+void http_reply_empty(struct http_req *r, unsigned status);
+void http_add_header(struct http_req *r, const char *name, const char *value);
+
+/* Replies with the problem's status, type and title, and a printf-style detail. */
+void http_problem(struct http_req *r, enum problem p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same with an "errors" array of {field, message}; steals errors. */
+void http_problem_errors(struct http_req *r, enum problem p, json_t *errors, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Replies for a failed db_exec status (503, 409, domain problem from SQL, 500). */
+void http_db_fail(struct http_req *r, int db_status);
+
+/* Looks up a problem by its slug (as raised by SQL functions); PROBLEM_COUNT if unknown. */
+enum problem problem_by_slug(const char *slug);
+unsigned problem_status(enum problem p);
+const char *problem_slug(enum problem p);
+
+/* --- metrics ------------------------------------------------------------------------------ */
+
+/* Renders the Prometheus exposition of the HTTP metrics into a malloc'd string. */
+char *http_metrics_render(void);
+
+#endif

@@ -1,0 +1,24 @@
+/* log.h — one JSON object per line on stderr. */
+#ifndef SUANLI_LOG_H
+#define SUANLI_LOG_H
+
+#include <jansson.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(enum log_level level);
+/* Parses "debug", "info", "warn", "error"; -1 if none of them. */
+int log_level_parse(const char *s);
+
+/* printf-style message at level; the line carries time, level and msg. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes fields (stolen) as one line, adding time and level; used by the access log. */
+void log_json(enum log_level level, json_t *fields);
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,399 @@
+/* main.c — the suanlid command line: serve, migrate, keygen, create-user, demo-seed, db. */
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "migrate.h"
+#include "pgembed.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEMO_PASSWORD "suanli-demo"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *help;
+};
+
+static bool wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* ==== database for tools and the server ================================================== */
+
+static bool embedded;
+
+/* Resolves the database: DATABASE_URL, or the embedded cluster. *url is malloc'd. */
+static int database_open(char **url) {
+    if (cfg.database_url != NULL) {
+        *url = strdup(cfg.database_url);
+        return 0;
+    }
+    embedded = true;
+    return pgembed_start(cfg.data_dir, url);
+}
+
+static void database_close(void) {
+    if (embedded)
+        pgembed_release(1);
+    embedded = false;
+}
+
+static PGconn *tool_connect(char **url) {
+    if (database_open(url) != 0)
+        return NULL;
+    char *err = NULL;
+    PGconn *pg = db_connect_tool(*url, &err);
+    if (pg == NULL) {
+        log_error("cannot connect to the database: %s", err ? err : "?");
+        free(err);
+    }
+    return pg;
+}
+
+static int run_migrations(const char *url) {
+    char *err = NULL;
+    PGconn *pg = db_connect_tool(url, &err);
+    if (pg == NULL) {
+        log_error("cannot connect to the database: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    int n = migrate_apply(pg, cfg.sql_dir);
+    PQfinish(pg);
+    if (n >= 0)
+        log_info("migrations up to date (%d applied now)", n);
+    return n < 0 ? -1 : 0;
+}
+
+static int seed_demo(const char *url) {
+    if (cfg.production) {
+        log_error("the demo seed is for development only (SUANLI_MODE=production)");
+        return -1;
+    }
+    char hash[crypto_pwhash_STRBYTES];
+    if (auth_password_hash(DEMO_PASSWORD, hash) != 0)
+        return -1;
+    char *err = NULL;
+    PGconn *pg = db_connect_tool(url, &err);
+    if (pg == NULL) {
+        log_error("cannot connect to the database: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    const char *params[] = {hash};
+    PGresult *r = PQexecParams(pg, "SELECT demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc != 0)
+        log_error("demo seed failed: %s", PQerrorMessage(pg));
+    else
+        log_info("demo seed: %s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(pg);
+    return rc;
+}
+
+/* In development a missing key file is generated under the data directory; production
+ * insists on SUANLI_KEY_FILE so that replicas share one. */
+static int load_keys(void) {
+    char path[PATH_MAX];
+    if (cfg.key_file != NULL) {
+        snprintf(path, sizeof path, "%s", cfg.key_file);
+    } else if (cfg.production) {
+        log_error("SUANLI_KEY_FILE is required in production (create one with `suanlid keygen`)");
+        return -1;
+    } else {
+        if (util_mkdir_p(cfg.data_dir, 0755) != 0) {
+            log_error("SUANLI_DATA_DIR=%s: cannot create", cfg.data_dir);
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s/keys.json", cfg.data_dir);
+        bool rotated;
+        if (access(path, F_OK) != 0 && keys_generate(path, &rotated) != 0)
+            return -1;
+    }
+    if (keys_load(path) != 0)
+        return -1;
+    auth_set_hash_key(keyring.hash_key);
+    return 0;
+}
+
+/* ==== serve =============================================================================== */
+
+static void print_demo(void) {
+    printf("\nSuanli is serving on http://%s:%d/\n\nDemo logins (password %s):\n"
+           "  operator@suanli.demo          operator\n"
+           "  admin@chengdu.suanli.demo     city administrator, Chengdu\n"
+           "  auditor@chengdu.suanli.demo   auditor, Chengdu\n"
+           "  ops@westcloud.suanli.demo     provider, West Cloud\n"
+           "  ops@eastcompute.suanli.demo   provider, East Compute\n"
+           "  lab@scu.suanli.demo           institute, Sichuan University AI Lab\n\n",
+           cfg.listen_host, cfg.listen_port, DEMO_PASSWORD);
+    fflush(stdout);
+}
+
+static int cmd_serve(int argc, char **argv) {
+    bool migrate = false, demo = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--migrate") == 0)
+            migrate = true;
+        else if (strcmp(argv[i], "--demo-seed") == 0)
+            migrate = demo = true;
+        else {
+            fprintf(stderr, "suanlid serve: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every worker thread */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (load_keys() != 0)
+        return 1;
+    char *url = NULL;
+    int rc = 1;
+    if (database_open(&url) != 0)
+        goto out;
+    if (migrate && run_migrations(url) != 0)
+        goto out;
+    if (demo && seed_demo(url) != 0)
+        goto out;
+    if (api_init() != 0)
+        goto out;
+    db_init(url, cfg.database_read_url, (int)cfg.db_timeout_ms);
+    if (http_start(cfg.listen_host, cfg.listen_port) != 0)
+        goto out;
+    log_info("listening on %s:%d with %lld worker threads", cfg.listen_host, cfg.listen_port,
+             (long long)cfg.threads);
+    if (demo)
+        print_demo();
+    int sig;
+    sigwait(&set, &sig);
+    log_info("signal %d: stopping", sig);
+    http_stop();
+    rc = 0;
+out:
+    api_cleanup();
+    db_cleanup();
+    database_close();
+    free(url);
+    keys_cleanup();
+    return rc;
+}
+
+/* ==== tools =============================================================================== */
+
+static int cmd_migrate(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    char *url = NULL;
+    int rc = 1;
+    if (database_open(&url) == 0 && run_migrations(url) == 0)
+        rc = 0;
+    database_close();
+    free(url);
+    return rc;
+}
+
+static int cmd_demo_seed(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    char *url = NULL;
+    int rc = 1;
+    if (database_open(&url) == 0 && run_migrations(url) == 0 && seed_demo(url) == 0)
+        rc = 0;
+    database_close();
+    free(url);
+    return rc;
+}
+
+static int cmd_keygen(int argc, char **argv) {
+    char path[PATH_MAX];
+    if (argc > 2) {
+        fprintf(stderr, "usage: suanlid keygen [FILE]\n");
+        return 2;
+    }
+    if (argc == 2)
+        snprintf(path, sizeof path, "%s", argv[1]);
+    else if (cfg.key_file)
+        snprintf(path, sizeof path, "%s", cfg.key_file);
+    else {
+        util_mkdir_p(cfg.data_dir, 0755);
+        snprintf(path, sizeof path, "%s/keys.json", cfg.data_dir);
+    }
+    bool rotated;
+    if (keys_generate(path, &rotated) != 0 || keys_load(path) != 0)
+        return 1;
+    printf("%s %s: signing key %s\n", rotated ? "rotated" : "created", path, keys_current()->kid);
+    keys_cleanup();
+    return 0;
+}
+
+static char *read_password(void) {
+    const char *env = getenv("SUANLI_PASSWORD");
+    if (env != NULL)
+        return strdup(env);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n <= 0) {
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}
+
+static int cmd_create_user(int argc, char **argv) {
+    const char *email = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--email") == 0 && i + 1 < argc)
+            email = argv[++i];
+        else {
+            fprintf(stderr, "suanlid create-user: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (email == NULL) {
+        fprintf(stderr, "suanlid create-user: --email is required\n");
+        return 2;
+    }
+    char *password = read_password();
+    if (password == NULL || strlen(password) < 10 || strlen(password) > 200) {
+        fprintf(stderr, "suanlid create-user: the password (SUANLI_PASSWORD or the first line "
+                        "of standard input) must be 10 to 200 characters\n");
+        free(password);
+        return 2;
+    }
+    char hash[crypto_pwhash_STRBYTES];
+    int hrc = auth_password_hash(password, hash);
+    sodium_memzero(password, strlen(password));
+    free(password);
+    if (hrc != 0)
+        return 1;
+    char *url = NULL;
+    int rc = 1;
+    PGconn *pg = tool_connect(&url);
+    if (pg != NULL && migrate_apply(pg, cfg.sql_dir) >= 0) {
+        const char *params[] = {email, hash};
+        PGresult *r = PQexecParams(pg, "SELECT operator_bootstrap($1, $2)", 2, NULL, params,
+                                   NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            printf("created operator %s (user %s)\n", email, PQgetvalue(r, 0, 0));
+            rc = 0;
+        } else {
+            fprintf(stderr, "suanlid create-user: %s", PQresultErrorMessage(r));
+        }
+        PQclear(r);
+    }
+    PQfinish(pg);
+    database_close();
+    free(url);
+    return rc;
+}
+
+static int cmd_db(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: suanlid db start|stop\n");
+        return 2;
+    }
+    if (cfg.database_url != NULL) {
+        fprintf(stderr, "suanlid db: DATABASE_URL is set; the embedded cluster is not used\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "start") == 0) {
+        char *url = NULL;
+        if (pgembed_start(cfg.data_dir, &url) != 0)
+            return 1;
+        printf("%s\n", url);
+        free(url);
+        pgembed_release(0); /* leave it running */
+        return 0;
+    }
+    if (strcmp(argv[1], "stop") == 0) {
+        int rc = pgembed_stop_idle(cfg.data_dir);
+        if (rc == 1)
+            fprintf(stderr, "suanlid db stop: a suanlid process is still using the cluster\n");
+        return rc == 0 ? 0 : 1;
+    }
+    fprintf(stderr, "usage: suanlid db start|stop\n");
+    return 2;
+}
+
+static const struct command commands[] = {
+    {"serve", cmd_serve, "serve [--migrate] [--demo-seed]",
+     "Serve the API and web UI. --migrate applies pending migrations first; --demo-seed also\n"
+     "loads the demo data (development only)."},
+    {"migrate", cmd_migrate, "migrate", "Apply pending migrations from SUANLI_SQL_DIR."},
+    {"keygen", cmd_keygen, "keygen [FILE]",
+     "Create a key file (hash secret and Ed25519 signing key), or add a new signing key to an\n"
+     "existing one (rotation). FILE defaults to SUANLI_KEY_FILE, else <data dir>/keys.json."},
+    {"create-user", cmd_create_user, "create-user --email EMAIL",
+     "Bootstrap an operator account. The password is read from SUANLI_PASSWORD or the first\n"
+     "line of standard input."},
+    {"demo-seed", cmd_demo_seed, "demo-seed",
+     "Load the demo city, programme, providers, institute, voucher and logins (idempotent;\n"
+     "refused when SUANLI_MODE=production)."},
+    {"db", cmd_db, "db start|stop",
+     "Start the embedded PostgreSQL and print its connection string, or stop it when no\n"
+     "suanlid process uses it."},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: suanlid COMMAND [OPTIONS]\n\nCommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+    fprintf(out, "\nRun `suanlid COMMAND --help` for one command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        if (argc >= 2)
+            config_print_help();
+        return argc < 2 ? 2 : 0;
+    }
+    const struct command *cmd = NULL;
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            cmd = &commands[i];
+    if (cmd == NULL) {
+        fprintf(stderr, "suanlid: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
+    }
+    if (wants_help(argc - 1, argv + 1)) {
+        printf("usage: suanlid %s\n\n%s\n\n", cmd->usage, cmd->help);
+        config_print_help();
+        return 0;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "suanlid: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (config_load() != 0)
+        return 2;
+    int rc = cmd->run(argc - 1, argv + 1);
+    config_cleanup();
+    return rc;
+}

@@ -1,0 +1,47 @@
+/* util.h — small helpers shared by every module: ids, hex, time, strings. */
+#ifndef SUANLI_UTIL_H
+#define SUANLI_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UUID_STR_LEN 37 /* 36 characters and the NUL */
+
+/* True when s is a canonical lower- or upper-case 8-4-4-4-12 UUID. */
+bool util_is_uuid(const char *s);
+
+/* Writes 2*len lowercase hex characters and a NUL into out. */
+void util_hex(const unsigned char *in, size_t len, char *out);
+
+/* Fills out with n random bytes rendered as 2n hex characters plus NUL. */
+void util_random_hex(char *out, size_t n);
+
+/* True when s is an RFC 3339 date-time with an explicit offset ("Z" or +hh:mm). */
+bool util_is_rfc3339(const char *s);
+
+/* Current time in milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t util_now_ms(void);
+
+/* Monotonic clock in microseconds, for durations. */
+int64_t util_mono_us(void);
+
+/* Formats the current UTC time as RFC 3339 with milliseconds into out (>= 32 bytes). */
+void util_now_rfc3339(char *out, size_t outlen);
+
+/* malloc'd copy of the file at path, NUL-terminated; NULL on error (errno set). */
+char *util_read_file(const char *path, size_t *len_out);
+
+/* Writes data to path atomically (temporary file + rename) with the given mode. */
+int util_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
+
+/* out = dir + suffix; false (and out empty) when it does not fit. */
+bool util_path(char *out, size_t outlen, const char *dir, const char *suffix);
+
+/* mkdir -p with mode for created directories. */
+int util_mkdir_p(const char *path, unsigned mode);
+
+/* strtoll over the whole string with range check; false if not an integer in [min, max]. */
+bool util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+#endif
