@@ -382,10 +382,17 @@ BEGIN
   RETURN v_user;
 END $$;
 
--- The demo of DESIGN.md §6. Idempotent; later migrations extend it with offers, the
--- programme and the voucher by replacing demo_seed_extend.
-CREATE FUNCTION demo_seed_extend(p_actor jsonb) RETURNS void LANGUAGE plpgsql AS $$
+-- The demo of DESIGN.md §6. Idempotent. Later migrations add their part of the demo as
+-- functions demo_seed_NN_<area>(p_actor jsonb) that this calls in name order, each of which
+-- must itself be idempotent.
+CREATE FUNCTION demo_seed_parts(p_actor jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  f text;
 BEGIN
+  FOR f IN SELECT proname FROM pg_proc WHERE proname LIKE 'demo\_seed\_%' AND proname <> 'demo_seed_parts'
+           ORDER BY proname LOOP
+    EXECUTE format('SELECT %I($1)', f) USING p_actor;
+  END LOOP;
 END $$;
 
 CREATE FUNCTION demo_seed(p_hash text) RETURNS text LANGUAGE plpgsql AS $$
@@ -398,7 +405,7 @@ DECLARE
   v_scu uuid;
 BEGIN
   IF EXISTS (SELECT 1 FROM users WHERE email = 'lab@scu.suanli.demo') THEN
-    PERFORM demo_seed_extend(v_actor);
+    PERFORM demo_seed_parts(v_actor);
     RETURN 'already seeded';
   END IF;
   SELECT id INTO v_op FROM organizations WHERE type = 'operator';
@@ -419,6 +426,6 @@ BEGIN
     ('lab@scu.suanli.demo', p_hash, 'institute', v_scu);
   PERFORM audit_append(v_actor, 'demo.seed', 'organization', v_city,
                        jsonb_build_object('city', 'Chengdu'), v_city);
-  PERFORM demo_seed_extend(v_actor);
+  PERFORM demo_seed_parts(v_actor);
   RETURN 'seeded Chengdu with 6 logins';
 END $$;

@@ -1,0 +1,291 @@
+/* check_http.c — the HTTP core against a real suanlid and PostgreSQL: routing, limits, bad
+ * input, problem replies, request ids, metrics, readiness through a database outage. */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct th_server srv;
+static struct th_auth op;
+static char *dburl;
+
+static void setup(void) {
+    dburl = th_db_create("http");
+    th_server_start(&srv, dburl, NULL);
+    th_operator(&srv, &op);
+}
+
+static void teardown(void) {
+    ck_assert_int_eq(th_server_stop(&srv), 0);
+    free(dburl);
+}
+
+/* After every hostile request the server must still answer. */
+static void assert_still_serving(void) {
+    struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+}
+
+START_TEST(unknown_route_is_404_problem) {
+    struct th_resp r = th_req(&srv, "GET", "/v1/no-such-thing", &op, NULL, NULL);
+    th_assert_problem(&r, 404, "route-not-found");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(wrong_method_is_405_with_allow) {
+    struct th_resp r = th_req(&srv, "PUT", "/v1/organizations", &op, "{}", NULL);
+    th_assert_problem(&r, 405, "method-not-allowed");
+    char *allow = th_header(&r, "Allow");
+    ck_assert_ptr_nonnull(allow);
+    ck_assert_msg(strstr(allow, "GET") && strstr(allow, "POST"), "Allow: %s", allow);
+    free(allow);
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(malformed_id_in_path_is_not_found) {
+    struct th_resp r = th_req(&srv, "GET", "/v1/organizations/not-a-uuid", &op, NULL, NULL);
+    th_assert_problem(&r, 404, "route-not-found");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(malformed_json_is_400_invalid_json) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/organizations", &op, "{\"type\": ", NULL);
+    th_assert_problem(&r, 400, "invalid-json");
+    th_resp_free(&r);
+    r = th_req(&srv, "POST", "/v1/organizations", &op, "[1,2]", NULL);
+    th_assert_problem(&r, 400, "invalid-json");
+    th_resp_free(&r);
+    r = th_req(&srv, "POST", "/v1/organizations", &op, "{\"a\":1,\"a\":2}", NULL);
+    th_assert_problem(&r, 400, "invalid-json");
+    th_resp_free(&r);
+    assert_still_serving();
+}
+END_TEST
+
+START_TEST(wrong_type_names_the_field) {
+    struct th_resp r =
+        th_req(&srv, "POST", "/v1/organizations", &op, "{\"type\":\"city\",\"name\":42}", NULL);
+    th_assert_problem(&r, 400, "validation-failed");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "name");
+    ck_assert_str_eq(th_str(&r, "errors.0.message"), "must be a string");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(unknown_field_is_refused) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/organizations", &op,
+                              "{\"type\":\"city\",\"name\":\"X\",\"id\":\"forged\"}", NULL);
+    th_assert_problem(&r, 400, "validation-failed");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "id");
+    th_resp_free(&r);
+    /* nothing was created */
+    char *n = th_sql(dburl, "SELECT count(*) FROM organizations WHERE name = 'X'");
+    ck_assert_str_eq(n, "0");
+    free(n);
+}
+END_TEST
+
+START_TEST(missing_field_is_named) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/organizations", &op, "{\"type\":\"city\"}", NULL);
+    th_assert_problem(&r, 400, "validation-failed");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "name");
+    ck_assert_str_eq(th_str(&r, "errors.0.message"), "is required");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(bad_enum_lists_the_choices) {
+    struct th_resp r =
+        th_req(&srv, "POST", "/v1/organizations", &op, "{\"type\":\"bank\",\"name\":\"B\"}", NULL);
+    th_assert_problem(&r, 400, "validation-failed");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "type");
+    ck_assert_ptr_nonnull(strstr(th_str(&r, "errors.0.message"), "institute"));
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(body_over_one_mebibyte_is_413) {
+    size_t n = 1024 * 1024 + 1;
+    char *big = malloc(n);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    struct th_resp r = th_req_raw(&srv, "POST", "/v1/organizations", &op, "application/json", big,
+                                  n, NULL);
+    th_assert_problem(&r, 413, "body-too-large");
+    th_resp_free(&r);
+    /* exactly 1 MiB is read (and then judged on its content) */
+    r = th_req_raw(&srv, "POST", "/v1/organizations", &op, "application/json", big, n - 1, NULL);
+    ck_assert_msg(r.status == 400, "1 MiB body: %ld", r.status);
+    th_resp_free(&r);
+    /* a chunked body that grows past the cap is refused too */
+    const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+    r = th_req_raw(&srv, "POST", "/v1/organizations", &op, "application/json", big, n, chunked);
+    th_assert_problem(&r, 413, "body-too-large");
+    th_resp_free(&r);
+    free(big);
+    assert_still_serving();
+}
+END_TEST
+
+START_TEST(deep_nesting_is_refused_before_parsing) {
+    size_t depth = 100000;
+    char *deep = malloc(2 * depth + 1);
+    memset(deep, '[', depth);
+    memset(deep + depth, ']', depth);
+    deep[2 * depth] = '\0';
+    struct th_resp r = th_req(&srv, "POST", "/v1/organizations", &op, deep, NULL);
+    th_assert_problem(&r, 400, "invalid-json");
+    ck_assert_ptr_nonnull(strstr(th_str(&r, "detail"), "deeper"));
+    th_resp_free(&r);
+    free(deep);
+    assert_still_serving();
+}
+END_TEST
+
+START_TEST(wrong_content_type_is_415) {
+    struct th_resp r = th_req_raw(&srv, "POST", "/v1/organizations", &op, "text/plain",
+                                  "{\"type\":\"city\",\"name\":\"T\"}", 27, NULL);
+    th_assert_problem(&r, 415, "unsupported-media-type");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(request_id_is_echoed_or_generated) {
+    const char *h[] = {"X-Request-Id: test-req-123", NULL};
+    struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, h);
+    char *id = th_header(&r, "X-Request-Id");
+    ck_assert_str_eq(id, "test-req-123");
+    free(id);
+    th_resp_free(&r);
+    const char *bad[] = {"X-Request-Id: <script>", NULL};
+    r = th_req(&srv, "GET", "/healthz", NULL, NULL, bad);
+    id = th_header(&r, "X-Request-Id");
+    ck_assert_int_eq((int)strlen(id), 32);
+    free(id);
+    th_resp_free(&r);
+    /* problem bodies carry it too */
+    r = th_req(&srv, "GET", "/v1/nothing", NULL, NULL, h);
+    ck_assert_str_eq(th_str(&r, "request_id"), "test-req-123");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(metrics_count_requests_by_route_and_status) {
+    struct th_resp r = th_req(&srv, "GET", "/v1/me", NULL, NULL, NULL);
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_ptr_nonnull(strstr(
+        r.body, "suanli_http_requests_total{method=\"GET\",route=\"/v1/me\",status=\"401\"}"));
+    ck_assert_ptr_nonnull(strstr(r.body, "suanli_http_request_duration_seconds_bucket"));
+    ck_assert_ptr_nonnull(strstr(r.body, "suanli_http_requests_in_flight"));
+    ck_assert_ptr_nonnull(strstr(r.body, "suanli_db_connections"));
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(security_headers_are_sent) {
+    struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    char *csp = th_header(&r, "Content-Security-Policy");
+    char *nosniff = th_header(&r, "X-Content-Type-Options");
+    ck_assert_ptr_nonnull(strstr(csp, "script-src 'self'"));
+    ck_assert_str_eq(nosniff, "nosniff");
+    free(csp);
+    free(nosniff);
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(bad_query_parameters_are_named) {
+    struct th_resp r = th_req(&srv, "GET", "/v1/organizations?limit=500", &op, NULL, NULL);
+    th_assert_problem(&r, 400, "invalid-query");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "limit");
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/v1/organizations?colour=red", &op, NULL, NULL);
+    th_assert_problem(&r, 400, "invalid-query");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "colour");
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/v1/organizations?cursor=zzz", &op, NULL, NULL);
+    th_assert_problem(&r, 400, "invalid-query");
+    th_resp_free(&r);
+}
+END_TEST
+
+/* The database stops under a running server: readiness says 503 (with Retry-After), requests
+ * that need it get 503 problems, nothing crashes, and once it is back the same process serves
+ * again without a restart. */
+START_TEST(readiness_follows_a_database_outage) {
+    char dir[PATH_MAX], cmd[PATH_MAX * 2];
+    snprintf(dir, sizeof dir, "%s/outage-pg", getenv("SUANLI_TEST_LOGS"));
+    snprintf(cmd, sizeof cmd, "SUANLI_DATA_DIR=%s %s db start", dir, th_suanlid());
+    FILE *p = popen(cmd, "r");
+    char conninfo[512] = "";
+    ck_assert_ptr_nonnull(fgets(conninfo, sizeof conninfo, p));
+    ck_assert_int_eq(pclose(p), 0);
+    conninfo[strcspn(conninfo, "\n")] = '\0';
+
+    struct th_server s2;
+    th_server_start(&s2, conninfo, NULL);
+    struct th_resp r = th_req(&s2, "GET", "/readyz", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+
+    snprintf(cmd, sizeof cmd, "SUANLI_DATA_DIR=%s %s db stop", dir, th_suanlid());
+    ck_assert_int_eq(system(cmd), 0);
+    r = th_req(&s2, "GET", "/readyz", NULL, NULL, NULL);
+    th_assert_problem(&r, 503, "service-unavailable");
+    char *retry = th_header(&r, "Retry-After");
+    ck_assert_ptr_nonnull(retry);
+    free(retry);
+    th_resp_free(&r);
+    r = th_req(&s2, "POST", "/v1/sessions", NULL, "{\"email\":\"a@b.cn\",\"password\":\"x\"}", NULL);
+    th_assert_problem(&r, 503, "service-unavailable");
+    th_resp_free(&r);
+
+    snprintf(cmd, sizeof cmd, "SUANLI_DATA_DIR=%s %s db start >/dev/null", dir, th_suanlid());
+    ck_assert_int_eq(system(cmd), 0);
+    long status = 0;
+    for (int i = 0; i < 50 && status != 200; i++) {
+        r = th_req(&s2, "GET", "/readyz", NULL, NULL, NULL);
+        status = r.status;
+        th_resp_free(&r);
+        if (status != 200)
+            usleep(100000);
+    }
+    ck_assert_int_eq(status, 200);
+    ck_assert_int_eq(th_server_stop(&s2), 0);
+    snprintf(cmd, sizeof cmd, "SUANLI_DATA_DIR=%s %s db stop", dir, th_suanlid());
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("http");
+    TCase *tc = tcase_create("core");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, unknown_route_is_404_problem);
+    tcase_add_test(tc, wrong_method_is_405_with_allow);
+    tcase_add_test(tc, malformed_id_in_path_is_not_found);
+    tcase_add_test(tc, malformed_json_is_400_invalid_json);
+    tcase_add_test(tc, wrong_type_names_the_field);
+    tcase_add_test(tc, unknown_field_is_refused);
+    tcase_add_test(tc, missing_field_is_named);
+    tcase_add_test(tc, bad_enum_lists_the_choices);
+    tcase_add_test(tc, body_over_one_mebibyte_is_413);
+    tcase_add_test(tc, deep_nesting_is_refused_before_parsing);
+    tcase_add_test(tc, wrong_content_type_is_415);
+    tcase_add_test(tc, request_id_is_echoed_or_generated);
+    tcase_add_test(tc, metrics_count_requests_by_route_and_status);
+    tcase_add_test(tc, security_headers_are_sent);
+    tcase_add_test(tc, bad_query_parameters_are_named);
+    tcase_add_test(tc, readiness_follows_a_database_outage);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
