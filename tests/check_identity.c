@@ -1,0 +1,368 @@
+/* check_identity.c — sessions, API keys, roles, CSRF, login throttling, organisations and users,
+ * against a real suanlid and PostgreSQL. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct th_server srv;
+static struct th_auth op, admin, other_admin, institute;
+static char *dburl, *city, *other_city, *inst_org;
+
+static void setup(void) {
+    dburl = th_db_create("identity");
+    th_server_start(&srv, dburl, NULL);
+    th_operator(&srv, &op);
+    city = th_org(&srv, &op, "city", "Chengdu", NULL);
+    other_city = th_org(&srv, &op, "city", "Hami", NULL);
+    th_user(&srv, &op, "city_admin", city, "admin@chengdu.test", &admin);
+    th_user(&srv, &op, "city_admin", other_city, "admin@hami.test", &other_admin);
+    inst_org = th_org(&srv, &admin, "institute", "SCU Lab", NULL);
+    th_user(&srv, &admin, "institute", inst_org, "lab@scu.test", &institute);
+}
+
+static void teardown(void) {
+    ck_assert_int_eq(th_server_stop(&srv), 0);
+    free(dburl);
+    free(city);
+    free(other_city);
+    free(inst_org);
+}
+
+START_TEST(login_returns_the_user_a_session_cookie_and_a_csrf_token) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/sessions", NULL,
+                              "{\"email\":\"LAB@scu.test\",\"password\":\"password-institute\"}", NULL);
+    th_assert_status(&r, 201);
+    ck_assert_str_eq(th_str(&r, "user.email"), "lab@scu.test");
+    ck_assert_str_eq(th_str(&r, "user.role"), "institute");
+    ck_assert_str_eq(th_str(&r, "user.organization_id"), inst_org);
+    ck_assert_ptr_nonnull(th_str(&r, "csrf_token"));
+    char *cookie = th_header(&r, "Set-Cookie");
+    ck_assert_ptr_nonnull(strstr(cookie, "suanli_session="));
+    ck_assert_ptr_nonnull(strstr(cookie, "HttpOnly"));
+    ck_assert_ptr_nonnull(strstr(cookie, "SameSite=Strict"));
+    ck_assert_ptr_null(strstr(cookie, "Secure"));
+    free(cookie);
+    th_resp_free(&r);
+    /* behind a TLS-terminating proxy the cookie is Secure */
+    const char *tls[] = {"X-Forwarded-Proto: https", NULL};
+    r = th_req(&srv, "POST", "/v1/sessions", NULL,
+               "{\"email\":\"lab@scu.test\",\"password\":\"password-institute\"}", tls);
+    cookie = th_header(&r, "Set-Cookie");
+    ck_assert_ptr_nonnull(strstr(cookie, "; Secure"));
+    free(cookie);
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(me_answers_for_cookie_and_api_key) {
+    struct th_auth cookie_only = institute;
+    cookie_only.key[0] = '\0';
+    struct th_resp r = th_req(&srv, "GET", "/v1/me", &cookie_only, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_str_eq(th_str(&r, "id"), institute.user_id);
+    ck_assert_str_eq(th_str(&r, "role"), "institute");
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/v1/me", &institute, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_str_eq(th_str(&r, "email"), "lab@scu.test");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(wrong_password_and_unknown_email_are_the_same_401) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/sessions", NULL,
+                              "{\"email\":\"admin@chengdu.test\",\"password\":\"nope\"}", NULL);
+    th_assert_problem(&r, 401, "bad-credentials");
+    char *d1 = strdup(th_str(&r, "detail"));
+    th_resp_free(&r);
+    r = th_req(&srv, "POST", "/v1/sessions", NULL,
+               "{\"email\":\"nobody@chengdu.test\",\"password\":\"nope\"}", NULL);
+    th_assert_problem(&r, 401, "bad-credentials");
+    ck_assert_str_eq(th_str(&r, "detail"), d1);
+    free(d1);
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(sixth_failed_login_within_a_minute_is_429_even_with_the_right_password) {
+    struct th_auth victim;
+    th_user(&srv, &admin, "institute", inst_org, "victim@scu.test", &victim);
+    for (int i = 0; i < 5; i++) {
+        struct th_resp r = th_req(&srv, "POST", "/v1/sessions", NULL,
+                                  "{\"email\":\"victim@scu.test\",\"password\":\"guess\"}", NULL);
+        th_assert_problem(&r, 401, "bad-credentials");
+        th_resp_free(&r);
+    }
+    struct th_resp r = th_req(&srv, "POST", "/v1/sessions", NULL,
+                              "{\"email\":\"victim@scu.test\",\"password\":\"password-institute\"}", NULL);
+    th_assert_problem(&r, 429, "too-many-login-attempts");
+    char *retry = th_header(&r, "Retry-After");
+    ck_assert_ptr_nonnull(retry);
+    free(retry);
+    th_resp_free(&r);
+    /* another account from the same address is not affected */
+    ck_assert_int_eq(th_login(&srv, "lab@scu.test", "password-institute", &victim), 201);
+    /* every failure is in the audit log */
+    char *n = th_sql(dburl, "SELECT count(*) FROM audit_events WHERE action = "
+                            "'session.login_failed' AND data->>'email' = 'victim@scu.test'");
+    ck_assert_str_eq(n, "5");
+    free(n);
+}
+END_TEST
+
+START_TEST(logout_ends_the_session) {
+    struct th_auth s;
+    ck_assert_int_eq(th_login(&srv, "lab@scu.test", "password-institute", &s), 201);
+    struct th_resp r = th_req(&srv, "DELETE", "/v1/sessions/current", &s, NULL, NULL);
+    th_assert_status(&r, 204);
+    char *cookie = th_header(&r, "Set-Cookie");
+    ck_assert_ptr_nonnull(strstr(cookie, "Max-Age=0"));
+    free(cookie);
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/v1/me", &s, NULL, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(cookie_writes_need_the_csrf_token) {
+    struct th_auth s;
+    ck_assert_int_eq(th_login(&srv, "admin@chengdu.test", "password-city_admin", &s), 201);
+    struct th_auth no_csrf = s;
+    no_csrf.csrf[0] = '\0';
+    struct th_resp r = th_req(&srv, "POST", "/v1/api-keys", &no_csrf, "{\"name\":\"x\"}", NULL);
+    th_assert_problem(&r, 403, "csrf-token-invalid");
+    th_resp_free(&r);
+    struct th_auth wrong = s;
+    snprintf(wrong.csrf, sizeof wrong.csrf, "%s", institute.csrf);
+    r = th_req(&srv, "POST", "/v1/api-keys", &wrong, "{\"name\":\"x\"}", NULL);
+    th_assert_problem(&r, 403, "csrf-token-invalid");
+    th_resp_free(&r);
+    r = th_req(&srv, "POST", "/v1/api-keys", &s, "{\"name\":\"x\"}", NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+    /* reads need no token */
+    r = th_req(&srv, "GET", "/v1/api-keys", &no_csrf, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(api_key_is_shown_once_stored_hashed_and_revocable) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/api-keys", &institute, "{\"name\":\"ci\"}", NULL);
+    th_assert_status(&r, 201);
+    struct th_auth k = {0};
+    snprintf(k.key, sizeof k.key, "%s", th_str(&r, "key"));
+    char *id = strdup(th_str(&r, "id"));
+    ck_assert_int_eq(strncmp(k.key, "sk_", 3), 0);
+    th_resp_free(&r);
+    /* the secret is not in the database, and not in the listing */
+    char q[512];
+    snprintf(q, sizeof q, "SELECT count(*) FROM api_keys WHERE key_hash = '%s' OR prefix = '%s'",
+             k.key, k.key);
+    char *n = th_sql(dburl, q);
+    ck_assert_str_eq(n, "0");
+    free(n);
+    r = th_req(&srv, "GET", "/v1/api-keys", &institute, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_ptr_null(strstr(r.body, k.key));
+    ck_assert_ptr_nonnull(strstr(r.body, id));
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/v1/me", &k, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    /* someone else cannot revoke it: 404 as if it did not exist */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/api-keys/%s", id);
+    r = th_req(&srv, "DELETE", path, &admin, NULL, NULL);
+    th_assert_problem(&r, 404, "not-found");
+    th_resp_free(&r);
+    r = th_req(&srv, "DELETE", path, &institute, NULL, NULL);
+    th_assert_status(&r, 204);
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/v1/me", &k, NULL, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    free(id);
+}
+END_TEST
+
+START_TEST(forged_api_key_is_401) {
+    struct th_auth forged = {0};
+    snprintf(forged.key, sizeof forged.key, "sk_%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    struct th_resp r = th_req(&srv, "GET", "/v1/me", &forged, NULL, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    const char *basic[] = {"Authorization: Basic dXNlcjpwYXNz", NULL};
+    r = th_req(&srv, "GET", "/v1/me", NULL, NULL, basic);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(no_credentials_is_401_and_wrong_role_is_403) {
+    struct th_resp r = th_req(&srv, "GET", "/v1/me", NULL, NULL, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    char *www = th_header(&r, "WWW-Authenticate");
+    ck_assert_ptr_nonnull(www);
+    free(www);
+    th_resp_free(&r);
+    r = th_req(&srv, "POST", "/v1/organizations", &institute,
+               "{\"type\":\"institute\",\"name\":\"Mine\"}", NULL);
+    th_assert_problem(&r, 403, "forbidden");
+    th_resp_free(&r);
+    r = th_req(&srv, "POST", "/v1/users", &institute,
+               "{\"email\":\"x@y.cn\",\"password\":\"0123456789\",\"role\":\"institute\","
+               "\"organization_id\":\"00000000-0000-0000-0000-000000000000\"}",
+               NULL);
+    th_assert_problem(&r, 403, "forbidden");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(city_admin_registers_in_its_own_city_only) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/organizations", &admin,
+                              "{\"type\":\"provider\",\"name\":\"West Cloud\"}", NULL);
+    th_assert_status(&r, 201);
+    ck_assert_str_eq(th_str(&r, "city_id"), city);
+    th_resp_free(&r);
+    char body[256];
+    snprintf(body, sizeof body, "{\"type\":\"provider\",\"name\":\"Sneaky\",\"city_id\":\"%s\"}",
+             other_city);
+    r = th_req(&srv, "POST", "/v1/organizations", &admin, body, NULL);
+    th_assert_problem(&r, 404, "not-found");
+    th_resp_free(&r);
+    r = th_req(&srv, "POST", "/v1/organizations", &admin, "{\"type\":\"city\",\"name\":\"Mine\"}",
+               NULL);
+    th_assert_problem(&r, 403, "forbidden");
+    th_resp_free(&r);
+    /* users only in organisations of its city, with a role that fits the organisation */
+    snprintf(body, sizeof body,
+             "{\"email\":\"spy@hami.test\",\"password\":\"0123456789\",\"role\":\"city_admin\","
+             "\"organization_id\":\"%s\"}",
+             other_city);
+    r = th_req(&srv, "POST", "/v1/users", &admin, body, NULL);
+    th_assert_problem(&r, 404, "not-found");
+    th_resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"email\":\"boss@scu.test\",\"password\":\"0123456789\",\"role\":\"operator\","
+             "\"organization_id\":\"%s\"}",
+             inst_org);
+    r = th_req(&srv, "POST", "/v1/users", &admin, body, NULL);
+    th_assert_problem(&r, 400, "validation-failed");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(foreign_organizations_are_invisible) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/organizations/%s", inst_org);
+    struct th_resp r = th_req(&srv, "GET", path, &other_admin, NULL, NULL);
+    th_assert_problem(&r, 404, "not-found");
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", path, &admin, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_str_eq(th_str(&r, "name"), "SCU Lab");
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/v1/organizations?limit=200", &other_admin, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_ptr_null(strstr(r.body, inst_org));
+    ck_assert_ptr_null(strstr(r.body, "Chengdu"));
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(organization_list_pages_by_cursor) {
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Paged %d", i);
+        free(th_org(&srv, &admin, "provider", name, NULL));
+    }
+    int seen = 0;
+    char cursor[64] = "";
+    for (int page = 0; page < 20; page++) {
+        char path[160];
+        snprintf(path, sizeof path, "/v1/organizations?type=provider&limit=2%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        struct th_resp r = th_req(&srv, "GET", path, &admin, NULL, NULL);
+        th_assert_status(&r, 200);
+        json_t *items = json_object_get(r.json, "items");
+        ck_assert_int_le((int)json_array_size(items), 2);
+        seen += (int)json_array_size(items);
+        const char *next = th_str(&r, "next_cursor");
+        if (next == NULL) {
+            th_resp_free(&r);
+            break;
+        }
+        snprintf(cursor, sizeof cursor, "%s", next);
+        th_resp_free(&r);
+    }
+    char *n = th_sql(dburl, "SELECT count(*) FROM organizations o JOIN organizations c ON "
+                            "c.id = o.city_id WHERE o.type = 'provider' AND c.name = 'Chengdu'");
+    ck_assert_int_eq(seen, atoi(n));
+    free(n);
+}
+END_TEST
+
+START_TEST(duplicate_email_is_409) {
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"email\":\"lab@scu.test\",\"password\":\"0123456789\",\"role\":\"institute\","
+             "\"organization_id\":\"%s\"}",
+             inst_org);
+    struct th_resp r = th_req(&srv, "POST", "/v1/users", &admin, body, NULL);
+    th_assert_problem(&r, 409, "duplicate");
+    th_resp_free(&r);
+}
+END_TEST
+
+START_TEST(passwords_are_stored_as_argon2id) {
+    char *h = th_sql(dburl, "SELECT password_hash FROM users WHERE email = 'lab@scu.test'");
+    ck_assert_int_eq(strncmp(h, "$argon2id$", 10), 0);
+    free(h);
+}
+END_TEST
+
+START_TEST(every_identity_change_is_audited) {
+    char *n = th_sql(dburl, "SELECT count(*) FROM audit_events WHERE action IN "
+                            "('organization.create','user.create','api_key.create','session.create')");
+    ck_assert_int_ge(atoi(n), 10);
+    free(n);
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT actor_role || ' ' || actor_org FROM audit_events WHERE action = "
+             "'organization.create' AND subject_id = '%s'",
+             inst_org);
+    char *who = th_sql(dburl, q);
+    char want[128];
+    snprintf(want, sizeof want, "city_admin %s", city);
+    ck_assert_str_eq(who, want);
+    free(who);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("identity");
+    TCase *tc = tcase_create("identity");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, login_returns_the_user_a_session_cookie_and_a_csrf_token);
+    tcase_add_test(tc, me_answers_for_cookie_and_api_key);
+    tcase_add_test(tc, wrong_password_and_unknown_email_are_the_same_401);
+    tcase_add_test(tc, sixth_failed_login_within_a_minute_is_429_even_with_the_right_password);
+    tcase_add_test(tc, logout_ends_the_session);
+    tcase_add_test(tc, cookie_writes_need_the_csrf_token);
+    tcase_add_test(tc, api_key_is_shown_once_stored_hashed_and_revocable);
+    tcase_add_test(tc, forged_api_key_is_401);
+    tcase_add_test(tc, no_credentials_is_401_and_wrong_role_is_403);
+    tcase_add_test(tc, city_admin_registers_in_its_own_city_only);
+    tcase_add_test(tc, foreign_organizations_are_invisible);
+    tcase_add_test(tc, organization_list_pages_by_cursor);
+    tcase_add_test(tc, duplicate_email_is_409);
+    tcase_add_test(tc, passwords_are_stored_as_argon2id);
+    tcase_add_test(tc, every_identity_change_is_audited);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
