@@ -6,9 +6,10 @@
  * lives under /var/tmp instead, at a path derived from the data directory, and the data
  * directory records where.
  *
- * Several suanlid processes may share one cluster: each holds a shared flock on a lock file;
- * whoever starts the cluster holds it exclusively meanwhile, and the last one to leave (the one
- * that can take it exclusively) stops it. A killed process loses its lock automatically. */
+ * Several suanlid processes may share one cluster: each holds a shared flock on pg.users for
+ * as long as it uses the cluster. Starting and stopping happen under an exclusive flock on
+ * pg.start; the one leaving stops the cluster only when it can take pg.users exclusively, i.e.
+ * when nobody else uses it. A killed process loses its locks automatically. */
 #include "pgembed.h"
 
 #include "db.h"
@@ -32,7 +33,9 @@
 
 #define PG_DBNAME "suanli"
 
-static int lock_fd = -1;
+static int users_fd = -1; /* shared while this process uses the cluster */
+static int start_fd = -1; /* exclusive while starting or stopping */
+static char start_path[PATH_MAX];
 static char cluster[PATH_MAX];
 static char bindir[PATH_MAX];
 static uid_t run_uid;
@@ -257,19 +260,38 @@ static int ensure_database(const char *base_conninfo) {
     return rc;
 }
 
+static int open_lock(const char *dir, const char *name, char *path_out) {
+    char path[PATH_MAX];
+    if (!util_path(path, sizeof path, dir, name))
+        return -1;
+    if (path_out)
+        snprintf(path_out, PATH_MAX, "%s", path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        log_error("cannot open %s: %s", path, strerror(errno));
+    return fd;
+}
+
+static void close_fd(int *fd) {
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
 int pgembed_start(const char *data_dir, char **conninfo_out) {
-    char abs[PATH_MAX], lockfile[PATH_MAX];
+    char abs[PATH_MAX];
     if (prepare_identity() != 0 || find_bindir() != 0)
         return -1;
     if (util_mkdir_p(data_dir, 0755) != 0 || realpath(data_dir, abs) == NULL) {
         log_error("SUANLI_DATA_DIR=%s: cannot create or resolve: %s", data_dir, strerror(errno));
         return -1;
     }
-    util_path(lockfile, sizeof lockfile, abs, "/pg.lock");
-    lock_fd = open(lockfile, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
-        log_error("cannot lock %s: %s", lockfile, strerror(errno));
-        return -1;
+    start_fd = open_lock(abs, "/pg.start", start_path);
+    users_fd = open_lock(abs, "/pg.users", NULL);
+    if (start_fd < 0 || users_fd < 0 || flock(start_fd, LOCK_EX) != 0 ||
+        flock(users_fd, LOCK_SH) != 0) {
+        log_error("cannot lock the embedded cluster of %s", abs);
+        goto fail;
     }
     if (choose_cluster_dir(abs) != 0 || make_owned_dir(cluster) != 0 || cluster_init() != 0)
         goto fail;
@@ -282,29 +304,33 @@ int pgembed_start(const char *data_dir, char **conninfo_out) {
     snprintf(base, sizeof base, "host=%s user=postgres dbname=postgres", cluster);
     if (ensure_database(base) != 0)
         goto fail;
-    flock(lock_fd, LOCK_SH);
+    close_fd(&start_fd);
     char info[PATH_MAX + 64];
     snprintf(info, sizeof info, "host=%s user=postgres dbname=" PG_DBNAME, cluster);
     *conninfo_out = strdup(info);
     return 0;
 fail:
-    close(lock_fd);
-    lock_fd = -1;
+    close_fd(&start_fd);
+    close_fd(&users_fd);
     return -1;
 }
 
 void pgembed_release(int stop_if_last) {
-    if (lock_fd < 0)
+    if (users_fd < 0)
         return;
-    if (stop_if_last && flock(lock_fd, LOCK_EX | LOCK_NB) == 0) {
-        char *argv[] = {"pg_ctl", "-D", cluster, "-m", "fast", "-w", "stop", NULL};
-        if (run_pg(argv, "/dev/null") == 0)
-            log_info("stopped the embedded PostgreSQL");
-        else
-            log_warn("could not stop the embedded PostgreSQL in %s", cluster);
+    if (stop_if_last) {
+        start_fd = open(start_path, O_RDWR | O_CLOEXEC);
+        if (start_fd >= 0 && flock(start_fd, LOCK_EX) == 0 &&
+            flock(users_fd, LOCK_EX | LOCK_NB) == 0) {
+            char *argv[] = {"pg_ctl", "-D", cluster, "-m", "fast", "-w", "stop", NULL};
+            if (run_pg(argv, "/dev/null") == 0)
+                log_info("stopped the embedded PostgreSQL");
+            else
+                log_warn("could not stop the embedded PostgreSQL in %s", cluster);
+        }
+        close_fd(&start_fd);
     }
-    close(lock_fd);
-    lock_fd = -1;
+    close_fd(&users_fd);
 }
 
 int pgembed_stop_idle(const char *data_dir) {
@@ -312,11 +338,13 @@ int pgembed_stop_idle(const char *data_dir) {
     if (pgembed_start(data_dir, &conninfo) != 0)
         return -1;
     free(conninfo);
-    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        close(lock_fd);
-        lock_fd = -1;
-        return 1;
+    start_fd = open(start_path, O_RDWR | O_CLOEXEC);
+    int rc = 1;
+    if (start_fd >= 0 && flock(start_fd, LOCK_EX) == 0 && flock(users_fd, LOCK_EX | LOCK_NB) == 0) {
+        char *argv[] = {"pg_ctl", "-D", cluster, "-m", "fast", "-w", "stop", NULL};
+        rc = run_pg(argv, "/dev/null") == 0 ? 0 : -1;
     }
-    pgembed_release(1);
-    return 0;
+    close_fd(&start_fd);
+    close_fd(&users_fd);
+    return rc;
 }

@@ -229,6 +229,12 @@ START_TEST(readiness_follows_a_database_outage) {
     ck_assert_ptr_nonnull(fgets(conninfo, sizeof conninfo, p));
     ck_assert_int_eq(pclose(p), 0);
     conninfo[strcspn(conninfo, "\n")] = '\0';
+    /* a database of its own: the cluster may hold one from an earlier run */
+    char admin[600], create[128];
+    snprintf(admin, sizeof admin, "%.*s dbname=postgres", (int)(strstr(conninfo, " dbname=") - conninfo), conninfo);
+    snprintf(create, sizeof create, "CREATE DATABASE outage_%d", (int)getpid());
+    free(th_sql(admin, create));
+    snprintf(conninfo + (strstr(conninfo, " dbname=") - conninfo), 64, " dbname=outage_%d", (int)getpid());
 
     struct th_server s2;
     th_server_start(&s2, conninfo, NULL);

@@ -38,8 +38,8 @@ char *th_db_create(const char *label);
 /* Runs one SQL statement as superuser on dburl; returns the first value (malloc'd) or NULL. */
 char *th_sql(const char *dburl, const char *sql);
 
-/* Starts build/test/suanlid serve --migrate against dburl; extra_env "K=V" entries, NULL-ended.
- * Waits until /healthz answers; fails the test if it does not within 30 s. */
+/* Starts build/test/suanlid serve --migrate against dburl (NULL: embedded); extra_env "K=V" entries, NULL-ended.
+ * Waits until /healthz answers; fails the test if it does not within 90 s. */
 void th_server_start(struct th_server *s, const char *dburl, const char *const *extra_env);
 /* SIGTERM, wait, return the exit status (0 = clean, no leaks under LeakSanitizer). */
 int th_server_stop(struct th_server *s);
