@@ -1,0 +1,174 @@
+/* check_json.c — declarative body decoding and the small parsers it relies on. */
+#include "harness.h"
+
+#include "json.h"
+#include "util.h"
+
+#include <string.h>
+
+static const char *const colours[] = {"red", "green", NULL};
+
+struct decoded {
+    const char *name, *colour, *when, *id;
+    int64_t units;
+    double share;
+    bool flag, flag_given;
+    json_t *list;
+};
+
+static json_t *check(const char *text, struct decoded *d) {
+    memset(d, 0, sizeof *d);
+    const struct json_field fields[] = {
+        JF_REQ_STRING("name", &d->name, 1, 8),
+        JF_REQ_INT("units", &d->units, 1, 100),
+        JF_OPT_NUMBER("share", &d->share, 0, 1, NULL),
+        JF_OPT_ENUM("colour", &d->colour, colours, NULL),
+        JF_OPT_TIME("when", &d->when, NULL),
+        JF_OPT_UUID("id", &d->id, NULL),
+        JF_OPT_BOOL("flag", &d->flag, &d->flag_given),
+        JF_OPT_ARRAY("list", &d->list, 0, 2, NULL),
+        JF_END,
+    };
+    json_t *obj = json_loads(text, 0, NULL);
+    ck_assert_msg(obj != NULL, "test JSON is invalid: %s", text);
+    json_t *errors = json_check(obj, fields, "");
+    json_decref(obj); /* the decoded pointers are not used after this */
+    return errors;
+}
+
+static void assert_error(const char *text, const char *field, const char *message_part) {
+    struct decoded d;
+    json_t *errors = check(text, &d);
+    ck_assert_msg(errors != NULL, "expected an error for %s", text);
+    bool found = false;
+    for (size_t i = 0; i < json_array_size(errors); i++) {
+        json_t *e = json_array_get(errors, i);
+        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0 &&
+            strstr(json_string_value(json_object_get(e, "message")), message_part))
+            found = true;
+    }
+    char *dump = json_dumps(errors, 0);
+    ck_assert_msg(found, "no error '%s' on %s for %s: %s", message_part, field, text, dump);
+    free(dump);
+    json_decref(errors);
+}
+
+START_TEST(valid_body_fills_every_destination) {
+    struct decoded d;
+    json_t *obj = json_loads("{\"name\":\"gpu\",\"units\":5,\"share\":0.5,\"colour\":\"red\","
+                             "\"when\":\"2026-01-02T03:04:05Z\",\"flag\":false,\"list\":[1]}",
+                             0, NULL);
+    memset(&d, 0, sizeof d);
+    const struct json_field fields[] = {
+        JF_REQ_STRING("name", &d.name, 1, 8),  JF_REQ_INT("units", &d.units, 1, 100),
+        JF_OPT_NUMBER("share", &d.share, 0, 1, NULL), JF_OPT_ENUM("colour", &d.colour, colours, NULL),
+        JF_OPT_TIME("when", &d.when, NULL),    JF_OPT_UUID("id", &d.id, NULL),
+        JF_OPT_BOOL("flag", &d.flag, &d.flag_given), JF_OPT_ARRAY("list", &d.list, 0, 2, NULL),
+        JF_END,
+    };
+    ck_assert_ptr_null(json_check(obj, fields, ""));
+    ck_assert_str_eq(d.name, "gpu");
+    ck_assert_int_eq(d.units, 5);
+    ck_assert(d.share == 0.5);
+    ck_assert_str_eq(d.colour, "red");
+    ck_assert(d.flag_given && !d.flag);
+    ck_assert_ptr_null(d.id);
+    ck_assert_int_eq((int)json_array_size(d.list), 1);
+    json_decref(obj);
+}
+END_TEST
+
+START_TEST(missing_required_fields_are_each_named) {
+    assert_error("{}", "name", "is required");
+    assert_error("{}", "units", "is required");
+}
+END_TEST
+
+START_TEST(unknown_fields_are_refused) {
+    assert_error("{\"name\":\"a\",\"units\":1,\"admin\":true}", "admin", "not a known field");
+}
+END_TEST
+
+START_TEST(types_are_strict) {
+    assert_error("{\"name\":1,\"units\":1}", "name", "must be a string");
+    assert_error("{\"name\":\"a\",\"units\":\"1\"}", "units", "must be an integer");
+    assert_error("{\"name\":\"a\",\"units\":1.5}", "units", "must be an integer");
+    assert_error("{\"name\":\"a\",\"units\":1,\"flag\":1}", "flag", "must be a boolean");
+    assert_error("{\"name\":\"a\",\"units\":1,\"list\":{}}", "list", "must be an array");
+    assert_error("{\"name\":\"a\",\"units\":1,\"share\":\"0.5\"}", "share", "must be a number");
+}
+END_TEST
+
+START_TEST(ranges_and_lengths_are_enforced) {
+    assert_error("{\"name\":\"a\",\"units\":0}", "units", "from 1 to 100");
+    assert_error("{\"name\":\"a\",\"units\":101}", "units", "from 1 to 100");
+    assert_error("{\"name\":\"\",\"units\":1}", "name", "characters long");
+    assert_error("{\"name\":\"123456789\",\"units\":1}", "name", "characters long");
+    assert_error("{\"name\":\"a\",\"units\":1,\"share\":1.01}", "share", "from 0 to 1");
+    assert_error("{\"name\":\"a\",\"units\":1,\"list\":[1,2,3]}", "list", "elements");
+}
+END_TEST
+
+START_TEST(formats_are_checked) {
+    assert_error("{\"name\":\"a\",\"units\":1,\"colour\":\"blue\"}", "colour", "red, green");
+    assert_error("{\"name\":\"a\",\"units\":1,\"when\":\"2026-01-02\"}", "when", "RFC 3339");
+    assert_error("{\"name\":\"a\",\"units\":1,\"id\":\"123\"}", "id", "UUID");
+}
+END_TEST
+
+START_TEST(null_means_absent) {
+    struct decoded d;
+    ck_assert_ptr_null(check("{\"name\":\"a\",\"units\":1,\"colour\":null}", &d));
+    assert_error("{\"name\":null,\"units\":1}", "name", "is required");
+}
+END_TEST
+
+START_TEST(rfc3339_parser_accepts_offsets_and_refuses_the_rest) {
+    ck_assert(util_is_rfc3339("2026-11-28T08:00:00Z"));
+    ck_assert(util_is_rfc3339("2026-11-28T08:00:00.123456+08:00"));
+    ck_assert(util_is_rfc3339("2026-11-28t08:00:00z"));
+    ck_assert(!util_is_rfc3339("2026-11-28T08:00:00"));
+    ck_assert(!util_is_rfc3339("2026-11-28 08:00:00Z"));
+    ck_assert(!util_is_rfc3339("2026-13-28T08:00:00Z"));
+    ck_assert(!util_is_rfc3339("2026-11-28T24:00:00Z"));
+    ck_assert(!util_is_rfc3339("2026-11-28T08:00:00.1234567Z"));
+    ck_assert(!util_is_rfc3339("2026-11-28T08:00:00+8:00"));
+    ck_assert(!util_is_rfc3339(""));
+}
+END_TEST
+
+START_TEST(uuid_parser_is_exact) {
+    ck_assert(util_is_uuid("01a222b0-fcca-7e6c-8793-b52de52ddc12"));
+    ck_assert(!util_is_uuid("01a222b0fcca7e6c8793b52de52ddc12"));
+    ck_assert(!util_is_uuid("01a222b0-fcca-7e6c-8793-b52de52ddc1g"));
+    ck_assert(!util_is_uuid("01a222b0-fcca-7e6c-8793-b52de52ddc123"));
+    ck_assert(!util_is_uuid(NULL));
+}
+END_TEST
+
+START_TEST(integer_parser_checks_range_and_garbage) {
+    int64_t v;
+    ck_assert(util_parse_int64("42", 0, 100, &v) && v == 42);
+    ck_assert(!util_parse_int64("42x", 0, 100, &v));
+    ck_assert(!util_parse_int64(" 42", 0, 100, &v));
+    ck_assert(!util_parse_int64("101", 0, 100, &v));
+    ck_assert(!util_parse_int64("99999999999999999999", 0, INT64_MAX, &v));
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("json");
+    TCase *tc = tcase_create("decode");
+    tcase_add_test(tc, valid_body_fills_every_destination);
+    tcase_add_test(tc, missing_required_fields_are_each_named);
+    tcase_add_test(tc, unknown_fields_are_refused);
+    tcase_add_test(tc, types_are_strict);
+    tcase_add_test(tc, ranges_and_lengths_are_enforced);
+    tcase_add_test(tc, formats_are_checked);
+    tcase_add_test(tc, null_means_absent);
+    tcase_add_test(tc, rfc3339_parser_accepts_offsets_and_refuses_the_rest);
+    tcase_add_test(tc, uuid_parser_is_exact);
+    tcase_add_test(tc, integer_parser_checks_range_and_garbage);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
