@@ -190,6 +190,22 @@ START_TEST(metrics_count_requests_by_route_and_status) {
 }
 END_TEST
 
+START_TEST(oversized_headers_are_refused_and_the_server_keeps_serving) {
+    size_t n = 100 * 1024;
+    char *h = malloc(n + 32);
+    strcpy(h, "X-Padding: ");
+    memset(h + 11, 'a', n);
+    h[11 + n] = '\0';
+    const char *headers[] = {h, NULL};
+    struct th_resp r = th_req(&srv, "GET", "/v1/me", &op, NULL, headers);
+    ck_assert_msg(r.status == 431 || r.status == 413 || r.status < 0,
+                  "100 KiB of headers answered %ld", r.status);
+    th_resp_free(&r);
+    free(h);
+    assert_still_serving();
+}
+END_TEST
+
 START_TEST(security_headers_are_sent) {
     struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, NULL);
     char *csp = th_header(&r, "Content-Security-Policy");
@@ -289,6 +305,7 @@ int main(void) {
     tcase_add_test(tc, wrong_content_type_is_415);
     tcase_add_test(tc, request_id_is_echoed_or_generated);
     tcase_add_test(tc, metrics_count_requests_by_route_and_status);
+    tcase_add_test(tc, oversized_headers_are_refused_and_the_server_keeps_serving);
     tcase_add_test(tc, security_headers_are_sent);
     tcase_add_test(tc, bad_query_parameters_are_named);
     tcase_add_test(tc, readiness_follows_a_database_outage);
