@@ -61,7 +61,12 @@ $(B)/test/tests/harness.o: tests/harness.c $(HDRS)
 run: all
 	./$(B)/suanlid serve --demo-seed
 
-test: deps
+tests/contract/node_modules/.installed: tests/contract/package-lock.json
+	@echo "  NPM     tests/contract"
+	@cd tests/contract && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+test: deps tests/contract/node_modules/.installed
 	@$(MAKE) --no-print-directory $(B)/test/suanlid $(CHECKS)
 	@B=$(B) tests/run-all
 

@@ -184,6 +184,8 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud) {
     return add;
 }
 
+static void record(const char *method, const char *path, const struct th_resp *r);
+
 struct th_resp th_req_raw(const struct th_server *s, const char *method, const char *path,
                           const struct th_auth *auth, const char *ctype, const char *body,
                           size_t len, const char *const *headers) {
@@ -234,6 +236,7 @@ struct th_resp th_req_raw(const struct th_server *s, const char *method, const c
     out.body = b.data ? b.data : strdup("");
     out.headers = h.data ? h.data : strdup("");
     out.json = json_loads(out.body, JSON_DECODE_ANY, NULL);
+    record(method, path, &out);
     return out;
 }
 
@@ -241,6 +244,40 @@ struct th_resp th_req(const struct th_server *s, const char *method, const char 
                       const struct th_auth *auth, const char *body, const char *const *headers) {
     return th_req_raw(s, method, path, auth, "application/json", body, body ? strlen(body) : 0,
                       headers);
+}
+
+/* Every response the integration suites receive is appended to SUANLI_TEST_RESPONSES (JSON
+ * Lines) so that tests/contract/validate.mjs can check each against openapi.yaml. */
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void record(const char *method, const char *path, const struct th_resp *r) {
+    const char *file = getenv("SUANLI_TEST_RESPONSES");
+    if (file == NULL || r->status <= 0)
+        return;
+    char *ct = th_header(r, "Content-Type");
+    json_t *line = json_pack("{s:s, s:s%, s:i, s:s}", "method", method, "path", path,
+                             strcspn(path, "?"), "status", (int)r->status, "content_type",
+                             ct ? ct : "");
+    const char *q = strchr(path, '?');
+    if (q)
+        json_object_set_new(line, "query", json_string(q + 1));
+    if (r->json)
+        json_object_set(line, "body", r->json);
+    else
+        json_object_set_new(line, "text", json_string(r->body));
+    free(ct);
+    char *text = json_dumps(line, JSON_COMPACT);
+    json_decref(line);
+    if (text == NULL)
+        return;
+    pthread_mutex_lock(&record_lock);
+    FILE *f = fopen(file, "a");
+    if (f) {
+        fprintf(f, "%s\n", text);
+        fclose(f);
+    }
+    pthread_mutex_unlock(&record_lock);
+    free(text);
 }
 
 void th_resp_free(struct th_resp *r) {
