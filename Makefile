@@ -1,7 +1,7 @@
 # Suanli — build, run and test. `make run` and `make test` work on a fresh Debian 12 as root.
 .DEFAULT_GOAL := all
 B ?= build
-.PHONY: all run test unit integration clean format deps deps-build
+.PHONY: all run test unit integration clean format deps deps-build fuzz
 
 PKGS      := libmicrohttpd libpq jansson libsodium
 SHARE_DIR := $(CURDIR)
@@ -22,6 +22,12 @@ TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(SRC))
 TEST_LIB := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 
 CHECKS   := $(patsubst tests/%.c,$(B)/test/%,$(wildcard tests/check_*.c))
+
+# libFuzzer targets (clang): every library object rebuilt with coverage instrumentation.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iserver -Iapi -DSUANLI_SHARE_DIR='"$(SHARE_DIR)"' \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB := $(patsubst %.c,$(B)/fuzz/%.o,$(LIB_SRC))
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 all: deps-build $(B)/suanlid
 
@@ -54,6 +60,19 @@ $(B)/test/check_%: tests/check_%.c $(B)/test/tests/harness.o $(TEST_LIB) $(HDRS)
 	@$(CC) $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests $(PKG_CFLAGS) $(shell pkg-config --cflags check libcurl) \
 	    $< $(B)/test/tests/harness.o $(TEST_LIB) -o $@ $(PKG_LIBS) $(shell pkg-config --libs check libcurl)
 
+$(B)/fuzz/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  CC/fuzz $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $< $(FUZZ_LIB) -o $@ $(PKG_LIBS)
+
+# `make fuzz` runs every target for FUZZ_SECONDS each (make test runs them briefly).
+fuzz: deps $(FUZZERS)
+	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/check-fuzz
+
 $(B)/test/tests/harness.o: tests/harness.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests $(PKG_CFLAGS) $(shell pkg-config --cflags check libcurl) -c $< -o $@
@@ -67,7 +86,7 @@ tests/contract/node_modules/.installed: tests/contract/package-lock.json
 	@touch $@
 
 test: deps tests/contract/node_modules/.installed
-	@$(MAKE) --no-print-directory $(B)/test/suanlid $(CHECKS)
+	@$(MAKE) --no-print-directory $(B)/test/suanlid $(CHECKS) $(FUZZERS)
 	@B=$(B) tests/run-all
 
 format:

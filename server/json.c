@@ -146,6 +146,54 @@ static bool check_value(const struct json_field *f, json_t *v, json_t *errors, c
     return false;
 }
 
+/* Nesting depth of a JSON text, counted before parsing so that a hostile 100 000-deep body
+ * never reaches the recursive parser. Brackets inside strings do not count. */
+static int json_depth(const char *s, size_t len) {
+    int depth = 0, max = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+json_t *json_parse_object(const char *text, size_t len, char *why, size_t whylen) {
+    if (len == 0) {
+        snprintf(why, whylen, "the body is empty; a JSON object is required");
+        return NULL;
+    }
+    if (json_depth(text, len) > HTTP_MAX_JSON_DEPTH) {
+        snprintf(why, whylen, "the JSON nests deeper than %d levels", HTTP_MAX_JSON_DEPTH);
+        return NULL;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        snprintf(why, whylen, "invalid JSON at line %d column %d: %s", err.line, err.column,
+                 err.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        snprintf(why, whylen, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
 json_t *json_check(json_t *obj, const struct json_field *fields, const char *prefix) {
     json_t *errors = json_array();
     if (!json_is_object(obj)) {

@@ -54,6 +54,10 @@ struct json_field {
 #define JF_OPT_ARRAY(n, d, lo, hi, p) {n, JF_ARRAY, d, false, lo, hi, 0, 0, NULL, p}
 #define JF_OPT_OBJECT(n, d, p) {n, JF_OBJECT, d, false, 0, 0, 0, 0, NULL, p}
 
+/* Parses text as one JSON object: nesting deeper than HTTP_MAX_JSON_DEPTH is refused before
+ * the parser sees it, duplicate keys are refused. NULL with a reason in why on failure. */
+json_t *json_parse_object(const char *text, size_t len, char *why, size_t whylen);
+
 /* Checks obj against fields. Returns NULL when every field is right, else a new array of
  * {field, message} (prefix is prepended to field names, e.g. "vouchers[3]."). */
 json_t *json_check(json_t *obj, const struct json_field *fields, const char *prefix);
