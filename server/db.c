@@ -265,10 +265,54 @@ int db_exec(const char *sql, int nparams, const char *const *params, PGresult **
     return exec_retrying(&primary, primary_url, sql, nparams, params, res);
 }
 
+/* Reads go to the replica only once it has replayed everything the primary had flushed when
+ * the read began, so a client always reads its own (and everyone's) committed writes: the
+ * primary's flush LSN is one cheap round trip, the heavy query runs on the replica. A replica
+ * that lags more than ~100 ms, or is down, is bypassed for that read. */
+static const char SQL_PRIMARY_LSN[] = "SELECT pg_current_wal_flush_lsn()::text";
+static const char SQL_REPLAYED[] = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn";
+static atomic_ullong reads_on_replica, reads_on_primary;
+
 int db_exec_read(const char *sql, int nparams, const char *const *params, PGresult **res) {
-    if (read_url == NULL || primary.in_txn)
+    if (read_url == NULL || primary.in_txn) {
+        atomic_fetch_add(&reads_on_primary, 1);
         return db_exec(sql, nparams, params, res);
-    return exec_retrying(&replica, read_url, sql, nparams, params, res);
+    }
+    PGresult *lsn;
+    int rc = exec_retrying(&primary, primary_url, SQL_PRIMARY_LSN, 0, NULL, &lsn);
+    if (rc != 1) {
+        PQclear(lsn);
+        atomic_fetch_add(&reads_on_primary, 1);
+        return db_exec(sql, nparams, params, res);
+    }
+    const char *target[] = {PQgetvalue(lsn, 0, 0)};
+    bool caught_up = false;
+    for (int attempt = 0; attempt < 20 && !caught_up; attempt++) {
+        PGresult *r;
+        if (exec_retrying(&replica, read_url, SQL_REPLAYED, 1, target, &r) != 1) {
+            PQclear(r);
+            break;
+        }
+        caught_up = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+        if (!caught_up)
+            usleep(5000);
+    }
+    PQclear(lsn);
+    if (caught_up) {
+        rc = exec_retrying(&replica, read_url, sql, nparams, params, res);
+        if (rc >= 0 || rc == DB_APP_ERROR) {
+            atomic_fetch_add(&reads_on_replica, 1);
+            return rc;
+        }
+    }
+    atomic_fetch_add(&reads_on_primary, 1);
+    return db_exec(sql, nparams, params, res);
+}
+
+void db_read_stats(unsigned long long *replica_reads, unsigned long long *primary_reads) {
+    *replica_reads = atomic_load(&reads_on_replica);
+    *primary_reads = atomic_load(&reads_on_primary);
 }
 
 static int simple(const char *sql) {

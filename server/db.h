@@ -40,8 +40,12 @@ void db_thread_cleanup(void);
  * times; inside one, DB_RETRY is returned for the caller to restart the transaction. */
 int db_exec(const char *sql, int nparams, const char *const *params, PGresult **res);
 
-/* The same on the read replica when DATABASE_READ_URL is set, else on the primary. */
+/* The same on the read replica when DATABASE_READ_URL is set and the replica has replayed the
+ * primary's flushed WAL (read-your-writes); else on the primary. */
 int db_exec_read(const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* How many reads db_exec_read sent to the replica and to the primary, for /metrics. */
+void db_read_stats(unsigned long long *replica_reads, unsigned long long *primary_reads);
 
 /* Transactions on this thread's primary connection. */
 int db_begin(void);

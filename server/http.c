@@ -329,6 +329,8 @@ static void buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ..
 }
 
 char *http_metrics_render(void) {
+    unsigned long long replica_reads, primary_reads;
+    db_read_stats(&replica_reads, &primary_reads);
     size_t len = 0, cap = 65536;
     char *buf = malloc(cap);
     if (buf == NULL)
@@ -383,11 +385,15 @@ char *http_metrics_render(void) {
                "# HELP suanli_http_server_errors_total Requests answered with a 5xx status.\n"
                "# TYPE suanli_http_server_errors_total counter\n"
                "suanli_http_server_errors_total %llu\n"
+               "# HELP suanli_db_reads_total Read-only queries, by the server that answered them.\n"
+               "# TYPE suanli_db_reads_total counter\n"
+               "suanli_db_reads_total{target=\"replica\"} %llu\n"
+               "suanli_db_reads_total{target=\"primary\"} %llu\n"
                "# HELP suanli_db_connections Open PostgreSQL connections of this process.\n"
                "# TYPE suanli_db_connections gauge\n"
                "suanli_db_connections %d\n",
                (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&db_errors),
-               db_open_connections());
+               replica_reads, primary_reads, db_open_connections());
     return buf;
 }
 
