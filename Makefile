@@ -1,7 +1,7 @@
 # Suanli — build, run and test. `make run` and `make test` work on a fresh Debian 12 as root.
 .DEFAULT_GOAL := all
 B ?= build
-.PHONY: all run test unit integration clean format deps deps-build fuzz
+.PHONY: all run test unit integration clean format deps deps-build fuzz web-vendor bench
 
 PKGS      := libmicrohttpd libpq jansson libsodium
 SHARE_DIR := $(CURDIR)
@@ -60,6 +60,10 @@ $(B)/test/check_%: tests/check_%.c $(B)/test/tests/harness.o $(TEST_LIB) $(HDRS)
 	@$(CC) $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests $(PKG_CFLAGS) $(shell pkg-config --cflags check libcurl) \
 	    $< $(B)/test/tests/harness.o $(TEST_LIB) -o $@ $(PKG_LIBS) $(shell pkg-config --libs check libcurl)
 
+$(B)/scale-load: tests/scale/load.c
+	@echo "  CC      $@"
+	@$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $< -o $@ $(shell pkg-config --cflags --libs libcurl jansson) -lpthread
+
 $(B)/fuzz/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC/fuzz $<"
@@ -77,7 +81,24 @@ $(B)/test/tests/harness.o: tests/harness.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests $(PKG_CFLAGS) $(shell pkg-config --cflags check libcurl) -c $< -o $@
 
-run: all
+# Third-party browser code (the QR encoder, the YAML parser of /docs) and the browser tests'
+# tools come from npm, pinned by package-lock.json; the UI serves its copy from web/vendor
+# (ignored by git), never a CDN.
+web-vendor: web/vendor/qrcode.mjs web/vendor/js-yaml.mjs
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@echo "  NPM     ci"
+	@npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+web/vendor/qrcode.mjs: node_modules/.package-lock.json
+	@mkdir -p web/vendor
+	@cp node_modules/qrcode-generator/dist/qrcode.mjs $@
+
+web/vendor/js-yaml.mjs: node_modules/.package-lock.json
+	@mkdir -p web/vendor
+	@cp node_modules/js-yaml/dist/browser/js-yaml.esm.min.mjs $@
+
+run: all web-vendor
 	./$(B)/suanlid serve --demo-seed
 
 tests/contract/node_modules/.installed: tests/contract/package-lock.json
@@ -85,9 +106,13 @@ tests/contract/node_modules/.installed: tests/contract/package-lock.json
 	@cd tests/contract && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
-test: deps tests/contract/node_modules/.installed
-	@$(MAKE) --no-print-directory $(B)/test/suanlid $(CHECKS) $(FUZZERS)
+test: deps web-vendor tests/contract/node_modules/.installed
+	@$(MAKE) --no-print-directory $(B)/suanlid $(B)/scale-load $(B)/test/suanlid $(CHECKS) $(FUZZERS)
 	@B=$(B) tests/run-all
+
+# Marketplace benchmark (not part of `make test`): wrk and pgbench against a release build.
+bench: deps
+	@B=$(if $(filter build,$(B)),build-bench,$(B)) tests/bench/marketplace
 
 format:
 	clang-format -i server/*.c server/*.h api/*.c api/*.h tests/*.c tests/*.h

@@ -46,4 +46,52 @@ void api_identity_org_list(struct http_req *r);
 void api_identity_org_get(struct http_req *r);
 void api_identity_user_create(struct http_req *r);
 
+void api_regions_list(struct http_req *r);
+void api_offers_create(struct http_req *r);
+void api_offers_list(struct http_req *r);
+void api_offers_get(struct http_req *r);
+void api_offers_update(struct http_req *r);
+void api_offers_withdraw(struct http_req *r);
+void api_match(struct http_req *r);
+void api_orders_create(struct http_req *r);
+void api_orders_list(struct http_req *r);
+void api_orders_get(struct http_req *r);
+void api_orders_cancel(struct http_req *r);
+void api_orders_complete(struct http_req *r);
+
+/* vouchers: programmes, vouchers, keys, redemptions (api/programs.c, vouchers.c,
+ * redemptions.c, maintenance.c) */
+void api_programs_create(struct http_req *r);
+void api_programs_list(struct http_req *r);
+void api_programs_get(struct http_req *r);
+void api_programs_update(struct http_req *r);
+void api_vouchers_issue(struct http_req *r);
+void api_vouchers_list(struct http_req *r);
+void api_vouchers_get(struct http_req *r);
+void api_vouchers_revoke(struct http_req *r);
+void api_vouchers_verify(struct http_req *r);
+void api_vouchers_keys(struct http_req *r);
+void api_redemptions_create(struct http_req *r);
+void api_redemptions_list(struct http_req *r);
+
+/* Verifies a voucher token (shape, kid, signature, claims) and writes its voucher id; on
+ * failure replies voucher-token-invalid or voucher-key-unknown naming field, returns false. */
+bool api_vouchers_token_id(struct http_req *r, const char *token, const char *field,
+                           char id[UUID_STR_LEN]);
+/* For POST /v1/orders: replaces every {"token": …} element of a vouchers array by
+ * {"voucher_id": …, "via_token": true} after verifying it; on failure replies the problem
+ * (naming vouchers[i].token) and returns false. Call before order_create. */
+bool api_vouchers_resolve_tokens(struct http_req *r, json_t *vouchers);
+/* Registers this server's public signing keys in the database; false if it could not yet. */
+bool api_vouchers_sync_keys(void);
+/* The background upkeep thread (api/maintenance.c); sync_keys: retry key registration. */
+int api_maintenance_start(bool sync_keys);
+void api_maintenance_stop(void);
+
+/* audit: events, checkpoints, verification, export (api/audit.c) */
+void api_audit_events(struct http_req *r);
+void api_audit_checkpoints(struct http_req *r);
+void api_audit_verify(struct http_req *r);
+void api_audit_export(struct http_req *r);
+
 #endif

@@ -122,7 +122,11 @@ void api_identity_logout(struct http_req *r) {
 
 static const char SQL_ME[] = "SELECT user_get($1)";
 
+static const char *const no_query[] = {NULL};
+
 void api_identity_me(struct http_req *r) {
+    if (!http_query_only(r, no_query))
+        return;
     const char *params[] = {r->who.user_id};
     api_reply_sql(r, 200, SQL_ME, 1, params, "the user no longer exists");
 }
@@ -246,6 +250,8 @@ void api_identity_org_list(struct http_req *r) {
 }
 
 void api_identity_org_get(struct http_req *r) {
+    if (!http_query_only(r, no_query))
+        return;
     char *actor = api_actor(r);
     const char *params[] = {actor, r->params[0]};
     char detail[80];

@@ -28,6 +28,46 @@ const struct route api_routes[] = {
     {"GET", "/v1/organizations", api_identity_org_list, ANY, 0, "list visible organizations"},
     {"GET", "/v1/organizations/{id}", api_identity_org_get, ANY, 0, "one organization"},
     {"POST", "/v1/users", api_identity_user_create, OP | CA, 0, "create a user"},
+
+    /* marketplace: regions, offers, matching, orders */
+    {"GET", "/v1/regions", api_regions_list, ANY, 0, "the eight hub regions"},
+    {"POST", "/v1/offers", api_offers_create, PR, 0, "post an offer of capacity"},
+    {"GET", "/v1/offers", api_offers_list, ANY, 0, "search offers"},
+    {"GET", "/v1/offers/{id}", api_offers_get, ANY, 0, "one offer"},
+    {"PATCH", "/v1/offers/{id}", api_offers_update, PR, 0, "change own offer (If-Match)"},
+    {"DELETE", "/v1/offers/{id}", api_offers_withdraw, PR, 0, "withdraw own offer"},
+    {"POST", "/v1/match", api_match, ANY, 0, "ranked plans for a demand"},
+    {"POST", "/v1/orders", api_orders_create, IN, RF_IDEMPOTENT, "reserve units of an offer"},
+    {"GET", "/v1/orders", api_orders_list, ANY, 0, "list visible orders"},
+    {"GET", "/v1/orders/{id}", api_orders_get, ANY, 0, "one order"},
+    {"POST", "/v1/orders/{id}/cancel", api_orders_cancel, IN, RF_IDEMPOTENT, "cancel own order"},
+    {"POST", "/v1/orders/{id}/complete", api_orders_complete, PR, 0, "complete an order on own offer"},
+
+    /* vouchers: programmes, vouchers, keys, redemptions */
+    {"POST", "/v1/programs", api_programs_create, OP | CA, 0, "create a subsidy programme"},
+    {"GET", "/v1/programs", api_programs_list, OP | CA | AU, 0, "list visible programmes"},
+    {"GET", "/v1/programs/{id}", api_programs_get, OP | CA | AU, 0, "one programme with balances"},
+    {"PATCH", "/v1/programs/{id}", api_programs_update, OP | CA, 0, "change a programme (If-Match)"},
+    {"POST", "/v1/programs/{id}/vouchers", api_vouchers_issue, OP | CA, RF_IDEMPOTENT,
+     "issue one voucher or a batch of up to 10 000"},
+    {"GET", "/v1/vouchers", api_vouchers_list, OP | CA | AU | IN, 0, "list visible vouchers"},
+    {"GET", "/v1/vouchers/{id}", api_vouchers_get, OP | CA | AU | IN, 0, "one voucher with its token"},
+    {"POST", "/v1/vouchers/{id}/revoke", api_vouchers_revoke, OP | CA, RF_IDEMPOTENT,
+     "revoke a voucher, releasing its balance"},
+    {"POST", "/v1/vouchers/verify", api_vouchers_verify, ANY, 0, "verify a voucher token"},
+    {"GET", "/v1/keys", api_vouchers_keys, ROLES_PUBLIC, 0, "public keys that verify tokens"},
+    {"POST", "/v1/redemptions", api_redemptions_create, IN, RF_IDEMPOTENT,
+     "apply a voucher to an own order"},
+    {"GET", "/v1/redemptions", api_redemptions_list, ANY, 0, "list visible redemptions"},
+
+    /* audit: the tamper-evident log (api/audit.c, server/audit.c) */
+    {"GET", "/v1/audit/events", api_audit_events, OP | CA | AU, 0, "audit events in scope"},
+    {"GET", "/v1/audit/checkpoints", api_audit_checkpoints, OP | CA | AU, 0,
+     "signed checkpoints of the chain"},
+    {"GET", "/v1/audit/verify", api_audit_verify, OP | CA | AU, 0,
+     "verify the chain and every checkpoint"},
+    {"GET", "/v1/audit/export", api_audit_export, OP | CA | AU, 0,
+     "the log as JSON Lines, for offline verification"},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

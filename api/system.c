@@ -11,19 +11,28 @@
 
 int api_identity_init(void);
 
+static const char *const no_query[] = {NULL};
+int api_vouchers_init(void);
+void api_vouchers_cleanup(void);
+
 static int expected_migrations;
 static char expected_digest[65];
 
 int api_init(void) {
     if (migrate_expected(cfg.sql_dir, &expected_migrations, expected_digest) != 0)
         return -1;
-    return api_identity_init();
+    if (api_identity_init() != 0)
+        return -1;
+    return api_vouchers_init();
 }
 
 void api_cleanup(void) {
+    api_vouchers_cleanup();
 }
 
 void api_system_healthz(struct http_req *r) {
+    if (!http_query_only(r, no_query))
+        return;
     http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
@@ -31,6 +40,8 @@ static const char SQL_MIGRATIONS[] = "SELECT checksum FROM schema_migrations ORD
 
 /* Ready means: the primary answers, and it holds exactly the migrations this binary ships. */
 void api_system_readyz(struct http_req *r) {
+    if (!http_query_only(r, no_query))
+        return;
     PGresult *res;
     int rc = db_exec(SQL_MIGRATIONS, 0, NULL, &res);
     if (rc < 0) {
@@ -56,6 +67,8 @@ void api_system_readyz(struct http_req *r) {
 }
 
 void api_system_metrics(struct http_req *r) {
+    if (!http_query_only(r, no_query))
+        return;
     char *text = http_metrics_render();
     if (text == NULL) {
         http_problem(r, P_INTERNAL, "out of memory");
@@ -66,6 +79,8 @@ void api_system_metrics(struct http_req *r) {
 }
 
 void api_system_openapi(struct http_req *r) {
+    if (!http_query_only(r, no_query))
+        return;
     size_t len;
     char *text = util_read_file(cfg.openapi_file, &len);
     if (text == NULL) {

@@ -16,7 +16,7 @@
 
 struct config cfg;
 
-enum cf_type { CF_STRING, CF_INT, CF_LISTEN, CF_LOGLEVEL, CF_MODE };
+enum cf_type { CF_STRING, CF_INT, CF_LISTEN, CF_LOGLEVEL, CF_MODE, CF_SWITCH };
 
 struct cf_entry {
     const char *name;
@@ -59,6 +59,12 @@ static const struct cf_entry table[] = {
      "failed logins per account and address within a minute before 429"},
     {"SUANLI_SESSION_TTL", CF_INT, &cfg.session_ttl_s, "43200", 60, 2592000,
      "session lifetime in seconds"},
+    {"SUANLI_AUDIT_SEALER", CF_SWITCH, &cfg.audit_sealer, "on", 0, 0,
+     "on or off: this process chains and checkpoints the audit log (server/audit.c)"},
+    {"SUANLI_AUDIT_SEAL_MS", CF_INT, &cfg.audit_seal_ms, "1000", 10, 60000,
+     "milliseconds between two rounds of the audit sealer"},
+    {"SUANLI_AUDIT_CHECKPOINT_MS", CF_INT, &cfg.audit_checkpoint_ms, "2000", 0, 3600000,
+     "a new signed audit checkpoint once the last one is this old and events arrived"},
 };
 
 static int parse_listen(const char *value) {
@@ -120,6 +126,13 @@ int config_load(void) {
                 return -1;
             }
             *(bool *)e->dst = strcmp(value, "production") == 0;
+            break;
+        case CF_SWITCH:
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+                fprintf(stderr, "suanlid: %s=%s: expected on or off\n", e->name, value);
+                return -1;
+            }
+            *(bool *)e->dst = strcmp(value, "on") == 0;
             break;
         }
     }

@@ -24,6 +24,9 @@ struct config {
     int64_t db_timeout_ms;  /* SUANLI_DB_TIMEOUT_MS: statement timeout */
     int64_t login_attempts; /* SUANLI_LOGIN_ATTEMPTS per account and address per minute */
     int64_t session_ttl_s;  /* SUANLI_SESSION_TTL */
+    bool audit_sealer;      /* SUANLI_AUDIT_SEALER=on|off */
+    int64_t audit_seal_ms;  /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
+    int64_t audit_checkpoint_ms; /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
 };
 
 extern struct config cfg;

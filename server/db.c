@@ -337,6 +337,14 @@ int db_commit(void) {
     return rc;
 }
 
+int db_savepoint(void) {
+    return simple("SAVEPOINT handler");
+}
+
+int db_rollback_to_savepoint(void) {
+    return simple("ROLLBACK TO SAVEPOINT handler");
+}
+
 void db_rollback(void) {
     if (primary.pg != NULL && primary.in_txn)
         (void)simple("ROLLBACK");

@@ -52,6 +52,10 @@ int db_begin(void);
 int db_commit(void);
 void db_rollback(void);
 bool db_in_transaction(void);
+/* A savepoint inside the transaction, so that a refused change can be undone while the
+ * transaction (and what it claimed before) stays usable. */
+int db_savepoint(void);
+int db_rollback_to_savepoint(void);
 
 /* Last error of this thread. */
 const struct db_error *db_last_error(void);

@@ -585,6 +585,12 @@ static void run_idempotent(struct http_req *r, const char *key) {
             http_db_fail(r, rc);
             return;
         }
+        rc = db_savepoint();
+        if (rc < 0) {
+            db_rollback();
+            http_db_fail(r, rc);
+            return;
+        }
         r->route->handler(r);
         if (r->retry) {
             db_rollback();
@@ -592,6 +598,14 @@ static void run_idempotent(struct http_req *r, const char *key) {
         }
         if (r->status >= 500 || !db_in_transaction()) {
             db_rollback();
+            return;
+        }
+        /* A refusal (4xx) may have left the transaction aborted: undo the handler's part and
+         * keep the claim, so that the refusal itself is what the key replays. */
+        if (r->status >= 400 && db_rollback_to_savepoint() < 0) {
+            db_rollback();
+            reset_reply(r);
+            http_problem(r, P_UNAVAILABLE, "could not record the Idempotency-Key");
             return;
         }
         if (!idem_store(r, key)) {
@@ -632,6 +646,11 @@ static void dispatch(struct http_req *r) {
         return;
     }
     reset_reply(r);
+    /* Writes take their input from the body only; a query string there is a mistake. (GET
+     * handlers name the parameters they accept with http_query_only.) */
+    static const char *const no_query[] = {NULL};
+    if (!method_is(r->method, "GET") && !http_query_only(r, no_query))
+        return;
     if (r->route->roles != ROLES_PUBLIC || strncmp(r->url, "/v1/", 4) == 0) {
         int rc = auth_resolve(r);
         if (rc == 1)

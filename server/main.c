@@ -1,5 +1,6 @@
 /* main.c — the suanlid command line: serve, migrate, keygen, create-user, demo-seed, db. */
 #include "api.h"
+#include "audit.h"
 #include "auth.h"
 #include "config.h"
 #include "db.h"
@@ -8,6 +9,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pgembed.h"
+#include "vtoken.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -96,8 +98,17 @@ static int seed_demo(const char *url) {
         free(err);
         return -1;
     }
+    /* the demo voucher is signed with the current key, which must be registered first */
+    char *keys = vtoken_keyring_json();
+    const char *kparams[] = {keys};
+    PGresult *r =
+        PQexecParams(pg, "SELECT signing_keys_sync($1::jsonb)", 1, NULL, kparams, NULL, NULL, 0);
+    free(keys);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        log_warn("demo seed: could not register the signing keys: %s", PQerrorMessage(pg));
+    PQclear(r);
     const char *params[] = {hash};
-    PGresult *r = PQexecParams(pg, "SELECT demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(pg, "SELECT demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
         log_error("demo seed failed: %s", PQerrorMessage(pg));
@@ -176,9 +187,11 @@ static int cmd_serve(int argc, char **argv) {
         goto out;
     if (demo && seed_demo(url) != 0)
         goto out;
-    if (api_init() != 0)
-        goto out;
     db_init(url, cfg.database_read_url, (int)cfg.db_timeout_ms);
+    if (api_init() != 0) /* after db_init: it registers the signing keys */
+        goto out;
+    if (audit_start(url) != 0) /* the audit sealer thread, on a connection of its own */
+        goto out;
     if (http_start(cfg.listen_host, cfg.listen_port) != 0)
         goto out;
     log_info("listening on %s:%d with %lld worker threads", cfg.listen_host, cfg.listen_port,
@@ -191,6 +204,7 @@ static int cmd_serve(int argc, char **argv) {
     http_stop();
     rc = 0;
 out:
+    audit_stop();
     api_cleanup();
     db_cleanup();
     database_close();
@@ -218,10 +232,12 @@ static int cmd_demo_seed(int argc, char **argv) {
     (void)argv;
     char *url = NULL;
     int rc = 1;
-    if (database_open(&url) == 0 && run_migrations(url) == 0 && seed_demo(url) == 0)
+    if (load_keys() == 0 && database_open(&url) == 0 && run_migrations(url) == 0 &&
+        seed_demo(url) == 0)
         rc = 0;
     database_close();
     free(url);
+    keys_cleanup();
     return rc;
 }
 
@@ -339,6 +355,125 @@ static int cmd_db(int argc, char **argv) {
     return 2;
 }
 
+/* ==== vouchers and the ledger ============================================================ */
+
+static const char *vtoken_reason(enum vtoken_status st) {
+    switch (st) {
+    case VTOKEN_OK:
+        return NULL;
+    case VTOKEN_UNKNOWN_KEY:
+        return "voucher-key-unknown";
+    case VTOKEN_NOT_YET_VALID:
+        return "voucher-not-yet-valid";
+    case VTOKEN_EXPIRED:
+        return "voucher-expired";
+    case VTOKEN_INVALID:
+        break;
+    }
+    return "voucher-token-invalid";
+}
+
+/* Verifies a voucher token offline against a saved GET /v1/keys answer: signature, kid,
+ * claims and validity window (not the live balance, which only the server knows). */
+static int cmd_voucher_verify(int argc, char **argv) {
+    const char *token = NULL, *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
+            file = argv[++i];
+        else if (token == NULL && argv[i][0] != '-')
+            token = argv[i];
+        else {
+            fprintf(stderr, "suanlid voucher-verify: unexpected argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (token == NULL || file == NULL) {
+        fprintf(stderr, "usage: suanlid voucher-verify TOKEN --keys FILE\n");
+        return 2;
+    }
+    json_error_t err;
+    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+    struct vtoken_key *keys = NULL;
+    size_t nkeys = 0;
+    const char *why = err.text;
+    if (doc == NULL || vtoken_keys_from_json(doc, &keys, &nkeys, &why) != 0) {
+        fprintf(stderr, "suanlid voucher-verify: %s: %s\n", file, why);
+        json_decref(doc);
+        return 2;
+    }
+    json_decref(doc);
+    struct vtoken_claims c;
+    char kid[PASERK_K4_PID_LEN];
+    enum vtoken_status st = vtoken_verify(token, keys, nkeys, &c, kid, &why);
+    free(keys);
+    if (st == VTOKEN_OK) {
+        st = vtoken_check_time(&c, util_now_ms());
+        why = st == VTOKEN_NOT_YET_VALID ? "the voucher is not valid yet"
+              : st == VTOKEN_EXPIRED     ? "the voucher has expired"
+                                         : "signature, key and claims are good";
+    }
+    bool signed_ok = st == VTOKEN_OK || st == VTOKEN_NOT_YET_VALID || st == VTOKEN_EXPIRED;
+    json_t *out = json_pack("{s:b, s:s?, s:s, s:s?, s:o}", "valid", st == VTOKEN_OK, "reason",
+                            vtoken_reason(st), "detail", why, "kid", signed_ok ? kid : NULL,
+                            "claims", signed_ok ? vtoken_claims_json(&c) : json_null());
+    char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", text);
+    free(text);
+    json_decref(out);
+    return st == VTOKEN_OK ? 0 : 1;
+}
+
+/* Proves I1 and I2 and that every stored balance equals its ledger sum (ledger_check()). */
+static int cmd_ledger_check(int argc, char **argv) {
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: suanlid ledger-check\n");
+        return 2;
+    }
+    char *url = NULL;
+    int rc = 1;
+    PGconn *pg = tool_connect(&url);
+    if (pg != NULL) {
+        PGresult *r = PQexec(pg, "SELECT ledger_check()::text");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            json_t *report = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+            char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            printf("%s\n", text ? text : PQgetvalue(r, 0, 0));
+            rc = json_is_true(json_object_get(report, "ok")) ? 0 : 1;
+            free(text);
+            json_decref(report);
+        } else {
+            fprintf(stderr, "suanlid ledger-check: %s", PQerrorMessage(pg));
+        }
+        PQclear(r);
+    }
+    PQfinish(pg);
+    database_close();
+    free(url);
+    return rc;
+}
+
+/* ==== audit ============================================================================== */
+
+static int cmd_audit_verify(int argc, char **argv) {
+    const char *export = NULL, *keys = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
+            keys = argv[++i];
+        else if (export == NULL && argv[i][0] != '-')
+            export = argv[i];
+        else {
+            fprintf(stderr, "suanlid audit-verify: unexpected argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (export == NULL || keys == NULL) {
+        fprintf(stderr, "usage: suanlid audit-verify EXPORT --keys FILE\n");
+        return 2;
+    }
+    return audit_verify_command(export, keys);
+}
+
 static const struct command commands[] = {
     {"serve", cmd_serve, "serve [--migrate] [--demo-seed]",
      "Serve the API and web UI. --migrate applies pending migrations first; --demo-seed also\n"
@@ -353,6 +488,18 @@ static const struct command commands[] = {
     {"demo-seed", cmd_demo_seed, "demo-seed",
      "Load the demo city, programme, providers, institute, voucher and logins (idempotent;\n"
      "refused when SUANLI_MODE=production)."},
+    {"voucher-verify", cmd_voucher_verify, "voucher-verify TOKEN --keys FILE",
+     "Verify a voucher token offline with the public keys of a saved GET /v1/keys answer:\n"
+     "signature, key id, claims and validity window. Prints the claims; exits 0 when valid,\n"
+     "1 when not."},
+    {"ledger-check", cmd_ledger_check, "ledger-check",
+     "Prove the ledger: every entry balances, I1 (conservation) and I2 (no overspend) hold,\n"
+     "and every stored balance equals its ledger sum. Exits 0 when all hold, 1 otherwise."},
+    {"audit-verify", cmd_audit_verify, "audit-verify EXPORT --keys FILE",
+     "Verify a GET /v1/audit/export file offline with the public keys alone (a saved\n"
+     "GET /v1/keys answer, or k4.public PASERKs one a line): the BLAKE2b chain over every\n"
+     "event and the Ed25519 signature of every checkpoint. Prints a report naming the first bad\n"
+     "position; exits 0 when the export verifies, 1 when it does not, 2 on unreadable input."},
     {"db", cmd_db, "db start|stop",
      "Start the embedded PostgreSQL and print its connection string, or stop it when no\n"
      "suanlid process uses it."},

@@ -206,6 +206,18 @@ START_TEST(oversized_headers_are_refused_and_the_server_keeps_serving) {
 }
 END_TEST
 
+START_TEST(writes_refuse_a_query_string) {
+    struct th_resp r = th_req(&srv, "POST", "/v1/organizations?dry_run=1", &op,
+                              "{\"type\":\"city\",\"name\":\"Query City\"}", NULL);
+    th_assert_problem(&r, 400, "invalid-query");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "dry_run");
+    th_resp_free(&r);
+    char *n = th_sql(dburl, "SELECT count(*) FROM organizations WHERE name = 'Query City'");
+    ck_assert_str_eq(n, "0");
+    free(n);
+}
+END_TEST
+
 START_TEST(security_headers_are_sent) {
     struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, NULL);
     char *csp = th_header(&r, "Content-Security-Policy");
@@ -306,6 +318,7 @@ int main(void) {
     tcase_add_test(tc, request_id_is_echoed_or_generated);
     tcase_add_test(tc, metrics_count_requests_by_route_and_status);
     tcase_add_test(tc, oversized_headers_are_refused_and_the_server_keeps_serving);
+    tcase_add_test(tc, writes_refuse_a_query_string);
     tcase_add_test(tc, security_headers_are_sent);
     tcase_add_test(tc, bad_query_parameters_are_named);
     tcase_add_test(tc, readiness_follows_a_database_outage);

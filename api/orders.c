@@ -1,0 +1,153 @@
+/* orders.c — an institute's reservation of units of one offer over [start, end): create (no
+ * double booking, I3; Idempotency-Key, I4), read, list, cancel, complete. */
+#include "market.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Checks the vouchers array of POST /v1/orders: each element names a voucher by id or by
+ * token (exactly one) and may set the amount. Adds {field, message} errors. */
+static void vouchers_check(json_t *vouchers, json_t *errors) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(vouchers, i, v) {
+        const char *id = NULL, *token = NULL;
+        int64_t amount = 0;
+        bool has_id, has_token, has_amount;
+        const struct json_field fields[] = {
+            JF_OPT_UUID("voucher_id", &id, &has_id),
+            JF_OPT_STRING("token", &token, 1, 4096, &has_token),
+            JF_OPT_INT("amount_fen", &amount, 1, INT64_MAX, &has_amount),
+            JF_END,
+        };
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "vouchers[%zu].", i);
+        json_t *e = json_check(v, fields, prefix);
+        if (e != NULL) {
+            json_array_extend(errors, e);
+            json_decref(e);
+        } else if (has_id == has_token) {
+            char field[40];
+            snprintf(field, sizeof field, "vouchers[%zu]", i);
+            market_error(errors, field, "must name either voucher_id or token");
+        }
+    }
+}
+
+static const char SQL_ORDER_CREATE[] =
+    "SELECT order_create($1::jsonb, $2, $3, $4::timestamptz, $5::timestamptz, $6::jsonb)";
+
+void api_orders_create(struct http_req *r) {
+    const char *offer = NULL, *start = NULL, *end = NULL;
+    int64_t units = 0, start_us = 0, end_us = 0;
+    json_t *vouchers = NULL;
+    bool has_vouchers;
+    const struct json_field fields[] = {
+        JF_REQ_UUID("offer_id", &offer),
+        JF_REQ_INT("units", &units, 1, 1000000),
+        JF_REQ_TIME("start", &start),
+        JF_REQ_TIME("end", &end),
+        JF_OPT_ARRAY("vouchers", &vouchers, 0, 20, &has_vouchers),
+        JF_END,
+    };
+    if (!json_decode_body(r, fields))
+        return;
+    json_t *errors = json_array();
+    bool times = market_time_field(errors, "start", start, &start_us);
+    times = market_time_field(errors, "end", end, &end_us) && times;
+    if (times && end_us <= start_us)
+        market_error(errors, "end", "must be after start");
+    if (has_vouchers)
+        vouchers_check(vouchers, errors);
+    if (!market_errors_ok(r, P_VALIDATION, errors))
+        return;
+    if (has_vouchers && !api_vouchers_resolve_tokens(r, vouchers)) /* tokens -> voucher ids */
+        return;
+    char s_units[24];
+    snprintf(s_units, sizeof s_units, "%lld", (long long)units);
+    char *vtext = has_vouchers ? json_dumps(vouchers, JSON_COMPACT) : strdup("[]");
+    char *actor = api_actor(r);
+    const char *params[] = {actor, offer, s_units, start, end, vtext};
+    PGresult *res;
+    int rc = db_exec(SQL_ORDER_CREATE, 6, params, &res);
+    free(actor);
+    free(vtext);
+    if (rc != 1) {
+        PQclear(res);
+        http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
+        return;
+    }
+    json_t *order = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    char location[80];
+    snprintf(location, sizeof location, "/v1/orders/%s",
+             json_string_value(json_object_get(order, "id")));
+    http_add_header(r, "Location", location);
+    http_reply_json(r, 201, order);
+}
+
+static const char SQL_ORDER_GET[] = "SELECT order_get($1::jsonb, $2)";
+
+void api_orders_get(struct http_req *r) {
+    static const char *const allowed[] = {NULL};
+    if (!http_query_only(r, allowed))
+        return;
+    char *actor = api_actor(r);
+    const char *params[] = {actor, r->params[0]};
+    char detail[80];
+    snprintf(detail, sizeof detail, "no order %s", r->params[0]);
+    api_reply_sql_read(r, 200, SQL_ORDER_GET, 2, params, detail);
+    free(actor);
+}
+
+static const char SQL_ORDER_LIST[] = "SELECT order_list($1::jsonb, $2, $3, $4, $5)";
+
+void api_orders_list(struct http_req *r) {
+    static const char *const allowed[] = {"status", "offer_id", "limit", "cursor", NULL};
+    static const char *const statuses[] = {"reserved", "completed", "cancelled", NULL};
+    char limit[8];
+    const char *cursor;
+    if (!http_query_only(r, allowed) || !api_page(r, limit, &cursor))
+        return;
+    json_t *errors = json_array();
+    const char *status = http_query(r, "status"), *offer = http_query(r, "offer_id");
+    if (status != NULL && !market_one_of(status, statuses))
+        market_error(errors, "status", "must be reserved, completed or cancelled");
+    if (offer != NULL && !util_is_uuid(offer))
+        market_error(errors, "offer_id", "must be a UUID");
+    if (!market_errors_ok(r, P_INVALID_QUERY, errors))
+        return;
+    char *actor = api_actor(r);
+    const char *params[] = {actor, status, offer, cursor, limit};
+    api_reply_sql_read(r, 200, SQL_ORDER_LIST, 5, params, "no orders");
+    free(actor);
+}
+
+/* cancel and complete take no body; one that is sent must be an empty object. */
+static bool no_body(struct http_req *r) {
+    static const struct json_field none[] = {JF_END};
+    return r->body_len == 0 || json_decode_body(r, none);
+}
+
+static const char SQL_ORDER_CANCEL[] = "SELECT order_cancel($1::jsonb, $2)";
+
+void api_orders_cancel(struct http_req *r) {
+    if (!no_body(r))
+        return;
+    char *actor = api_actor(r);
+    const char *params[] = {actor, r->params[0]};
+    api_reply_sql(r, 200, SQL_ORDER_CANCEL, 2, params, "no such order");
+    free(actor);
+}
+
+static const char SQL_ORDER_COMPLETE[] = "SELECT order_complete($1::jsonb, $2)";
+
+void api_orders_complete(struct http_req *r) {
+    if (!no_body(r))
+        return;
+    char *actor = api_actor(r);
+    const char *params[] = {actor, r->params[0]};
+    api_reply_sql(r, 200, SQL_ORDER_COMPLETE, 2, params, "no such order");
+    free(actor);
+}

@@ -1,0 +1,199 @@
+/* programs.c — a city's subsidy programmes: create, list, read, update (If-Match). Every
+ * answer carries the balances issued_fen, redeemed_fen, released_fen and available_fen. */
+#include "api.h"
+
+#include "market.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROGRAM_MAX_BUDGET_FEN INT64_C(1000000000000000)
+
+/* Runs sql, whose row is (program jsonb, version integer), and replies the programme with its
+ * version as a strong ETag. No row is 404. */
+static void reply_program(struct http_req *r, unsigned status, const char *sql, int n,
+                          const char *const *params, const char *id) {
+    PGresult *res;
+    int rc = db_exec(sql, n, params, &res);
+    if (rc < 0) {
+        http_db_fail(r, rc);
+        return;
+    }
+    if (rc == 0 || PQgetisnull(res, 0, 0)) {
+        http_problem(r, P_NOT_FOUND, "no programme %s", id);
+    } else {
+        char etag[24];
+        snprintf(etag, sizeof etag, "\"%s\"", PQgetvalue(res, 0, 1));
+        http_add_header(r, "ETag", etag);
+        if (status == 201) {
+            json_t *p = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+            char location[64];
+            snprintf(location, sizeof location, "/v1/programs/%s",
+                     json_string_value(json_object_get(p, "id")));
+            json_decref(p);
+            http_add_header(r, "Location", location);
+        }
+        http_reply_raw(r, status, "application/json", PQgetvalue(res, 0, 0),
+                       (size_t)PQgetlength(res, 0, 0));
+    }
+    PQclear(res);
+}
+
+/* Checks that every element of an array field is one of choices and that none repeats. */
+static void list_check(json_t *errors, const char *field, json_t *list, const char *const *choices,
+                       const char *message) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        char name[48];
+        snprintf(name, sizeof name, "%s[%zu]", field, i);
+        const char *s = json_string_value(e);
+        if (s == NULL || !market_one_of(s, choices)) {
+            market_error(errors, name, message);
+            continue;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (json_equal(json_array_get(list, k), e)) {
+                market_error(errors, name, "is listed twice");
+                break;
+            }
+    }
+}
+
+/* The rule fields shared by create and update. */
+#define PROGRAM_RULE_FIELDS                                                                        \
+    JF_OPT_TIME("starts_at", &starts, NULL),                                                       \
+        JF_OPT_ARRAY("resource_classes", &classes, 1, 3, &has_classes),                            \
+        JF_OPT_ARRAY("regions", &regions, 1, 8, &has_regions),                                     \
+        JF_OPT_NUMBER("min_green_share", &green, 0, 1, NULL),                                      \
+        JF_OPT_INT("per_institute_cap_fen", &cap, 1, PROGRAM_MAX_BUDGET_FEN, NULL)
+
+static bool rules_ok(struct http_req *r, json_t *classes, bool has_classes, json_t *regions,
+                     bool has_regions) {
+    json_t *errors = json_array();
+    if (has_classes)
+        list_check(errors, "resource_classes", classes, market_classes, "must be gpu, npu or cpu");
+    if (has_regions)
+        list_check(errors, "regions", regions, market_regions, "must be a hub region code");
+    return market_errors_ok(r, P_VALIDATION, errors);
+}
+
+static const char SQL_PROGRAM_CREATE[] = "SELECT * FROM program_create($1::jsonb, $2::jsonb)";
+
+/* POST /v1/programs. The validated body goes to SQL as it is, so that decimals such as
+ * min_green_share reach numeric exactly as the client wrote them. */
+void api_programs_create(struct http_req *r) {
+    const char *city = NULL, *name = NULL, *starts = NULL, *ends = NULL;
+    int64_t budget = 0, bp = 0, cap = 0;
+    double green = 0;
+    json_t *classes = NULL, *regions = NULL;
+    bool has_classes, has_regions;
+    const struct json_field fields[] = {
+        JF_OPT_UUID("city_id", &city, NULL),
+        JF_REQ_STRING("name", &name, 1, 200),
+        JF_REQ_INT("budget_fen", &budget, 0, PROGRAM_MAX_BUDGET_FEN),
+        JF_REQ_TIME("ends_at", &ends),
+        JF_REQ_INT("max_subsidy_bp", &bp, 1, 10000),
+        PROGRAM_RULE_FIELDS,
+        JF_END,
+    };
+    if (!json_decode_body(r, fields) || !rules_ok(r, classes, has_classes, regions, has_regions))
+        return;
+    char *actor = api_actor(r);
+    const char *params[] = {actor, r->body};
+    reply_program(r, 201, SQL_PROGRAM_CREATE, 2, params, "");
+    free(actor);
+}
+
+static const char SQL_PROGRAM_LIST[] = "SELECT program_list($1::jsonb, $2, $3, $4)";
+
+void api_programs_list(struct http_req *r) {
+    static const char *const allowed[] = {"city_id", "limit", "cursor", NULL};
+    char limit[8];
+    const char *cursor;
+    if (!http_query_only(r, allowed) || !api_page(r, limit, &cursor))
+        return;
+    const char *city = http_query(r, "city_id");
+    if (city != NULL && !util_is_uuid(city)) {
+        http_problem_errors(
+            r, P_INVALID_QUERY,
+            json_pack("[{s:s, s:s}]", "field", "city_id", "message", "must be a UUID"),
+            "city_id must be a UUID");
+        return;
+    }
+    char *actor = api_actor(r);
+    const char *params[] = {actor, city, cursor, limit};
+    api_reply_sql(r, 200, SQL_PROGRAM_LIST, 4, params, "no programmes");
+    free(actor);
+}
+
+static const char SQL_PROGRAM_GET[] = "SELECT * FROM program_get($1::jsonb, $2)";
+
+void api_programs_get(struct http_req *r) {
+    static const char *const allowed[] = {NULL};
+    if (!http_query_only(r, allowed))
+        return;
+    char *actor = api_actor(r);
+    const char *params[] = {actor, r->params[0]};
+    reply_program(r, 200, SQL_PROGRAM_GET, 2, params, r->params[0]);
+    free(actor);
+}
+
+/* Reads If-Match: a strong ETag "<version>". Missing is 428; any other value can never match
+ * and answers 412 as a stale one would. */
+static bool if_match(struct http_req *r, char version[16]) {
+    const char *h = http_header(r, "If-Match");
+    if (h == NULL) {
+        http_problem(r, P_PRECONDITION_REQUIRED,
+                     "send If-Match with the programme's ETag from GET /v1/programs/%s",
+                     r->params[0]);
+        return false;
+    }
+    size_t n = strlen(h);
+    int64_t v;
+    char digits[16];
+    if (n >= 3 && n < sizeof digits && h[0] == '"' && h[n - 1] == '"') {
+        memcpy(digits, h + 1, n - 2);
+        digits[n - 2] = '\0';
+        if (digits[0] >= '1' && digits[0] <= '9' && util_parse_int64(digits, 1, INT32_MAX, &v)) {
+            snprintf(version, 16, "%lld", (long long)v);
+            return true;
+        }
+    }
+    http_problem(r, P_PRECONDITION_FAILED,
+                 "If-Match must be the programme's current ETag, e.g. \"3\"; got %.64s", h);
+    return false;
+}
+
+static const char SQL_PROGRAM_UPDATE[] =
+    "SELECT * FROM program_update($1::jsonb, $2, $3, $4::jsonb)";
+
+/* PATCH /v1/programs/{id}: any of the rule fields, the budget (never below what is issued
+ * and not released), the window, and status active or suspended. per_institute_cap_fen:
+ * null removes the cap. */
+void api_programs_update(struct http_req *r) {
+    static const char *const statuses[] = {"active", "suspended", NULL};
+    const char *name = NULL, *starts = NULL, *ends = NULL, *status = NULL;
+    int64_t budget = 0, bp = 0, cap = 0;
+    double green = 0;
+    json_t *classes = NULL, *regions = NULL;
+    bool has_classes, has_regions;
+    const struct json_field fields[] = {
+        JF_OPT_STRING("name", &name, 1, 200, NULL),
+        JF_OPT_INT("budget_fen", &budget, 0, PROGRAM_MAX_BUDGET_FEN, NULL),
+        JF_OPT_TIME("ends_at", &ends, NULL),
+        JF_OPT_INT("max_subsidy_bp", &bp, 1, 10000, NULL),
+        JF_OPT_ENUM("status", &status, statuses, NULL),
+        PROGRAM_RULE_FIELDS,
+        JF_END,
+    };
+    char version[16];
+    if (!if_match(r, version) || !json_decode_body(r, fields) ||
+        !rules_ok(r, classes, has_classes, regions, has_regions))
+        return;
+    char *actor = api_actor(r);
+    const char *params[] = {actor, r->params[0], version, r->body};
+    reply_program(r, 200, SQL_PROGRAM_UPDATE, 4, params, r->params[0]);
+    free(actor);
+}

@@ -1,0 +1,157 @@
+// harness.mjs — the browser suite's world: a fresh database on the test cluster, a real
+// suanlid (the sanitised test build) serving the API and web/, the demo seed, and Debian's
+// Chromium driven headless by playwright-core. Run by tests/run-all (which exports
+// SUANLI_TEST_PG, SUANLI_TEST_BIN, SUANLI_KEY_FILE, SUANLI_SQL_DIR, SUANLI_WEB_DIR).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, '../..');
+export const artifacts = path.join(root, 'tests/artifacts/browser');
+export const PASSWORD = 'suanli-demo';
+export const LOGINS = {
+  institute: 'lab@scu.suanli.demo',
+  admin: 'admin@chengdu.suanli.demo',
+  auditor: 'auditor@chengdu.suanli.demo',
+  provider: 'ops@westcloud.suanli.demo',
+  operator: 'operator@suanli.demo',
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+// Starts suanlid on a fresh database with the demo seed; SUANLI_BROWSER_BASE uses a running
+// server instead (for working on the UI).
+export async function startServer() {
+  if (process.env.SUANLI_BROWSER_BASE) return { base: process.env.SUANLI_BROWSER_BASE, stop: async () => 0 };
+  const pg = process.env.SUANLI_TEST_PG;
+  const bin = process.env.SUANLI_TEST_BIN;
+  assert.ok(pg && bin, 'SUANLI_TEST_PG and SUANLI_TEST_BIN are not set: run the suite through make test');
+  const db = `t_browser_${process.pid}_${Date.now() % 100000}`;
+  execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${db}`, `${pg} dbname=postgres`]);
+  const dburl = `${pg} dbname=${db}`;
+  const port = await freePort();
+  const logs = process.env.SUANLI_TEST_LOGS || '/tmp';
+  mkdirSync(logs, { recursive: true });
+  const log = path.join(logs, `suanlid-browser-${port}.log`);
+  const out = openSync(log, 'a');
+  const env = {
+    ...process.env, DATABASE_URL: dburl, SUANLI_LISTEN: `127.0.0.1:${port}`, SUANLI_THREADS: '4',
+    ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', SUANLI_WEB_DIR: process.env.SUANLI_WEB_DIR || path.join(root, 'web'),
+  };
+  const proc = spawn(bin, ['serve', '--migrate', '--demo-seed'], { env, stdio: ['ignore', out, out] });
+  let exited = null;
+  proc.on('exit', (code, sig) => { exited = code ?? 128; if (sig) exited = `signal ${sig}`; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 900; i++) {
+    if (exited !== null) throw new Error(`suanlid exited during start (${exited}); see ${log}`);
+    try {
+      const r = await fetch(`${base}/readyz`);
+      if (r.ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+    if (i === 899) throw new Error(`suanlid did not become ready in 90 s; see ${log}`);
+  }
+  return {
+    base, log,
+    // SIGTERM; resolves the exit status (0 = clean, and leak-free under LeakSanitizer).
+    stop: () => new Promise((resolve) => {
+      if (exited !== null) { resolve(exited); return; }
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 30000);
+      proc.on('exit', (code, sig) => { clearTimeout(timer); resolve(sig ? `signal ${sig}` : code); });
+      proc.kill('SIGTERM');
+    }),
+  };
+}
+
+export async function startBrowser() {
+  return chromium.launch({
+    executablePath: process.env.SUANLI_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
+}
+
+// A fresh context (cookies, storage) with the page's problems collected: uncaught errors,
+// console errors, CSP violations and missing translations fail the test that reads them.
+export async function newPage(browser, base, opts = {}) {
+  const context = await browser.newContext({
+    baseURL: base, viewport: opts.viewport || { width: 1280, height: 900 }, acceptDownloads: true,
+    locale: opts.locale || 'en-GB', timezoneId: 'Asia/Shanghai',
+  });
+  await context.addInitScript((l) => { if (!localStorage.getItem('suanli.lang')) localStorage.setItem('suanli.lang', l); }, opts.lang || 'en');
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    const text = m.text();
+    if (/i18n: missing|Content Security Policy|Refused to/.test(text)) problems.push(`console: ${text}`);
+    else if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (4\d\d)/.test(text)) problems.push(`console error: ${text}`);
+  });
+  page.problems = problems;
+  return page;
+}
+
+export async function signIn(page, who) {
+  await page.goto('/#/signin');
+  await page.getByLabel(/^Email|^邮箱/).fill(LOGINS[who] || who);
+  await page.getByLabel(/^Password|^密码/).fill(PASSWORD);
+  await page.getByRole('button', { name: /^(Sign in|登录)$/ }).click();
+  await page.waitForSelector('#sign-out');
+}
+
+export async function shot(page, name, { fullPage = true } = {}) {
+  mkdirSync(artifacts, { recursive: true });
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage });
+}
+
+const axeSource = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+// Runs axe-core in the page (evaluated through the DevTools protocol, so the page's CSP stays
+// strict) and returns the serious and critical violations.
+export async function axe(page) {
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(() => globalThis.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    resultTypes: ['violations'],
+  }));
+  return res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+// The API with the page's session (cookie and CSRF token), for setting up and checking.
+export async function api(page, method, url, body, headers = {}) {
+  return page.evaluate(async ([m, u, b, hd]) => {
+    const h = { Accept: 'application/json', ...hd };
+    if (m !== 'GET') h['X-CSRF-Token'] = localStorage.getItem('suanli.csrf');
+    if (b !== undefined) h['Content-Type'] = 'application/json';
+    const r = await fetch(u, { method: m, headers: h, body: b === undefined ? undefined : JSON.stringify(b) });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* text */ }
+    return { status: r.status, json, text, type: r.headers.get('Content-Type') };
+  }, [method, url, body, headers]);
+}
+
+// Whether the server has a route (anything but 404 route-not-found).
+export async function hasRoute(page, url) {
+  const r = await api(page, 'GET', url);
+  return !(r.status === 404 && r.json && /route-not-found/.test(r.json.type || ''));
+}

@@ -1,0 +1,753 @@
+/* check_redemptions.c — redemptions against two suanlid processes on one database: a voucher
+ * pays part of an own reserved order; every failing condition of DESIGN.md §2 has its own
+ * problem type and changes nothing; orders pay with vouchers and cancelling reverses them;
+ * completion settles the subsidy to the provider; 1 000 concurrent redemptions never
+ * overspend; Idempotency-Key replays; the ledger check (SQL and `suanlid ledger-check`)
+ * proves every balance after each scenario. */
+#include "voucher_world.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+static struct vw w;
+static char *program; /* max_subsidy_bp 5000, budget 100 000 000 */
+
+static void setup(void) {
+    vw_setup(&w, "redemptions", true);
+    program = vw_program(&w, NULL);
+}
+
+static void teardown(void) {
+    vw_ledger_ok(&w);
+    free(program);
+    vw_teardown(&w);
+}
+
+/* ==== helpers ============================================================================= */
+
+/* POST /v1/redemptions as by on s (NULL: srv) naming the voucher by id, or by token when
+ * token is not NULL. */
+static struct th_resp redeem(const struct th_server *s, const struct th_auth *by,
+                             const char *voucher, const char *token, const char *order,
+                             long long amount, const char *const *headers) {
+    json_t *b = json_pack("{s:s, s:I}", "order_id", order, "amount_fen", (json_int_t)amount);
+    if (token)
+        json_object_set_new(b, "token", json_string(token));
+    else
+        json_object_set_new(b, "voucher_id", json_string(voucher));
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    struct th_resp r = th_req(s ? s : &w.srv, "POST", "/v1/redemptions", by, body, headers);
+    free(body);
+    return r;
+}
+
+static long long voucher_balance(const char *id) {
+    return vw_sql_ll(&w, "SELECT balance_fen FROM vouchers WHERE id = '%s'", id);
+}
+
+static long long order_subsidy(const char *id) {
+    return vw_sql_ll(&w, "SELECT subsidy_fen FROM orders WHERE id = '%s'", id);
+}
+
+/* A fingerprint of all the money: redemptions, voucher balances, order subsidies, releases. */
+static char *money(void) {
+    return th_sql(w.dburl, "SELECT (SELECT count(*) FROM redemptions) || '/' || "
+                           "(SELECT coalesce(sum(balance_fen), 0) FROM vouchers) || '/' || "
+                           "(SELECT coalesce(sum(subsidy_fen), 0) FROM orders) || '/' || "
+                           "(SELECT coalesce(sum(released_fen), 0) FROM programs) || '/' || "
+                           "(SELECT count(*) FROM ledger_entries)");
+}
+
+static char *issue_token(const char *prog, const char *inst, long long face, const char *extra,
+                         char **id) {
+    struct th_resp r = vw_voucher(&w, prog, inst, face, NULL, extra);
+    char *token = strdup(th_str(&r, "token"));
+    if (id)
+        *id = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+    return token;
+}
+
+static char *path_of(const char *fmt, const char *id) {
+    char *p;
+    ck_assert(asprintf(&p, fmt, id) > 0);
+    return p;
+}
+
+static void patch_program(const char *id, const char *etag, const char *body) {
+    char *p = path_of("/v1/programs/%s", id);
+    char h[64];
+    snprintf(h, sizeof h, "If-Match: \"%s\"", etag);
+    const char *headers[] = {h, NULL};
+    struct th_resp r = th_req(&w.srv, "PATCH", p, &w.admin, body, headers);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    free(p);
+}
+
+/* ==== the happy paths ===================================================================== */
+
+START_TEST(a_voucher_pays_part_of_an_own_reserved_order) {
+    char *v = vw_voucher_id(&w, program, w.inst_org, 10000);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL); /* gross 20 000 */
+    long long redeemed0 = vw_sql_ll(&w, "SELECT program_redeemed('%s')", program);
+    struct th_resp r = redeem(&w.srv2, &w.inst, v, NULL, o, 3000, NULL);
+    th_assert_status(&r, 201);
+    ck_assert_int_eq(th_int(&r, "amount_fen"), 3000);
+    ck_assert_str_eq(th_str(&r, "status"), "applied");
+    ck_assert_str_eq(th_str(&r, "voucher_id"), v);
+    ck_assert_str_eq(th_str(&r, "order_id"), o);
+    ck_assert_str_eq(th_str(&r, "program_id"), program);
+    char *rid = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+
+    char *op = path_of("/v1/orders/%s", o);
+    r = th_req(&w.srv, "GET", op, &w.inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_int_eq(th_int(&r, "subsidy_fen"), 3000);
+    ck_assert_int_eq(th_int(&r, "net_fen"), 17000);
+    th_resp_free(&r);
+    char *vp = path_of("/v1/vouchers/%s", v);
+    ck_assert_int_eq(vw_get_int(&w, &w.inst, vp, "balance_fen"), 7000);
+    ck_assert_int_eq(vw_get_int(&w, &w.inst, vp, "redeemed_fen"), 3000);
+    char *pp = path_of("/v1/programs/%s", program);
+    ck_assert_int_eq(vw_get_int(&w, &w.admin, pp, "redeemed_fen"), redeemed0 + 3000);
+
+    /* who sees it: the institute, its city, the provider of the offer; not the others */
+    char *lp = path_of("/v1/redemptions?order_id=%s", o);
+    const struct th_auth *see[] = {&w.inst, &w.admin, &w.auditor, &w.prov, &w.op};
+    for (int i = 0; i < 5; i++) {
+        r = th_req(&w.srv, "GET", lp, see[i], NULL, NULL);
+        th_assert_status(&r, 200);
+        ck_assert_msg(strstr(r.body, rid) != NULL, "viewer %d: %s", i, r.body);
+        th_resp_free(&r);
+    }
+    const struct th_auth *blind[] = {&w.inst2, &w.other_admin, &w.other_inst};
+    for (int i = 0; i < 3; i++) {
+        r = th_req(&w.srv, "GET", lp, blind[i], NULL, NULL);
+        th_assert_status(&r, 200);
+        ck_assert_int_eq((int)json_array_size(json_object_get(r.json, "items")), 0);
+        th_resp_free(&r);
+    }
+    r = th_req(&w.srv, "GET", "/v1/redemptions?order_id=nope", &w.inst, NULL, NULL);
+    th_assert_problem(&r, 400, "invalid-query");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "order_id");
+    th_resp_free(&r);
+    ck_assert_int_eq(vw_sql_ll(&w,
+                               "SELECT count(*) FROM audit_events WHERE action = "
+                               "'redemption.create' AND subject_id = '%s' AND city_id = '%s'",
+                               rid, w.city),
+                     1);
+    vw_ledger_ok(&w);
+    free(rid);
+    free(op);
+    free(vp);
+    free(pp);
+    free(lp);
+    free(v);
+    free(o);
+}
+END_TEST
+
+START_TEST(a_token_stands_for_its_voucher) {
+    char *id;
+    char *token = issue_token(program, w.inst_org, 5000, NULL, &id);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct th_resp r = redeem(NULL, &w.inst, NULL, token, o, 1234, NULL);
+    th_assert_status(&r, 201);
+    ck_assert_str_eq(th_str(&r, "voucher_id"), id);
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(id), 5000 - 1234);
+    free(token);
+    free(id);
+    free(o);
+}
+END_TEST
+
+/* ==== every failing condition ============================================================= */
+
+struct step {
+    const char *name;
+    const struct th_auth *by;
+    const char *voucher, *token, *order;
+    long long amount;
+    long status;
+    const char *slug;
+};
+
+START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
+    char soon[32];
+    /* a voucher that expires in a moment, issued first so that it is expired by the end */
+    struct th_resp r = vw_voucher(&w, program, w.inst_org, 1000, vw_time(soon, 3), NULL);
+    char *expiring = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+
+    char *v, *v_other, *v_future, *v_revoked, *v_west, *v_npu, *v_green, *v_cap, *v_susp;
+    char *t = issue_token(program, w.inst_org, 50000, NULL, &v);
+    char *t_other = issue_token(program, w.inst2_org, 5000, NULL, &v_other);
+    free(issue_token(program, w.inst_org, 5000, ",\"not_before\":\"2029-01-01T00:00:00Z\"",
+                     &v_future));
+    free(issue_token(program, w.inst_org, 5000, NULL, &v_revoked));
+    char *rp = path_of("/v1/vouchers/%s/revoke", v_revoked);
+    r = th_req(&w.srv, "POST", rp, &w.admin, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    free(rp);
+    char *p_west = vw_program(&w, "{\"regions\":[\"gansu\",\"guizhou\",\"ningxia\"]}");
+    char *p_npu = vw_program(&w, "{\"resource_classes\":[\"npu\"]}");
+    char *p_green = vw_program(&w, "{\"min_green_share\":0.9}");
+    char *p_cap = vw_program(&w, "{\"per_institute_cap_fen\":1000}");
+    char *p_susp = vw_program(&w, NULL);
+    v_west = vw_voucher_id(&w, p_west, w.inst_org, 5000);
+    v_npu = vw_voucher_id(&w, p_npu, w.inst_org, 5000);
+    v_green = vw_voucher_id(&w, p_green, w.inst_org, 5000);
+    v_cap = vw_voucher_id(&w, p_cap, w.inst_org, 5000);
+    v_susp = vw_voucher_id(&w, p_susp, w.inst_org, 5000);
+    patch_program(p_susp, "1", "{\"status\":\"suspended\"}");
+
+    struct th_resp e =
+        th_req(&w.srv, "POST", "/v1/offers", &w.prov,
+               "{\"resource_class\":\"gpu\",\"accelerator\":\"A800\",\"units\":100,"
+               "\"fp16_tflops_per_unit\":312,\"memory_gib_per_unit\":80,\"region\":\"cheng-yu\","
+               "\"price_fen_per_unit_hour\":1500,\"available_from\":\"2020-01-01T00:00:00Z\","
+               "\"available_until\":\"2031-01-01T00:00:00Z\",\"pue\":1.3,\"green_share\":0.95}",
+               NULL);
+    th_assert_status(&e, 201);
+    char *east = strdup(th_str(&e, "id"));
+    th_resp_free(&e);
+
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);      /* gross 20 000: 10 000 at most */
+    char *o_east = vw_order(&w, &w.inst, east, 1, 10, NULL); /* east, green 0.95 */
+    char *o_other = vw_order(&w, &w.inst2, NULL, 1, 10, NULL);
+    char *o_cancelled = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *cp = path_of("/v1/orders/%s/cancel", o_cancelled);
+    r = th_req(&w.srv, "POST", cp, &w.inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    free(cp);
+    /* the cap: 1 000 fen per institute in p_cap, 600 of them already used */
+    r = redeem(NULL, &w.inst, v_cap, NULL, o, 600, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+
+    char *forged = vw_forge_signature(t), *tampered = vw_tamper_payload(t);
+    char *foreign = vw_foreign_key_token(t);
+    sleep(3); /* let the expiring voucher expire; reading it releases its balance now */
+    char *ep = path_of("/v1/vouchers/%s", expiring);
+    r = th_req(&w.srv, "GET", ep, &w.inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_str_eq(th_str(&r, "status"), "expired");
+    ck_assert_int_eq(th_int(&r, "balance_fen"), 0);
+    th_resp_free(&r);
+    free(ep);
+
+    const struct step steps[] = {
+        {"forged signature", &w.inst, NULL, forged, o, 100, 400, "voucher-token-invalid"},
+        {"tampered payload", &w.inst, NULL, tampered, o, 100, 400, "voucher-token-invalid"},
+        {"unknown kid", &w.inst, NULL, foreign, o, 100, 400, "voucher-key-unknown"},
+        {"not a token", &w.inst, NULL, "v4.public.AAAA", o, 100, 400, "voucher-token-invalid"},
+        {"expired", &w.inst, expiring, NULL, o, 100, 409, "voucher-expired"},
+        {"not yet valid", &w.inst, v_future, NULL, o, 100, 409, "voucher-not-yet-valid"},
+        {"revoked", &w.inst, v_revoked, NULL, o, 100, 409, "voucher-revoked"},
+        {"another institute's, by token", &w.inst, NULL, t_other, o, 100, 403, "voucher-not-yours"},
+        {"another institute's, by id", &w.inst, v_other, NULL, o, 100, 404, "not-found"},
+        {"unknown voucher", &w.inst, "01900000-0000-7000-8000-000000000000", NULL, o, 100, 404,
+         "not-found"},
+        {"order not yours", &w.inst, v, NULL, o_other, 100, 404, "not-found"},
+        {"order cancelled", &w.inst, v, NULL, o_cancelled, 100, 409, "order-state-conflict"},
+        {"region outside the programme", &w.inst, v_west, NULL, o_east, 100, 422,
+         "offer-not-eligible"},
+        {"class outside the programme", &w.inst, v_npu, NULL, o, 100, 422, "offer-not-eligible"},
+        {"green share below the minimum", &w.inst, v_green, NULL, o, 100, 422,
+         "offer-not-eligible"},
+        {"more than the balance", &w.inst, v, NULL, o, 50001, 409, "insufficient-balance"},
+        {"subsidy above max_subsidy_bp", &w.inst, v, NULL, o, 9401, 422, "subsidy-ratio-exceeded"},
+        {"institute cap exceeded", &w.inst, v_cap, NULL, o, 401, 422, "institute-cap-exceeded"},
+        {"programme suspended", &w.inst, v_susp, NULL, o, 100, 409, "program-not-active"},
+        {"a provider", &w.prov, v, NULL, o, 100, 403, "forbidden"},
+        {"a city administrator", &w.admin, v, NULL, o, 100, 403, "forbidden"},
+    };
+    char *before = money();
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const struct step *s = &steps[i];
+        r = redeem(i % 2 ? &w.srv2 : &w.srv, s->by, s->voucher, s->token, s->order, s->amount,
+                   NULL);
+        ck_assert_msg(r.status == s->status && th_str(&r, "type") &&
+                          strcmp(th_str(&r, "type") + strlen("/problems/"), s->slug) == 0,
+                      "%s: expected %ld %s, got %ld %s", s->name, s->status, s->slug, r.status,
+                      r.body);
+        th_assert_problem(&r, s->status, s->slug);
+        th_resp_free(&r);
+        char *after = money();
+        ck_assert_msg(strcmp(before, after) == 0, "%s changed money: %s -> %s", s->name, before,
+                      after);
+        free(after);
+    }
+    /* the limits themselves are allowed: 9 400 more reaches 50 %, 400 reaches the cap */
+    r = redeem(NULL, &w.inst, v, NULL, o, 9400, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+    r = redeem(NULL, &w.inst, v_cap, NULL, o_east, 400, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+    r = redeem(NULL, &w.inst, v_cap, NULL, o_east, 1, NULL);
+    th_assert_problem(&r, 422, "institute-cap-exceeded");
+    th_resp_free(&r);
+    /* malformed requests */
+    static const char *const bad[] = {
+        "{\"order_id\":\"01900000-0000-7000-8000-000000000000\",\"amount_fen\":1}",
+        "{\"voucher_id\":\"01900000-0000-7000-8000-000000000000\",\"token\":\"x\","
+        "\"order_id\":\"01900000-0000-7000-8000-000000000000\",\"amount_fen\":1}",
+        "{\"voucher_id\":\"01900000-0000-7000-8000-000000000000\","
+        "\"order_id\":\"01900000-0000-7000-8000-000000000000\",\"amount_fen\":0}",
+        "{\"voucher_id\":\"01900000-0000-7000-8000-000000000000\","
+        "\"order_id\":\"01900000-0000-7000-8000-000000000000\",\"amount_fen\":1,\"via\":1}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = th_req(&w.srv, "POST", "/v1/redemptions", &w.inst, bad[i], NULL);
+        th_assert_problem(&r, 400, "validation-failed");
+        th_resp_free(&r);
+    }
+    vw_ledger_ok(&w);
+    free(before);
+    free(expiring);
+    free(t);
+    free(t_other);
+    free(forged);
+    free(tampered);
+    free(foreign);
+    free(v);
+    free(v_other);
+    free(v_future);
+    free(v_revoked);
+    free(v_west);
+    free(v_npu);
+    free(v_green);
+    free(v_cap);
+    free(v_susp);
+    free(p_west);
+    free(p_npu);
+    free(p_green);
+    free(p_cap);
+    free(p_susp);
+    free(east);
+    free(o);
+    free(o_east);
+    free(o_other);
+    free(o_cancelled);
+}
+END_TEST
+
+/* ==== orders ============================================================================== */
+
+static struct th_resp order_with(const char *vouchers_json) {
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"2030-02-01T00:00:00Z\","
+             "\"end\":\"2030-02-01T10:00:00Z\",\"vouchers\":%s}",
+             w.offer, vouchers_json);
+    return th_req(&w.srv, "POST", "/v1/orders", &w.inst, body, NULL);
+}
+
+START_TEST(an_order_pays_with_vouchers_and_cancelling_returns_them) {
+    char *v1 = vw_voucher_id(&w, program, w.inst_org, 3000);
+    char *v2;
+    char *t2 = issue_token(program, w.inst_org, 20000, NULL, &v2);
+    char list[1024];
+    /* v1 gives all it has, the token as much as the rules allow: 50 % of 20 000 */
+    snprintf(list, sizeof list, "[{\"voucher_id\":\"%s\",\"amount_fen\":3000},{\"token\":\"%s\"}]",
+             v1, t2);
+    struct th_resp r = order_with(list);
+    th_assert_status(&r, 201);
+    ck_assert_int_eq(th_int(&r, "gross_fen"), 20000);
+    ck_assert_int_eq(th_int(&r, "subsidy_fen"), 10000);
+    ck_assert_int_eq(th_int(&r, "net_fen"), 10000);
+    char *o = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v1), 0);
+    ck_assert_int_eq(voucher_balance(v2), 13000);
+    vw_ledger_ok(&w);
+
+    char *cp = path_of("/v1/orders/%s/cancel", o);
+    r = th_req(&w.srv2, "POST", cp, &w.inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_int_eq(th_int(&r, "subsidy_fen"), 0);
+    ck_assert_int_eq(th_int(&r, "net_fen"), 20000);
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v1), 3000);
+    ck_assert_int_eq(voucher_balance(v2), 20000);
+    ck_assert_int_eq(vw_sql_ll(&w,
+                               "SELECT count(*) FROM vouchers WHERE id IN ('%s', '%s') "
+                               "AND status = 'active'",
+                               v1, v2),
+                     2);
+    ck_assert_int_eq(vw_sql_ll(&w,
+                               "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
+                               "status = 'reversed' AND reversed_to = 'voucher'",
+                               o),
+                     2);
+    vw_ledger_ok(&w);
+    free(cp);
+    free(o);
+    free(v1);
+    free(v2);
+    free(t2);
+}
+END_TEST
+
+START_TEST(an_order_whose_voucher_fails_is_not_made) {
+    char *v = vw_voucher_id(&w, program, w.inst_org, 3000);
+    char *rp = path_of("/v1/vouchers/%s/revoke", v);
+    struct th_resp r = th_req(&w.srv, "POST", rp, &w.admin, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    long long orders = vw_sql_ll(&w, "SELECT count(*) FROM orders");
+    char list[256];
+    snprintf(list, sizeof list, "[{\"voucher_id\":\"%s\"}]", v);
+    r = order_with(list);
+    th_assert_problem(&r, 409, "voucher-revoked");
+    ck_assert_ptr_nonnull(strstr(th_str(&r, "detail"), "vouchers[0]"));
+    th_resp_free(&r);
+    snprintf(list, sizeof list, "[{\"token\":\"v4.public.AAAA\"}]");
+    r = order_with(list);
+    th_assert_problem(&r, 400, "voucher-token-invalid");
+    th_resp_free(&r);
+    snprintf(list, sizeof list, "[{\"voucher_id\":\"%s\"},{\"voucher_id\":\"%s\"}]", v, v);
+    r = order_with(list);
+    th_assert_problem(&r, 400, "validation-failed");
+    th_resp_free(&r);
+    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM orders"), orders);
+    free(rp);
+    free(v);
+}
+END_TEST
+
+START_TEST(cancelling_after_revocation_returns_the_amount_to_the_programme) {
+    char *p = vw_program(&w, "{\"budget_fen\":10000}");
+    char *v = vw_voucher_id(&w, p, w.inst_org, 10000);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct th_resp r = redeem(NULL, &w.inst, v, NULL, o, 4000, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+    char *rp = path_of("/v1/vouchers/%s/revoke", v);
+    r = th_req(&w.srv, "POST", rp, &w.admin, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_int_eq(th_int(&r, "released_fen"), 6000);
+    th_resp_free(&r);
+    char *cp = path_of("/v1/orders/%s/cancel", o);
+    r = th_req(&w.srv, "POST", cp, &w.inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    ck_assert_int_eq(vw_sql_ll(&w,
+                               "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
+                               "reversed_to = 'program'",
+                               o),
+                     1);
+    char *pp = path_of("/v1/programs/%s", p);
+    r = th_req(&w.srv, "GET", pp, &w.admin, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_int_eq(th_int(&r, "released_fen"), 10000);
+    ck_assert_int_eq(th_int(&r, "redeemed_fen"), 0);
+    ck_assert_int_eq(th_int(&r, "available_fen"), 10000);
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 0);
+    vw_ledger_ok(&w);
+    free(pp);
+    free(cp);
+    free(rp);
+    free(o);
+    free(v);
+    free(p);
+}
+END_TEST
+
+START_TEST(cancelling_after_expiry_returns_the_amount_to_the_programme) {
+    char soon[32];
+    struct th_resp r = vw_voucher(&w, program, w.inst_org, 8000, vw_time(soon, 3), NULL);
+    char *v = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    r = redeem(&w.srv2, &w.inst, v, NULL, o, 3000, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+    sleep(4);
+    long long released0 =
+        vw_sql_ll(&w, "SELECT released_fen FROM programs WHERE id = '%s'", program);
+    char *cp = path_of("/v1/orders/%s/cancel", o);
+    r = th_req(&w.srv, "POST", cp, &w.inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    ck_assert_int_eq(vw_sql_ll(&w,
+                               "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
+                               "reversed_to = 'program'",
+                               o),
+                     1);
+    /* the expired voucher stays empty; its 5 000 unspent and the 3 000 reversed are released */
+    char *vp = path_of("/v1/vouchers/%s", v);
+    r = th_req(&w.srv, "GET", vp, &w.inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_str_eq(th_str(&r, "status"), "expired");
+    ck_assert_int_eq(th_int(&r, "balance_fen"), 0);
+    ck_assert_int_eq(th_int(&r, "released_fen"), 8000);
+    ck_assert_int_eq(th_int(&r, "redeemed_fen"), 0);
+    th_resp_free(&r);
+    ck_assert_int_ge(vw_sql_ll(&w, "SELECT released_fen FROM programs WHERE id = '%s'", program),
+                     released0 + 3000);
+    vw_ledger_ok(&w);
+    free(vp);
+    free(cp);
+    free(o);
+    free(v);
+}
+END_TEST
+
+START_TEST(completing_an_order_settles_its_subsidy_to_the_provider) {
+    char *v = vw_voucher_id(&w, program, w.inst_org, 10000);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, "2025-06-01T00:00:00Z");
+    long long receivable0 =
+        vw_sql_ll(&w,
+                  "SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings WHERE account_kind = "
+                  "'provider_receivable' AND account_id = '%s'",
+                  w.prov_org);
+    struct th_resp r = redeem(NULL, &w.inst, v, NULL, o, 2500, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+    char *cp = path_of("/v1/orders/%s/complete", o);
+    r = th_req(&w.srv, "POST", cp, &w.prov, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    ck_assert_int_eq(
+        vw_sql_ll(&w,
+                  "SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings WHERE account_kind = "
+                  "'provider_receivable' AND account_id = '%s'",
+                  w.prov_org),
+        receivable0 + 2500);
+    ck_assert_int_eq(order_subsidy(o), 2500);
+    r = redeem(NULL, &w.inst, v, NULL, o, 100, NULL);
+    th_assert_problem(&r, 409, "order-state-conflict");
+    th_resp_free(&r);
+    vw_ledger_ok(&w);
+    free(cp);
+    free(o);
+    free(v);
+}
+END_TEST
+
+START_TEST(matching_prices_what_the_vouchers_would_pay) {
+    char *v1 = vw_voucher_id(&w, program, w.inst_org, 3000);
+    char *v2 = vw_voucher_id(&w, program, w.inst_org, 30000);
+    char *theirs = vw_voucher_id(&w, program, w.inst2_org, 30000);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT match_subsidy(jsonb_build_object('role', 'institute', 'org_id', '%s'), "
+             "'%s', 20000, ARRAY['%s', '%s', '%s']::uuid[])",
+             w.inst_org, w.offer, theirs, v1, v2);
+    char *s = th_sql(w.dburl, sql);
+    ck_assert_str_eq(s, "10000"); /* 3 000 + 7 000 up to 50 %; the foreign voucher pays 0 */
+    free(s);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"resource_class\":\"gpu\",\"units\":1,\"start\":\"2030-03-01T00:00:00Z\","
+             "\"end\":\"2030-03-01T10:00:00Z\",\"voucher_ids\":[\"%s\"]}",
+             v1);
+    struct th_resp r = th_req(&w.srv, "POST", "/v1/match", &w.inst, body, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_int_eq(th_int(&r, "items.0.subsidy_fen"), 3000);
+    th_resp_free(&r);
+    free(v1);
+    free(v2);
+    free(theirs);
+}
+END_TEST
+
+/* ==== concurrency ========================================================================= */
+
+#define STORM 1000
+#define STORM_THREADS 64
+
+struct storm {
+    const char *voucher, *order;
+    long long amount;
+    int ok, short_balance, other;
+    char other_body[512];
+    pthread_mutex_t lock;
+};
+
+/* Thread i fires the requests i, i + 64, … sequentially, alternating the two servers. */
+static void storm_thread(int i, void *ctx) {
+    struct storm *x = ctx;
+    for (int n = i; n < STORM; n += STORM_THREADS) {
+        struct th_resp r =
+            redeem(n % 2 ? &w.srv2 : &w.srv, &w.inst, x->voucher, NULL, x->order, x->amount, NULL);
+        pthread_mutex_lock(&x->lock);
+        if (r.status == 201) {
+            x->ok++;
+        } else if (r.status == 409 && th_str(&r, "type") &&
+                   strcmp(th_str(&r, "type"), "/problems/insufficient-balance") == 0) {
+            x->short_balance++;
+        } else {
+            x->other++;
+            snprintf(x->other_body, sizeof x->other_body, "%ld %s", r.status, r.body);
+        }
+        pthread_mutex_unlock(&x->lock);
+        th_resp_free(&r);
+    }
+}
+
+static void storm(const char *voucher, const char *order, long long amount, struct storm *x) {
+    memset(x, 0, sizeof *x);
+    x->voucher = voucher;
+    x->order = order;
+    x->amount = amount;
+    pthread_mutex_init(&x->lock, NULL);
+    th_parallel(STORM_THREADS, storm_thread, x);
+    pthread_mutex_destroy(&x->lock);
+    ck_assert_msg(x->other == 0, "%d unexpected answers, e.g. %s", x->other, x->other_body);
+    ck_assert_int_eq(x->ok + x->short_balance, STORM);
+}
+
+START_TEST(a_thousand_concurrent_full_redemptions_succeed_exactly_once) {
+    char *p = vw_program(&w, "{\"max_subsidy_bp\":10000}");
+    char *v = vw_voucher_id(&w, p, w.inst_org, 5000);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct storm x;
+    storm(v, o, 5000, &x);
+    ck_assert_int_eq(x.ok, 1);
+    ck_assert_int_eq(x.short_balance, STORM - 1);
+    ck_assert_int_eq(voucher_balance(v), 0);
+    ck_assert_int_eq(order_subsidy(o), 5000);
+    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v),
+                     1);
+    vw_ledger_ok(&w);
+    free(p);
+    free(v);
+    free(o);
+}
+END_TEST
+
+START_TEST(a_thousand_concurrent_small_redemptions_take_floor_v_over_a) {
+    char *p = vw_program(&w, "{\"max_subsidy_bp\":10000}");
+    char *v = vw_voucher_id(&w, p, w.inst_org, 1000);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct storm x;
+    storm(v, o, 7, &x);
+    ck_assert_int_eq(x.ok, 1000 / 7);
+    ck_assert_int_eq(voucher_balance(v), 1000 % 7);
+    ck_assert_int_eq(order_subsidy(o), 1000 / 7 * 7);
+    ck_assert_int_eq(vw_sql_ll(&w,
+                               "SELECT count(*) FROM redemptions WHERE voucher_id = '%s' AND "
+                               "amount_fen = 7",
+                               v),
+                     1000 / 7);
+    vw_ledger_ok(&w);
+    free(p);
+    free(v);
+    free(o);
+}
+END_TEST
+
+struct replay {
+    const char *voucher, *order;
+    char *answers[32];
+    long status[32];
+};
+
+static void replay_one(int i, void *ctx) {
+    struct replay *x = ctx;
+    const char *key[] = {"Idempotency-Key: redeem-once", NULL};
+    struct th_resp r =
+        redeem(i % 2 ? &w.srv2 : &w.srv, &w.inst, x->voucher, NULL, x->order, 321, key);
+    x->status[i] = r.status;
+    x->answers[i] = strdup(r.body);
+    th_resp_free(&r);
+}
+
+START_TEST(concurrent_replays_of_one_redemption_key_debit_once) {
+    struct replay x = {0};
+    char *v = vw_voucher_id(&w, program, w.inst_org, 1000);
+    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    x.voucher = v;
+    x.order = o;
+    th_parallel(32, replay_one, &x);
+    for (int i = 0; i < 32; i++) {
+        ck_assert_msg(x.status[i] == 201, "request %d: %ld %s", i, x.status[i], x.answers[i]);
+        ck_assert_str_eq(x.answers[i], x.answers[0]);
+    }
+    for (int i = 0; i < 32; i++)
+        free(x.answers[i]);
+    ck_assert_int_eq(voucher_balance(v), 1000 - 321);
+    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v),
+                     1);
+    /* the same key with another body is refused, and debits nothing */
+    const char *key[] = {"Idempotency-Key: redeem-once", NULL};
+    struct th_resp r = redeem(NULL, &w.inst, v, NULL, o, 322, key);
+    th_assert_problem(&r, 422, "idempotency-key-reused");
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 1000 - 321);
+    free(v);
+    free(o);
+}
+END_TEST
+
+/* ==== the ledger check ==================================================================== */
+
+static int run(const char *cmd, char **out) {
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 1 << 20, len = 0, n;
+    *out = calloc(1, cap);
+    while ((n = fread(*out + len, 1, cap - len - 1, p)) > 0)
+        len += n;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(ledger_check_proves_the_books_and_finds_a_forged_balance) {
+    char cmd[2048], *out;
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' %s ledger-check 2>&1", w.dburl, th_suanlid());
+    ck_assert_msg(run(cmd, &out) == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "\"ok\": true"));
+    free(out);
+    /* someone with database access adds a fen to a voucher: the books no longer agree */
+    char *v = vw_voucher_id(&w, program, w.inst_org, 100);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE vouchers SET balance_fen = balance_fen - 1 WHERE id = '%s'",
+             v);
+    free(th_sql(w.dburl, sql));
+    ck_assert_int_eq(run(cmd, &out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "voucher_matches_ledger"));
+    ck_assert_ptr_nonnull(strstr(out, v));
+    free(out);
+    snprintf(sql, sizeof sql, "UPDATE vouchers SET balance_fen = balance_fen + 1 WHERE id = '%s'",
+             v);
+    free(th_sql(w.dburl, sql));
+    ck_assert_int_eq(run(cmd, &out), 0);
+    free(out);
+    free(v);
+}
+END_TEST
+
+int main(void) {
+    if (sodium_init() < 0)
+        return 1;
+    Suite *s = suite_create("redemptions");
+    TCase *tc = tcase_create("redemptions");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, a_voucher_pays_part_of_an_own_reserved_order);
+    tcase_add_test(tc, a_token_stands_for_its_voucher);
+    tcase_add_test(tc, each_failing_condition_has_its_own_problem_and_changes_nothing);
+    tcase_add_test(tc, an_order_pays_with_vouchers_and_cancelling_returns_them);
+    tcase_add_test(tc, an_order_whose_voucher_fails_is_not_made);
+    tcase_add_test(tc, cancelling_after_revocation_returns_the_amount_to_the_programme);
+    tcase_add_test(tc, cancelling_after_expiry_returns_the_amount_to_the_programme);
+    tcase_add_test(tc, completing_an_order_settles_its_subsidy_to_the_provider);
+    tcase_add_test(tc, matching_prices_what_the_vouchers_would_pay);
+    tcase_add_test(tc, a_thousand_concurrent_full_redemptions_succeed_exactly_once);
+    tcase_add_test(tc, a_thousand_concurrent_small_redemptions_take_floor_v_over_a);
+    tcase_add_test(tc, concurrent_replays_of_one_redemption_key_debit_once);
+    tcase_add_test(tc, ledger_check_proves_the_books_and_finds_a_forged_balance);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
