@@ -115,7 +115,7 @@ bench: deps
 	@B=$(if $(filter build,$(B)),build-bench,$(B)) tests/bench/marketplace
 
 format:
-	clang-format -i server/*.c server/*.h api/*.c api/*.h tests/*.c tests/*.h
+	clang-format -i server/*.c server/*.h api/*.c api/*.h tests/*.c tests/*.h tests/fuzz/*.c tests/scale/*.c
 
 clean:
 	rm -rf build

@@ -94,4 +94,8 @@ void api_audit_checkpoints(struct http_req *r);
 void api_audit_verify(struct http_req *r);
 void api_audit_export(struct http_req *r);
 
+/* reports: subsidies and anomaly flags (api/reports.c) */
+void api_reports_subsidies(struct http_req *r);
+void api_reports_anomalies(struct http_req *r);
+
 #endif

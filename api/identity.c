@@ -19,7 +19,8 @@ int api_identity_init(void) {
 
 /* ==== sessions ============================================================================ */
 
-static const char SQL_LOGIN_CHECK[] = "SELECT throttled, user_id, password_hash FROM login_check($1, $2, $3)";
+static const char SQL_LOGIN_CHECK[] =
+    "SELECT throttled, user_id, password_hash FROM login_check($1, $2, $3)";
 static const char SQL_LOGIN_FAILED[] = "SELECT login_failed($1::jsonb, $2)";
 static const char SQL_SESSION_CREATE[] = "SELECT session_create($1::jsonb, $2, $3, $4, $5)";
 
@@ -92,8 +93,9 @@ void api_identity_login(struct http_req *r) {
     PQclear(res);
     char cookie[256];
     const char *proto = http_header(r, "X-Forwarded-Proto");
-    snprintf(cookie, sizeof cookie, AUTH_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
-             token, (long long)cfg.session_ttl_s,
+    snprintf(cookie, sizeof cookie,
+             AUTH_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", token,
+             (long long)cfg.session_ttl_s,
              proto && strcasecmp(proto, "https") == 0 ? "; Secure" : "");
     http_add_header(r, "Set-Cookie", cookie);
     http_reply_json(r, 201, json_pack("{s:o, s:s}", "user", user, "csrf_token", csrf));
@@ -104,8 +106,9 @@ static const char SQL_SESSION_DELETE[] = "SELECT session_delete($1::jsonb, $2)";
 
 void api_identity_logout(struct http_req *r) {
     if (!r->who.via_cookie) {
-        http_problem(r, P_NOT_FOUND, "this request carries no session cookie (API keys are "
-                                     "revoked with DELETE /v1/api-keys/{id})");
+        http_problem(r, P_NOT_FOUND,
+                     "this request carries no session cookie (API keys are "
+                     "revoked with DELETE /v1/api-keys/{id})");
         return;
     }
     char *actor = api_actor(r);
@@ -200,8 +203,8 @@ void api_identity_key_revoke(struct http_req *r) {
 /* ==== organisations and users ============================================================= */
 
 static const char *const org_types[] = {"operator", "city", "provider", "institute", NULL};
-static const char *const role_names[] = {"operator", "city_admin", "auditor", "provider",
-                                         "institute", NULL};
+static const char *const role_names[] = {"operator", "city_admin", "auditor",
+                                         "provider", "institute",  NULL};
 
 static const char SQL_ORG_CREATE[] = "SELECT org_create($1::jsonb, $2, $3, $4)";
 static const char SQL_ORG_LIST[] = "SELECT org_list($1::jsonb, $2, $3, $4)";
@@ -273,10 +276,10 @@ void api_identity_user_create(struct http_req *r) {
         return;
     const char *at = strchr(email, '@');
     if (at == NULL || at == email || strchr(at + 1, '.') == NULL || strchr(email, ' ') != NULL) {
-        http_problem_errors(r, P_VALIDATION,
-                            json_pack("[{s:s, s:s}]", "field", "email", "message",
-                                      "must be an email address"),
-                            "email must be an email address");
+        http_problem_errors(
+            r, P_VALIDATION,
+            json_pack("[{s:s, s:s}]", "field", "email", "message", "must be an email address"),
+            "email must be an email address");
         return;
     }
     char hash[crypto_pwhash_STRBYTES];

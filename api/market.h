@@ -35,6 +35,10 @@ bool market_errors_ok(struct http_req *r, enum problem p, json_t *errors);
 
 /* Checks a time field that JF_TIME already accepted as RFC 3339 (so it is a real date); adds
  * an error and returns false if not. */
+/* Decodes an offer-search ?cursor= for the sort key (NULL = by id) into the sort value and
+ * the offer id; false when it is not one this server wrote (api/offers.c). */
+bool market_cursor_decode(const char *cursor, const char *sort, char value[64], char id[37]);
+
 bool market_time_field(json_t *errors, const char *field, const char *value, int64_t *us);
 
 #endif

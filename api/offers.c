@@ -236,7 +236,7 @@ static const char *const statuses[] = {"active", "paused", "withdrawn", NULL};
 /* Decodes ?cursor= for sort (NULL = by id): base64url("<sort>|<value>|<id>") as
  * offer_search writes it. The value is checked against the key's type here, so that a forged
  * cursor is a 400 and never a database error. Writes value and id into out buffers. */
-static bool cursor_decode(const char *cursor, const char *sort, char value[64], char id[37]) {
+bool market_cursor_decode(const char *cursor, const char *sort, char value[64], char id[37]) {
     unsigned char raw[160];
     size_t len;
     if (strlen(cursor) > 200 ||
@@ -424,7 +424,7 @@ void api_offers_list(struct http_req *r) {
     const char *cursor = http_query(r, "cursor");
     char after[64] = "", after_id[37] = "";
     if (cursor != NULL && json_array_size(errors) == 0 &&
-        !cursor_decode(cursor, sort, after, after_id))
+        !market_cursor_decode(cursor, sort, after, after_id))
         market_error(errors, "cursor",
                      "must be a next_cursor value from a previous page with the same sort");
     if (!market_errors_ok(r, P_INVALID_QUERY, errors)) {

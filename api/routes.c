@@ -12,7 +12,8 @@
 const struct route api_routes[] = {
     /* operations */
     {"GET", "/healthz", api_system_healthz, ROLES_PUBLIC, 0, "process alive"},
-    {"GET", "/readyz", api_system_readyz, ROLES_PUBLIC, 0, "database reachable, migrations current"},
+    {"GET", "/readyz", api_system_readyz, ROLES_PUBLIC, 0,
+     "database reachable, migrations current"},
     {"GET", "/metrics", api_system_metrics, ROLES_PUBLIC, 0, "Prometheus metrics"},
     {"GET", "/openapi.yaml", api_system_openapi, ROLES_PUBLIC, 0, "this API's description"},
     {"GET", "/docs", api_system_docs, ROLES_PUBLIC, 0, "API documentation page"},
@@ -41,17 +42,20 @@ const struct route api_routes[] = {
     {"GET", "/v1/orders", api_orders_list, ANY, 0, "list visible orders"},
     {"GET", "/v1/orders/{id}", api_orders_get, ANY, 0, "one order"},
     {"POST", "/v1/orders/{id}/cancel", api_orders_cancel, IN, RF_IDEMPOTENT, "cancel own order"},
-    {"POST", "/v1/orders/{id}/complete", api_orders_complete, PR, 0, "complete an order on own offer"},
+    {"POST", "/v1/orders/{id}/complete", api_orders_complete, PR, 0,
+     "complete an order on own offer"},
 
     /* vouchers: programmes, vouchers, keys, redemptions */
     {"POST", "/v1/programs", api_programs_create, OP | CA, 0, "create a subsidy programme"},
     {"GET", "/v1/programs", api_programs_list, OP | CA | AU, 0, "list visible programmes"},
     {"GET", "/v1/programs/{id}", api_programs_get, OP | CA | AU, 0, "one programme with balances"},
-    {"PATCH", "/v1/programs/{id}", api_programs_update, OP | CA, 0, "change a programme (If-Match)"},
+    {"PATCH", "/v1/programs/{id}", api_programs_update, OP | CA, 0,
+     "change a programme (If-Match)"},
     {"POST", "/v1/programs/{id}/vouchers", api_vouchers_issue, OP | CA, RF_IDEMPOTENT,
      "issue one voucher or a batch of up to 10 000"},
     {"GET", "/v1/vouchers", api_vouchers_list, OP | CA | AU | IN, 0, "list visible vouchers"},
-    {"GET", "/v1/vouchers/{id}", api_vouchers_get, OP | CA | AU | IN, 0, "one voucher with its token"},
+    {"GET", "/v1/vouchers/{id}", api_vouchers_get, OP | CA | AU | IN, 0,
+     "one voucher with its token"},
     {"POST", "/v1/vouchers/{id}/revoke", api_vouchers_revoke, OP | CA, RF_IDEMPOTENT,
      "revoke a voucher, releasing its balance"},
     {"POST", "/v1/vouchers/verify", api_vouchers_verify, ANY, 0, "verify a voucher token"},
@@ -68,6 +72,12 @@ const struct route api_routes[] = {
      "verify the chain and every checkpoint"},
     {"GET", "/v1/audit/export", api_audit_export, OP | CA | AU, 0,
      "the log as JSON Lines, for offline verification"},
+
+    /* reports: subsidies and anomaly flags (api/reports.c) */
+    {"GET", "/v1/reports/subsidies", api_reports_subsidies, OP | CA | AU, 0,
+     "subsidies grouped over a time range (JSON or CSV)"},
+    {"GET", "/v1/reports/anomalies", api_reports_anomalies, OP | CA | AU, 0,
+     "anomaly flags with their explanations"},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

@@ -58,8 +58,8 @@ void api_system_readyz(struct http_req *r) {
     util_hex(h, sizeof h, digest);
     PQclear(res);
     if (rc != expected_migrations || strcmp(digest, expected_digest) != 0) {
-        http_problem(r, P_UNAVAILABLE, "the database has %d migrations; this server expects %d",
-                     rc, expected_migrations);
+        http_problem(r, P_UNAVAILABLE, "the database has %d migrations; this server expects %d", rc,
+                     expected_migrations);
         return;
     }
     http_reply_json(r, 200,

@@ -25,12 +25,14 @@ void auth_token_hash(const char *token, char out[65]) {
 
 static const char SQL_BY_KEY[] =
     "SELECT u.id, u.role, u.organization_id, coalesce(o.city_id::text, ''), k.id "
-    "FROM api_keys k JOIN users u ON u.id = k.user_id JOIN organizations o ON o.id = u.organization_id "
+    "FROM api_keys k JOIN users u ON u.id = k.user_id JOIN organizations o ON o.id = "
+    "u.organization_id "
     "WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL";
 
 static const char SQL_BY_SESSION[] =
     "SELECT u.id, u.role, u.organization_id, coalesce(o.city_id::text, ''), s.id, s.csrf_hash "
-    "FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.organization_id "
+    "FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = "
+    "u.organization_id "
     "WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL";
 
 static const char *cookie_value(struct http_req *r) {

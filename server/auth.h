@@ -20,7 +20,8 @@ int auth_resolve(struct http_req *r);
 /* Checks X-CSRF-Token against the session's token in constant time. */
 bool auth_csrf_ok(struct http_req *r);
 
-/* Argon2id (crypto_pwhash_str) with libsodium's interactive limits; out >= crypto_pwhash_STRBYTES. */
+/* Argon2id (crypto_pwhash_str) with libsodium's interactive limits; out >= crypto_pwhash_STRBYTES.
+ */
 int auth_password_hash(const char *password, char *out);
 bool auth_password_verify(const char *hash, const char *password);
 

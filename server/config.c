@@ -30,7 +30,8 @@ struct cf_entry {
 static char *listen_raw;
 
 static const struct cf_entry table[] = {
-    {"SUANLI_LISTEN", CF_LISTEN, &listen_raw, "127.0.0.1:8080", 0, 0, "address:port to serve HTTP on"},
+    {"SUANLI_LISTEN", CF_LISTEN, &listen_raw, "127.0.0.1:8080", 0, 0,
+     "address:port to serve HTTP on"},
     {"DATABASE_URL", CF_STRING, &cfg.database_url, NULL, 0, 0,
      "libpq connection string; unset = embedded PostgreSQL under the data directory"},
     {"DATABASE_READ_URL", CF_STRING, &cfg.database_read_url, NULL, 0, 0,
@@ -104,8 +105,8 @@ int config_load(void) {
             break;
         case CF_INT:
             if (!util_parse_int64(value, e->min, e->max, (int64_t *)e->dst)) {
-                fprintf(stderr, "suanlid: %s=%s: expected an integer from %lld to %lld\n",
-                        e->name, value, (long long)e->min, (long long)e->max);
+                fprintf(stderr, "suanlid: %s=%s: expected an integer from %lld to %lld\n", e->name,
+                        value, (long long)e->min, (long long)e->max);
                 return -1;
             }
             break;
@@ -155,7 +156,6 @@ void config_cleanup(void) {
 void config_print_help(void) {
     printf("Environment:\n");
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        printf("  %-26s %s%s%s%s\n", table[i].name, table[i].help,
-               table[i].def ? " (default " : "", table[i].def ? table[i].def : "",
-               table[i].def ? ")" : "");
+        printf("  %-26s %s%s%s%s\n", table[i].name, table[i].help, table[i].def ? " (default " : "",
+               table[i].def ? table[i].def : "", table[i].def ? ")" : "");
 }

@@ -6,27 +6,27 @@
 #include <stdint.h>
 
 struct config {
-    char *listen_host;      /* SUANLI_LISTEN host part */
-    int listen_port;        /* SUANLI_LISTEN port part */
-    char *database_url;     /* DATABASE_URL; NULL = embedded cluster */
-    char *database_read_url; /* DATABASE_READ_URL; NULL = primary */
-    char *data_dir;         /* SUANLI_DATA_DIR */
-    char *key_file;         /* SUANLI_KEY_FILE; NULL = <data_dir>/keys.json in development */
-    char *sql_dir;          /* SUANLI_SQL_DIR */
-    char *web_dir;          /* SUANLI_WEB_DIR */
-    char *openapi_file;     /* SUANLI_OPENAPI_FILE */
-    int log_level;          /* SUANLI_LOG_LEVEL */
-    bool production;        /* SUANLI_MODE=production */
-    int64_t threads;        /* SUANLI_THREADS: worker threads = Postgres connections */
-    int64_t max_connections; /* SUANLI_MAX_CONNECTIONS */
-    int64_t per_ip_connections; /* SUANLI_PER_IP_CONNECTIONS */
+    char *listen_host;            /* SUANLI_LISTEN host part */
+    int listen_port;              /* SUANLI_LISTEN port part */
+    char *database_url;           /* DATABASE_URL; NULL = embedded cluster */
+    char *database_read_url;      /* DATABASE_READ_URL; NULL = primary */
+    char *data_dir;               /* SUANLI_DATA_DIR */
+    char *key_file;               /* SUANLI_KEY_FILE; NULL = <data_dir>/keys.json in development */
+    char *sql_dir;                /* SUANLI_SQL_DIR */
+    char *web_dir;                /* SUANLI_WEB_DIR */
+    char *openapi_file;           /* SUANLI_OPENAPI_FILE */
+    int log_level;                /* SUANLI_LOG_LEVEL */
+    bool production;              /* SUANLI_MODE=production */
+    int64_t threads;              /* SUANLI_THREADS: worker threads = Postgres connections */
+    int64_t max_connections;      /* SUANLI_MAX_CONNECTIONS */
+    int64_t per_ip_connections;   /* SUANLI_PER_IP_CONNECTIONS */
     int64_t connection_timeout_s; /* SUANLI_CONNECTION_TIMEOUT */
-    int64_t db_timeout_ms;  /* SUANLI_DB_TIMEOUT_MS: statement timeout */
-    int64_t login_attempts; /* SUANLI_LOGIN_ATTEMPTS per account and address per minute */
-    int64_t session_ttl_s;  /* SUANLI_SESSION_TTL */
-    bool audit_sealer;      /* SUANLI_AUDIT_SEALER=on|off */
-    int64_t audit_seal_ms;  /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
-    int64_t audit_checkpoint_ms; /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
+    int64_t db_timeout_ms;        /* SUANLI_DB_TIMEOUT_MS: statement timeout */
+    int64_t login_attempts;       /* SUANLI_LOGIN_ATTEMPTS per account and address per minute */
+    int64_t session_ttl_s;        /* SUANLI_SESSION_TTL */
+    bool audit_sealer;            /* SUANLI_AUDIT_SEALER=on|off */
+    int64_t audit_seal_ms;        /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
+    int64_t audit_checkpoint_ms;  /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
 };
 
 extern struct config cfg;

@@ -97,7 +97,8 @@ static void set_error(const char *state, const char *msg, const char *detail, co
  * +00:00, a statement timeout so that no request waits forever on a lock. */
 static PGconn *connect_url(const char *url, char **error_out) {
     char timeout_s[16];
-    snprintf(timeout_s, sizeof timeout_s, "%d", stmt_timeout_ms / 1000 > 0 ? stmt_timeout_ms / 1000 : 1);
+    snprintf(timeout_s, sizeof timeout_s, "%d",
+             stmt_timeout_ms / 1000 > 0 ? stmt_timeout_ms / 1000 : 1);
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
     const char *vals[] = {url, timeout_s, "suanlid", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
@@ -254,7 +255,8 @@ static int exec_retrying(struct db_conn *c, const char *url, const char *sql, in
             continue;
         }
         /* A connection that died while idle (server restart) is replaced once at once. */
-        if (rc == DB_UNAVAILABLE && had_conn && attempt == 0 && strcmp(last_error.sqlstate, "57014") != 0)
+        if (rc == DB_UNAVAILABLE && had_conn && attempt == 0 &&
+            strcmp(last_error.sqlstate, "57014") != 0)
             continue;
         break;
     }

@@ -9,11 +9,11 @@
 /* The outcome of a statement. Callers switch on it completely (after GNU Taler's
  * GNUNET_DB_QueryStatus): a non-negative value is the number of rows. */
 enum db_status {
-    DB_HARD_ERROR = -5, /* a bug or an unexpected server error: 500 */
+    DB_HARD_ERROR = -5,  /* a bug or an unexpected server error: 500 */
     DB_UNAVAILABLE = -4, /* no connection to the database: 503 with Retry-After */
-    DB_CONFLICT = -3,   /* a constraint refused the change (SQLSTATE class 23) */
-    DB_APP_ERROR = -2,  /* a function raised a domain error (SQLSTATE 'SL...'): see db_error */
-    DB_RETRY = -1,      /* serialization failure or deadlock inside a transaction: retry it */
+    DB_CONFLICT = -3,    /* a constraint refused the change (SQLSTATE class 23) */
+    DB_APP_ERROR = -2,   /* a function raised a domain error (SQLSTATE 'SL...'): see db_error */
+    DB_RETRY = -1,       /* serialization failure or deadlock inside a transaction: retry it */
     DB_NO_ROW = 0,
     DB_ONE_ROW = 1,
 };
@@ -21,7 +21,7 @@ enum db_status {
 /* What the last failing statement of this thread said. */
 struct db_error {
     char sqlstate[6];
-    char message[256];    /* for DB_APP_ERROR: the problem slug */
+    char message[256]; /* for DB_APP_ERROR: the problem slug */
     char detail[512];
     char constraint[128];
 };

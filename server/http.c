@@ -190,7 +190,8 @@ void http_db_fail(struct http_req *r, int db_status) {
             http_problem(r, P_DUPLICATE, "an object with these values exists already (%s)",
                          e->constraint);
         else
-            http_problem(r, P_CONFLICT, "the change violates %s", e->constraint[0] ? e->constraint : e->message);
+            http_problem(r, P_CONFLICT, "the change violates %s",
+                         e->constraint[0] ? e->constraint : e->message);
         return;
     default:
         http_problem(r, P_INTERNAL, "internal error; request id %s", r->request_id);
@@ -261,7 +262,8 @@ json_t *http_body_object(struct http_req *r) {
     const char *ctype = http_header(r, "Content-Type");
     if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
         (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' ')) {
-        http_problem(r, P_UNSUPPORTED_MEDIA_TYPE, "send the body as Content-Type: application/json");
+        http_problem(r, P_UNSUPPORTED_MEDIA_TYPE,
+                     "send the body as Content-Type: application/json");
         return NULL;
     }
     char why[256];
@@ -347,12 +349,14 @@ char *http_metrics_render(void) {
             if (v == 0)
                 continue;
             if (metric_codes[c])
-                buf_printf(&buf, &len, &cap,
-                           "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %llu\n",
-                           method, route, metric_codes[c], (unsigned long long)v);
+                buf_printf(
+                    &buf, &len, &cap,
+                    "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %llu\n",
+                    method, route, metric_codes[c], (unsigned long long)v);
             else
                 buf_printf(&buf, &len, &cap,
-                           "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"other\"} %llu\n",
+                           "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"other\"}"
+                           " %llu\n",
                            method, route, (unsigned long long)v);
         }
     }
@@ -368,10 +372,13 @@ char *http_metrics_render(void) {
         const char *route = i < api_routes_len ? api_routes[i].pattern : "unmatched";
         for (size_t b = 0; b < NBUCKETS; b++)
             buf_printf(&buf, &len, &cap,
-                       "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
-                       method, route, buckets[b], (unsigned long long)atomic_load(&metrics[i].hist[b]));
+                       "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le="
+                       "\"%g\"} %llu\n",
+                       method, route, buckets[b],
+                       (unsigned long long)atomic_load(&metrics[i].hist[b]));
         buf_printf(&buf, &len, &cap,
-                   "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n"
+                   "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+"
+                   "Inf\"} %llu\n"
                    "suanli_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
                    "suanli_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
                    method, route, (unsigned long long)count, method, route,
@@ -521,7 +528,7 @@ static void idem_replay(struct http_req *r, PGresult *res, const char *hash) {
     const char *ctype = PQgetvalue(res, 0, 2);
     /* The stored content type is one of the literals the handlers use; map it back. */
     const char *ct = strcmp(ctype, "application/problem+json") == 0 ? "application/problem+json"
-                                                                      : "application/json";
+                                                                    : "application/json";
     http_reply_raw(r, (unsigned)atoi(PQgetvalue(res, 0, 1)), ct, PQgetvalue(res, 0, 3),
                    (size_t)PQgetlength(res, 0, 3));
     json_t *hdrs = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
@@ -540,9 +547,12 @@ static bool idem_store(struct http_req *r, const char *key) {
     json_decref(hdrs);
     char status[8];
     snprintf(status, sizeof status, "%u", r->status);
-    const char *params[] = {r->who.user_id, key, status,
+    const char *params[] = {r->who.user_id,
+                            key,
+                            status,
                             r->content_type ? r->content_type : "application/json",
-                            r->resp_body ? r->resp_body : "", htext};
+                            r->resp_body ? r->resp_body : "",
+                            htext};
     int rc = db_exec(SQL_IDEM_STORE, 6, params, NULL);
     free(htext);
     return rc == 1;
@@ -786,9 +796,8 @@ static enum MHD_Result send_reply(struct http_req *r) {
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
     (void)cls;
     (void)version;
     struct http_req *r = *con_cls;
@@ -890,12 +899,12 @@ int http_start(const char *host, int port) {
     }
     daemon_handle = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg.per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg.per_ip_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (daemon_handle == NULL) {
         log_error("cannot listen on %s:%d", host, port);
         free(metrics);

@@ -62,7 +62,7 @@ struct route {
     const char *method;
     const char *pattern; /* "/v1/offers/{id}"; a {param} segment must be a UUID */
     http_handler handler;
-    unsigned roles;      /* ROLES_PUBLIC, or the roles admitted */
+    unsigned roles; /* ROLES_PUBLIC, or the roles admitted */
     unsigned flags;
     const char *summary; /* one line, for the route listing */
 };

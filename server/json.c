@@ -130,8 +130,8 @@ static bool check_value(const struct json_field *f, json_t *v, json_t *errors, c
         if (!json_is_array(v))
             break;
         if ((int64_t)json_array_size(v) < f->min || (int64_t)json_array_size(v) > f->max) {
-            add_error(errors, prefix, f->name, "must have %lld to %lld elements",
-                      (long long)f->min, (long long)f->max);
+            add_error(errors, prefix, f->name, "must have %lld to %lld elements", (long long)f->min,
+                      (long long)f->max);
             return false;
         }
         *(json_t **)f->dst = v;

@@ -34,25 +34,42 @@ struct json_field {
 };
 
 /* Terminates a field list. */
-#define JF_END {NULL, 0, NULL, false, 0, 0, 0, 0, NULL, NULL}
+#define JF_END                                                                                     \
+    { NULL, 0, NULL, false, 0, 0, 0, 0, NULL, NULL }
 
 /* Field declarations, so that lists read as a schema. */
-#define JF_REQ_STRING(n, d, lo, hi) {n, JF_STRING, d, true, lo, hi, 0, 0, NULL, NULL}
-#define JF_OPT_STRING(n, d, lo, hi, p) {n, JF_STRING, d, false, lo, hi, 0, 0, NULL, p}
-#define JF_REQ_INT(n, d, lo, hi) {n, JF_INT, d, true, lo, hi, 0, 0, NULL, NULL}
-#define JF_OPT_INT(n, d, lo, hi, p) {n, JF_INT, d, false, lo, hi, 0, 0, NULL, p}
-#define JF_REQ_NUMBER(n, d, lo, hi) {n, JF_NUMBER, d, true, 0, 0, lo, hi, NULL, NULL}
-#define JF_OPT_NUMBER(n, d, lo, hi, p) {n, JF_NUMBER, d, false, 0, 0, lo, hi, NULL, p}
-#define JF_OPT_BOOL(n, d, p) {n, JF_BOOL, d, false, 0, 0, 0, 0, NULL, p}
-#define JF_REQ_UUID(n, d) {n, JF_UUID, d, true, 0, 0, 0, 0, NULL, NULL}
-#define JF_OPT_UUID(n, d, p) {n, JF_UUID, d, false, 0, 0, 0, 0, NULL, p}
-#define JF_REQ_TIME(n, d) {n, JF_TIME, d, true, 0, 0, 0, 0, NULL, NULL}
-#define JF_OPT_TIME(n, d, p) {n, JF_TIME, d, false, 0, 0, 0, 0, NULL, p}
-#define JF_REQ_ENUM(n, d, c) {n, JF_ENUM, d, true, 0, 0, 0, 0, c, NULL}
-#define JF_OPT_ENUM(n, d, c, p) {n, JF_ENUM, d, false, 0, 0, 0, 0, c, p}
-#define JF_REQ_ARRAY(n, d, lo, hi) {n, JF_ARRAY, d, true, lo, hi, 0, 0, NULL, NULL}
-#define JF_OPT_ARRAY(n, d, lo, hi, p) {n, JF_ARRAY, d, false, lo, hi, 0, 0, NULL, p}
-#define JF_OPT_OBJECT(n, d, p) {n, JF_OBJECT, d, false, 0, 0, 0, 0, NULL, p}
+#define JF_REQ_STRING(n, d, lo, hi)                                                                \
+    { n, JF_STRING, d, true, lo, hi, 0, 0, NULL, NULL }
+#define JF_OPT_STRING(n, d, lo, hi, p)                                                             \
+    { n, JF_STRING, d, false, lo, hi, 0, 0, NULL, p }
+#define JF_REQ_INT(n, d, lo, hi)                                                                   \
+    { n, JF_INT, d, true, lo, hi, 0, 0, NULL, NULL }
+#define JF_OPT_INT(n, d, lo, hi, p)                                                                \
+    { n, JF_INT, d, false, lo, hi, 0, 0, NULL, p }
+#define JF_REQ_NUMBER(n, d, lo, hi)                                                                \
+    { n, JF_NUMBER, d, true, 0, 0, lo, hi, NULL, NULL }
+#define JF_OPT_NUMBER(n, d, lo, hi, p)                                                             \
+    { n, JF_NUMBER, d, false, 0, 0, lo, hi, NULL, p }
+#define JF_OPT_BOOL(n, d, p)                                                                       \
+    { n, JF_BOOL, d, false, 0, 0, 0, 0, NULL, p }
+#define JF_REQ_UUID(n, d)                                                                          \
+    { n, JF_UUID, d, true, 0, 0, 0, 0, NULL, NULL }
+#define JF_OPT_UUID(n, d, p)                                                                       \
+    { n, JF_UUID, d, false, 0, 0, 0, 0, NULL, p }
+#define JF_REQ_TIME(n, d)                                                                          \
+    { n, JF_TIME, d, true, 0, 0, 0, 0, NULL, NULL }
+#define JF_OPT_TIME(n, d, p)                                                                       \
+    { n, JF_TIME, d, false, 0, 0, 0, 0, NULL, p }
+#define JF_REQ_ENUM(n, d, c)                                                                       \
+    { n, JF_ENUM, d, true, 0, 0, 0, 0, c, NULL }
+#define JF_OPT_ENUM(n, d, c, p)                                                                    \
+    { n, JF_ENUM, d, false, 0, 0, 0, 0, c, p }
+#define JF_REQ_ARRAY(n, d, lo, hi)                                                                 \
+    { n, JF_ARRAY, d, true, lo, hi, 0, 0, NULL, NULL }
+#define JF_OPT_ARRAY(n, d, lo, hi, p)                                                              \
+    { n, JF_ARRAY, d, false, lo, hi, 0, 0, NULL, p }
+#define JF_OPT_OBJECT(n, d, p)                                                                     \
+    { n, JF_OBJECT, d, false, 0, 0, 0, 0, NULL, p }
 
 /* Parses text as one JSON object: nesting deeper than HTTP_MAX_JSON_DEPTH is refused before
  * the parser sees it, duplicate keys are refused. NULL with a reason in why on failure. */

@@ -92,7 +92,8 @@ int keys_generate(const char *path, bool *rotated) {
         unsigned char hk[32];
         char hk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
         randombytes_buf(hk, sizeof hk);
-        sodium_bin2base64(hk64, sizeof hk64, hk, sizeof hk, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        sodium_bin2base64(hk64, sizeof hk64, hk, sizeof hk,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         sodium_memzero(hk, sizeof hk);
         doc = json_pack("{s:s, s:[]}", "hash_key", hk64, "signing_keys");
     }

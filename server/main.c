@@ -311,8 +311,8 @@ static int cmd_create_user(int argc, char **argv) {
     PGconn *pg = tool_connect(&url);
     if (pg != NULL && migrate_apply(pg, cfg.sql_dir) >= 0) {
         const char *params[] = {email, hash};
-        PGresult *r = PQexecParams(pg, "SELECT operator_bootstrap($1, $2)", 2, NULL, params,
-                                   NULL, NULL, 0);
+        PGresult *r =
+            PQexecParams(pg, "SELECT operator_bootstrap($1, $2)", 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
             printf("created operator %s (user %s)\n", email, PQgetvalue(r, 0, 0));
             rc = 0;

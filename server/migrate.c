@@ -107,7 +107,8 @@ static int exec_ok(PGconn *pg, const char *sql) {
 
 /* Compares what is applied with the files: -1 on an edited or vanished migration. */
 static int compare(PGconn *pg, struct migration *list, int n, int *pending) {
-    PGresult *r = PQexec(pg, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+    PGresult *r =
+        PQexec(pg, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_error("cannot read schema_migrations: %s", PQerrorMessage(pg));
         PQclear(r);

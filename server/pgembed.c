@@ -203,8 +203,8 @@ static int cluster_init(void) {
         return 0;
     util_path(logfile, sizeof logfile, cluster, ".initdb.log");
     log_info("creating the embedded PostgreSQL cluster in %s", cluster);
-    char *argv[] = {"initdb", "-D", cluster, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                    "--no-locale", "--no-instructions", NULL};
+    char *argv[] = {"initdb", "-D", cluster, "-U",          "postgres",          "-A",
+                    "trust",  "-E", "UTF8",  "--no-locale", "--no-instructions", NULL};
     if (run_pg(argv, drop_privileges ? "/dev/null" : logfile) != 0) {
         log_error("initdb failed for %s", cluster);
         return -1;

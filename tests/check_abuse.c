@@ -190,8 +190,8 @@ START_TEST(honest_clients_are_served_during_an_attack) {
             still_open++;
         close(flood.fds[i]);
     }
-    printf("idle flood: %d of 300 connections accepted and held (cap %d per address)\n",
-           still_open, cap);
+    printf("idle flood: %d of 300 connections accepted and held (cap %d per address)\n", still_open,
+           cap);
     printf("honest GET /v1/me latency: before p50 %.1f ms p99 %.1f ms; during the attack "
            "p50 %.1f ms p99 %.1f ms\n",
            base50, base99, att50, att99);

@@ -99,22 +99,26 @@ START_TEST(migrations_apply_once_and_refuse_an_edited_file) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(run(NULL, "cp %s/*.sql %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
     char *out;
-    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     free(out);
     char *n1 = th_sql(db, "SELECT count(*) FROM schema_migrations");
     ck_assert_int_ge(atoi(n1), 1);
     /* a second run applies nothing */
-    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_ptr_nonnull(strstr(out, "0 applied"));
     free(out);
     /* a new file is applied in order */
     ck_assert_int_eq(run(NULL, "echo 'CREATE TABLE zz_test (x int);' > %s/999_zz.sql", dir), 0);
-    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_ptr_nonnull(strstr(out, "999_zz.sql"));
     free(out);
     /* editing an applied migration is refused, with its name */
     ck_assert_int_eq(run(NULL, "echo '-- edited' >> %s/001_foundation.sql", dir), 0);
-    ck_assert_int_ne(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    ck_assert_int_ne(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_msg(strstr(out, "001_foundation.sql was edited"), "%s", out);
     free(out);
     char *n2 = th_sql(db, "SELECT count(*) FROM schema_migrations");
@@ -132,9 +136,13 @@ START_TEST(a_failing_migration_is_rolled_back_whole) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(run(NULL, "cp %s/*.sql %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
     ck_assert_int_eq(
-        run(NULL, "printf 'CREATE TABLE half (x int);\\nSELECT no_such_function();\\n' > %s/998_bad.sql", dir), 0);
+        run(NULL,
+            "printf 'CREATE TABLE half (x int);\\nSELECT no_such_function();\\n' > %s/998_bad.sql",
+            dir),
+        0);
     char *out;
-    ck_assert_int_ne(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    ck_assert_int_ne(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_msg(strstr(out, "998_bad.sql failed"), "%s", out);
     free(out);
     char *half = th_sql(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'");
@@ -156,15 +164,17 @@ START_TEST(demo_seed_logins_work_and_seed_is_idempotent) {
     ck_assert_int_eq(run(&out, "DATABASE_URL='%s' %s demo-seed", db, th_suanlid()), 0);
     ck_assert_ptr_nonnull(strstr(out, "already seeded"));
     free(out);
-    ck_assert_int_ne(run(&out, "SUANLI_MODE=production DATABASE_URL='%s' %s demo-seed", db, th_suanlid()), 0);
+    ck_assert_int_ne(
+        run(&out, "SUANLI_MODE=production DATABASE_URL='%s' %s demo-seed", db, th_suanlid()), 0);
     ck_assert_ptr_nonnull(strstr(out, "development only"));
     free(out);
     struct th_server s;
     th_server_start(&s, db, NULL);
-    const char *emails[] = {"operator@suanli.demo",      "admin@chengdu.suanli.demo",
+    const char *emails[] = {"operator@suanli.demo",        "admin@chengdu.suanli.demo",
                             "auditor@chengdu.suanli.demo", "ops@westcloud.suanli.demo",
                             "ops@eastcompute.suanli.demo", "lab@scu.suanli.demo"};
-    const char *roles[] = {"operator", "city_admin", "auditor", "provider", "provider", "institute"};
+    const char *roles[] = {"operator", "city_admin", "auditor",
+                           "provider", "provider",   "institute"};
     for (int i = 0; i < 6; i++) {
         struct th_auth a;
         ck_assert_int_eq(th_login(&s, emails[i], "suanli-demo", &a), 201);
@@ -180,9 +190,15 @@ END_TEST
 START_TEST(create_user_bootstraps_an_operator) {
     char *db = th_db_create("bootstrap");
     char *out;
-    ck_assert_int_eq(run(&out, "echo 'short' | DATABASE_URL='%s' %s create-user --email a@b.cn", db, th_suanlid()), 2);
+    ck_assert_int_eq(run(&out, "echo 'short' | DATABASE_URL='%s' %s create-user --email a@b.cn", db,
+                         th_suanlid()),
+                     2);
     free(out);
-    ck_assert_int_eq(run(&out, "echo 'long enough password' | DATABASE_URL='%s' %s create-user --email Boss@Suanli.cn", db, th_suanlid()), 0);
+    ck_assert_int_eq(
+        run(&out,
+            "echo 'long enough password' | DATABASE_URL='%s' %s create-user --email Boss@Suanli.cn",
+            db, th_suanlid()),
+        0);
     ck_assert_ptr_nonnull(strstr(out, "created operator"));
     free(out);
     char *role = th_sql(db, "SELECT role FROM users WHERE email = 'boss@suanli.cn'");

@@ -115,8 +115,8 @@ START_TEST(body_over_one_mebibyte_is_413) {
     memset(big, ' ', n);
     big[0] = '{';
     big[n - 1] = '}';
-    struct th_resp r = th_req_raw(&srv, "POST", "/v1/organizations", &op, "application/json", big,
-                                  n, NULL);
+    struct th_resp r =
+        th_req_raw(&srv, "POST", "/v1/organizations", &op, "application/json", big, n, NULL);
     th_assert_problem(&r, 413, "body-too-large");
     th_resp_free(&r);
     /* exactly 1 MiB is read (and then judged on its content) */
@@ -259,10 +259,12 @@ START_TEST(readiness_follows_a_database_outage) {
     conninfo[strcspn(conninfo, "\n")] = '\0';
     /* a database of its own: the cluster may hold one from an earlier run */
     char admin[600], create[128];
-    snprintf(admin, sizeof admin, "%.*s dbname=postgres", (int)(strstr(conninfo, " dbname=") - conninfo), conninfo);
+    snprintf(admin, sizeof admin, "%.*s dbname=postgres",
+             (int)(strstr(conninfo, " dbname=") - conninfo), conninfo);
     snprintf(create, sizeof create, "CREATE DATABASE outage_%d", (int)getpid());
     free(th_sql(admin, create));
-    snprintf(conninfo + (strstr(conninfo, " dbname=") - conninfo), 64, " dbname=outage_%d", (int)getpid());
+    snprintf(conninfo + (strstr(conninfo, " dbname=") - conninfo), 64, " dbname=outage_%d",
+             (int)getpid());
 
     struct th_server s2;
     th_server_start(&s2, conninfo, NULL);
@@ -278,7 +280,8 @@ START_TEST(readiness_follows_a_database_outage) {
     ck_assert_ptr_nonnull(retry);
     free(retry);
     th_resp_free(&r);
-    r = th_req(&s2, "POST", "/v1/sessions", NULL, "{\"email\":\"a@b.cn\",\"password\":\"x\"}", NULL);
+    r = th_req(&s2, "POST", "/v1/sessions", NULL, "{\"email\":\"a@b.cn\",\"password\":\"x\"}",
+               NULL);
     th_assert_problem(&r, 503, "service-unavailable");
     th_resp_free(&r);
 

@@ -31,8 +31,9 @@ static void teardown(void) {
 }
 
 START_TEST(login_returns_the_user_a_session_cookie_and_a_csrf_token) {
-    struct th_resp r = th_req(&srv, "POST", "/v1/sessions", NULL,
-                              "{\"email\":\"LAB@scu.test\",\"password\":\"password-institute\"}", NULL);
+    struct th_resp r =
+        th_req(&srv, "POST", "/v1/sessions", NULL,
+               "{\"email\":\"LAB@scu.test\",\"password\":\"password-institute\"}", NULL);
     th_assert_status(&r, 201);
     ck_assert_str_eq(th_str(&r, "user.email"), "lab@scu.test");
     ck_assert_str_eq(th_str(&r, "user.role"), "institute");
@@ -95,8 +96,9 @@ START_TEST(sixth_failed_login_within_a_minute_is_429_even_with_the_right_passwor
         th_assert_problem(&r, 401, "bad-credentials");
         th_resp_free(&r);
     }
-    struct th_resp r = th_req(&srv, "POST", "/v1/sessions", NULL,
-                              "{\"email\":\"victim@scu.test\",\"password\":\"password-institute\"}", NULL);
+    struct th_resp r =
+        th_req(&srv, "POST", "/v1/sessions", NULL,
+               "{\"email\":\"victim@scu.test\",\"password\":\"password-institute\"}", NULL);
     th_assert_problem(&r, 429, "too-many-login-attempts");
     char *retry = th_header(&r, "Retry-After");
     ck_assert_ptr_nonnull(retry);
@@ -326,8 +328,9 @@ START_TEST(passwords_are_stored_as_argon2id) {
 END_TEST
 
 START_TEST(every_identity_change_is_audited) {
-    char *n = th_sql(dburl, "SELECT count(*) FROM audit_events WHERE action IN "
-                            "('organization.create','user.create','api_key.create','session.create')");
+    char *n =
+        th_sql(dburl, "SELECT count(*) FROM audit_events WHERE action IN "
+                      "('organization.create','user.create','api_key.create','session.create')");
     ck_assert_int_ge(atoi(n), 10);
     free(n);
     char q[256];

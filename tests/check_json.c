@@ -60,10 +60,14 @@ START_TEST(valid_body_fills_every_destination) {
                              0, NULL);
     memset(&d, 0, sizeof d);
     const struct json_field fields[] = {
-        JF_REQ_STRING("name", &d.name, 1, 8),  JF_REQ_INT("units", &d.units, 1, 100),
-        JF_OPT_NUMBER("share", &d.share, 0, 1, NULL), JF_OPT_ENUM("colour", &d.colour, colours, NULL),
-        JF_OPT_TIME("when", &d.when, NULL),    JF_OPT_UUID("id", &d.id, NULL),
-        JF_OPT_BOOL("flag", &d.flag, &d.flag_given), JF_OPT_ARRAY("list", &d.list, 0, 2, NULL),
+        JF_REQ_STRING("name", &d.name, 1, 8),
+        JF_REQ_INT("units", &d.units, 1, 100),
+        JF_OPT_NUMBER("share", &d.share, 0, 1, NULL),
+        JF_OPT_ENUM("colour", &d.colour, colours, NULL),
+        JF_OPT_TIME("when", &d.when, NULL),
+        JF_OPT_UUID("id", &d.id, NULL),
+        JF_OPT_BOOL("flag", &d.flag, &d.flag_given),
+        JF_OPT_ARRAY("list", &d.list, 0, 2, NULL),
         JF_END,
     };
     ck_assert_ptr_null(json_check(obj, fields, ""));

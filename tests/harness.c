@@ -255,9 +255,9 @@ static void record(const char *method, const char *path, const struct th_resp *r
     if (file == NULL || r->status <= 0)
         return;
     char *ct = th_header(r, "Content-Type");
-    json_t *line = json_pack("{s:s, s:s%, s:i, s:s}", "method", method, "path", path,
-                             strcspn(path, "?"), "status", (int)r->status, "content_type",
-                             ct ? ct : "");
+    json_t *line =
+        json_pack("{s:s, s:s%, s:i, s:s}", "method", method, "path", path, strcspn(path, "?"),
+                  "status", (int)r->status, "content_type", ct ? ct : "");
     const char *q = strchr(path, '?');
     if (q)
         json_object_set_new(line, "query", json_string(q + 1));
@@ -333,15 +333,14 @@ void th_assert_problem(const struct th_resp *r, long status, const char *slug) {
     ck_assert_msg(r->status == status, "expected HTTP %ld (%s), got %ld: %s", status, slug,
                   r->status, r->body);
     char *ct = th_header(r, "Content-Type");
-    ck_assert_msg(ct && strcmp(ct, "application/problem+json") == 0,
-                  "problem content type: %s", ct ? ct : "(none)");
+    ck_assert_msg(ct && strcmp(ct, "application/problem+json") == 0, "problem content type: %s",
+                  ct ? ct : "(none)");
     free(ct);
     char type[128];
     snprintf(type, sizeof type, "/problems/%s", slug);
     ck_assert_msg(th_str(r, "type") && strcmp(th_str(r, "type"), type) == 0,
                   "expected type %s in %s", type, r->body);
-    ck_assert_msg(th_str(r, "detail") && strlen(th_str(r, "detail")) > 0, "no detail: %s",
-                  r->body);
+    ck_assert_msg(th_str(r, "detail") && strlen(th_str(r, "detail")) > 0, "no detail: %s", r->body);
     ck_assert_int_eq(th_int(r, "status"), status);
 }
 

@@ -12,8 +12,8 @@
 struct th_server {
     pid_t pid;
     int port;
-    char base[64];       /* http://127.0.0.1:port */
-    char log[PATH_MAX];  /* its stderr */
+    char base[64];      /* http://127.0.0.1:port */
+    char log[PATH_MAX]; /* its stderr */
     char dburl[512];
 };
 
@@ -29,8 +29,8 @@ struct th_auth {
 struct th_resp {
     long status;
     char *body;
-    json_t *json;     /* parsed body, NULL if not JSON */
-    char *headers;    /* raw header block */
+    json_t *json;  /* parsed body, NULL if not JSON */
+    char *headers; /* raw header block */
 };
 
 /* A new empty database on the test cluster (SUANLI_TEST_PG); its conninfo, malloc'd. */
@@ -38,8 +38,8 @@ char *th_db_create(const char *label);
 /* Runs one SQL statement as superuser on dburl; returns the first value (malloc'd) or NULL. */
 char *th_sql(const char *dburl, const char *sql);
 
-/* Starts build/test/suanlid serve --migrate against dburl (NULL: embedded); extra_env "K=V" entries, NULL-ended.
- * Waits until /healthz answers; fails the test if it does not within 90 s. */
+/* Starts build/test/suanlid serve --migrate against dburl (NULL: embedded); extra_env "K=V"
+ * entries, NULL-ended. Waits until /healthz answers; fails the test if it does not within 90 s. */
 void th_server_start(struct th_server *s, const char *dburl, const char *const *extra_env);
 /* SIGTERM, wait, return the exit status (0 = clean, no leaks under LeakSanitizer). */
 int th_server_stop(struct th_server *s);
@@ -62,14 +62,15 @@ long long th_int(const struct th_resp *r, const char *path);
 
 /* Asserts status, application/problem+json, type "/problems/<slug>" and a detail. */
 void th_assert_problem(const struct th_resp *r, long status, const char *slug);
-#define th_assert_status(r, st)                                                                 \
-    ck_assert_msg((r)->status == (st), "expected HTTP %d, got %ld: %s", (int)(st), (r)->status, \
+#define th_assert_status(r, st)                                                                    \
+    ck_assert_msg((r)->status == (st), "expected HTTP %d, got %ld: %s", (int)(st), (r)->status,    \
                   (r)->body ? (r)->body : "")
 
 /* Fixtures through the API. The operator is bootstrapped with `suanlid create-user`. */
 void th_operator(const struct th_server *s, struct th_auth *op);
 /* Signs in with email/password: fills cookie, csrf, user_id, org_id. Returns the status. */
-long th_login(const struct th_server *s, const char *email, const char *password, struct th_auth *a);
+long th_login(const struct th_server *s, const char *email, const char *password,
+              struct th_auth *a);
 /* Creates an organization; returns its id (static buffer per call site is not used: malloc'd). */
 char *th_org(const struct th_server *s, const struct th_auth *by, const char *type,
              const char *name, const char *city_id);

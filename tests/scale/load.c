@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 enum op { OP_SEARCH, OP_MATCH, OP_ORDER, OP_REDEEM, OP_CANCEL, OP_ISSUE, OP_LIST, OP_COUNT };
-static const char *const op_names[] = {"search", "match", "order", "redeem", "cancel", "issue", "list"};
+static const char *const op_names[] = {"search", "match", "order", "redeem",
+                                       "cancel", "issue", "list"};
 static const int op_weight[] = {30, 10, 25, 10, 10, 10, 5};
 
 static const char *base;
@@ -183,7 +184,8 @@ static void *work(void *arg) {
         struct resp r = {0};
         switch (op) {
         case OP_SEARCH:
-            r = call(c, "GET", "/v1/offers?resource_class=gpu&sort=price&limit=20", inst_key, NULL, NULL);
+            r = call(c, "GET", "/v1/offers?resource_class=gpu&sort=price&limit=20", inst_key, NULL,
+                     NULL);
             break;
         case OP_MATCH: {
             time_t t = time(NULL);
@@ -210,8 +212,8 @@ static void *work(void *arg) {
                          offer, start, end, voucher_id);
             else
                 snprintf(body, sizeof body,
-                         "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"%s\",\"end\":\"%s\"}",
-                         offer, start, end);
+                         "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"%s\",\"end\":\"%s\"}", offer,
+                         start, end);
             r = send_retrying(c, op, "/v1/orders", inst_key, body, idem);
             if (r.status == 201) {
                 json_t *j = json_loads(r.body, 0, NULL);
@@ -366,7 +368,8 @@ int main(int argc, char **argv) {
     free(r.body);
     curl_easy_cleanup(c);
     if (noffers == 0 || strlen(program_id) != 36 || strlen(voucher_id) != 36) {
-        fprintf(stderr, "load: the demo world is incomplete (offers %d, programme '%s', voucher '%s')\n",
+        fprintf(stderr,
+                "load: the demo world is incomplete (offers %d, programme '%s', voucher '%s')\n",
                 noffers, program_id, voucher_id);
         return 2;
     }
@@ -406,5 +409,8 @@ int main(int argc, char **argv) {
     free(w);
     free(latencies);
     curl_global_cleanup();
-    return (atomic_load(&replay_mismatches) || errs || atomic_load(&unavailable_without_retry_after)) ? 1 : 0;
+    return (atomic_load(&replay_mismatches) || errs ||
+            atomic_load(&unavailable_without_retry_after))
+               ? 1
+               : 0;
 }

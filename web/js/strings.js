@@ -187,6 +187,7 @@ export const en = {
   'reports.col.redeemed_fen': 'Redeemed', 'reports.col.reversed_fen': 'Reversed', 'reports.col.net_redeemed_fen': 'Net redeemed',
   'reports.col.amount_fen': 'Amount', 'reports.col.gross_fen': 'Gross', 'reports.col.net_fen': 'Net cost',
   'reports.col.redemptions': 'Redemptions', 'reports.col.orders': 'Orders', 'reports.col.count': 'Count',
+  'reports.col.vouchers_issued_fen': 'Issued', 'reports.col.vouchers_issued_count': 'Vouchers issued', 'reports.col.released_fen': 'Released',
 
   'anomalies.title': 'Anomaly flags', 'anomalies.lede': 'Patterns an auditor should look at: repeated failed sign-ins, bursts of redemptions, vouchers used right before expiry, orders cancelled after redemption, vouchers revoked after use.',
   'anomalies.unavailable': 'Anomaly flags are not available on this server yet.', 'anomalies.empty': 'No anomalies flagged.',
@@ -194,6 +195,8 @@ export const en = {
   'anomalies.local': 'Computed in your browser from the newest {n} audit events you may read.',
   'anomalies.k.failed_logins': 'Repeated failed sign-ins', 'anomalies.k.near_expiry': 'Redeemed just before expiry',
   'anomalies.k.burst': 'Burst of redemptions', 'anomalies.k.reversal': 'Order cancelled after redemption',
+  'anomalies.k.institute_share': 'One institute draws most of a programme', 'anomalies.k.provider_share': 'One provider receives most of a programme',
+  'anomalies.k.redeem_then_cancel': 'Redemptions cancelled again and again',
   'anomalies.k.revoked_after_use': 'Voucher revoked after use',
   'anomalies.d.failed_logins': '{n} failed sign-ins for {who} within 10 minutes.',
   'anomalies.d.near_expiry': '{amount} redeemed {days} days before the voucher expires.',
@@ -401,6 +404,7 @@ export const zh = {
   'reports.col.redeemed_fen': '已核销', 'reports.col.reversed_fen': '已冲回', 'reports.col.net_redeemed_fen': '净核销',
   'reports.col.amount_fen': '金额', 'reports.col.gross_fen': '总价', 'reports.col.net_fen': '实付',
   'reports.col.redemptions': '核销笔数', 'reports.col.orders': '订单数', 'reports.col.count': '数量',
+  'reports.col.vouchers_issued_fen': '发放金额', 'reports.col.vouchers_issued_count': '发放张数', 'reports.col.released_fen': '释放金额',
 
   'anomalies.title': '异常标记', 'anomalies.lede': '需要审计关注的情况：多次登录失败、集中核销、临近到期核销、核销后取消订单、使用后撤销等。',
   'anomalies.unavailable': '此服务器暂不提供异常标记。', 'anomalies.empty': '没有异常。',
@@ -408,6 +412,8 @@ export const zh = {
   'anomalies.local': '根据您可查看的最新 {n} 条审计事件在浏览器中计算。',
   'anomalies.k.failed_logins': '多次登录失败', 'anomalies.k.near_expiry': '临近到期核销',
   'anomalies.k.burst': '集中核销', 'anomalies.k.reversal': '核销后取消订单',
+  'anomalies.k.institute_share': '单一机构占用项目过半', 'anomalies.k.provider_share': '单一服务商获得项目过半补贴',
+  'anomalies.k.redeem_then_cancel': '反复核销后取消',
   'anomalies.k.revoked_after_use': '使用后被撤销',
   'anomalies.d.failed_logins': '{who} 在 10 分钟内登录失败 {n} 次。',
   'anomalies.d.near_expiry': '在算力券到期前 {days} 天核销 {amount}。',

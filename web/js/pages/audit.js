@@ -97,7 +97,9 @@ function labelOf(item, group, names) {
   const key = keyOf(item, group);
   if (item[`${group}_name`]) return item[`${group}_name`];
   if (item.name) return item.name;
-  if (group === 'region') return regionLabel(key);
+  // Movements without an order (issuance, release) have no provider, region or zone.
+  if (key === null || key === undefined) return '—';
+  if (group === 'region') return regionLabel(key) || String(key);
   if (group === 'zone') return t(`zone.${key}`, null, true) || String(key);
   if (names && names.has(key)) return names.get(key);
   return key === null ? '—' : String(key).length === 36 ? shortId(key) : String(key);
@@ -264,7 +266,7 @@ export async function anomalies(main) {
       { label: t('anomalies.kind'), head: true, cell: (a) => t(`anomalies.k.${a.kind}`, null, true) || a.kind || a.type },
       { label: t('anomalies.severity'), cell: (a) => (a.severity ? badge(a.severity) : '—') },
       { label: t('audit.subject'), cell: (a) => h('span', a.subject_type || '', ' ', a.subject_id ? h('a', { href: `#/audit?subject_id=${a.subject_id}`, title: a.subject_id }, shortId(a.subject_id)) : '') },
-      { label: t('anomalies.detail'), cell: (a) => a.detail || a.message || '' },
+      { label: t('anomalies.detail'), cell: (a) => (a.explanation ? h('span', { title: a.explanation }, a.detail || '') : a.detail || a.message || '') },
       { label: t('audit.at'), cell: (a) => timeEl(a.at || a.detected_at || a.created_at) },
     ], items, { caption: t('anomalies.title') }) : empty(t('anomalies.empty')));
 }

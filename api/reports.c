@@ -1,0 +1,269 @@
+/* reports.c — subsidy reports for city administrators and auditors (JSON, or RFC 4180 CSV with
+ * Accept: text/csv) and anomaly flags with their explanations. sql/005_reports.sql derives
+ * every figure from the ledger and scopes it to the caller's city. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ==== query parameters ==================================================================== */
+
+static bool bad_query(struct http_req *r, const char *field, const char *message) {
+    http_problem_errors(r, P_INVALID_QUERY,
+                        json_pack("[{s:s, s:s}]", "field", field, "message", message), "%s %s",
+                        field, message);
+    return false;
+}
+
+static bool query_time(struct http_req *r, const char *name, const char **out) {
+    *out = http_query(r, name);
+    return *out == NULL || util_is_rfc3339(*out) ||
+           bad_query(r, name, "must be an RFC 3339 date-time with an offset");
+}
+
+static bool query_uuid(struct http_req *r, const char *name, const char **out) {
+    *out = http_query(r, name);
+    return *out == NULL || util_is_uuid(*out) || bad_query(r, name, "must be a UUID");
+}
+
+static const char *const GROUPS[] = {"program", "institute", "provider", "region", "zone", "month"};
+#define NGROUPS (sizeof GROUPS / sizeof GROUPS[0])
+
+/* ?group_by=a,b,… into a PostgreSQL array literal of known, distinct names ("{}" when absent). */
+static bool query_group_by(struct http_req *r, char out[128]) {
+    static const char msg[] = "must be a comma-separated list of distinct program, institute, "
+                              "provider, region, zone, month";
+    const char *v = http_query(r, "group_by");
+    strcpy(out, "{");
+    if (v == NULL) {
+        strcat(out, "}");
+        return true;
+    }
+    bool seen[NGROUPS] = {false};
+    const char *p = v;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        size_t i = 0;
+        while (i < NGROUPS && (strlen(GROUPS[i]) != n || strncmp(GROUPS[i], p, n) != 0))
+            i++;
+        if (i == NGROUPS || seen[i])
+            return bad_query(r, "group_by", msg);
+        seen[i] = true;
+        if (out[1] != '\0')
+            strcat(out, ",");
+        strcat(out, GROUPS[i]);
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    strcat(out, "}");
+    return true;
+}
+
+/* The representation the Accept header asks for: 0 JSON, 1 CSV, -1 none we have. Media ranges
+ * with q=0 are refused ones; otherwise the first range we can serve wins. */
+static int report_format(struct http_req *r) {
+    const char *accept = http_header(r, "Accept");
+    if (accept == NULL || *accept == '\0')
+        return 0;
+    char *copy = strdup(accept), *save = NULL;
+    int found = -1;
+    for (char *range = strtok_r(copy, ",", &save); range != NULL && found < 0;
+         range = strtok_r(NULL, ",", &save)) {
+        char *params = strchr(range, ';');
+        bool refused = false;
+        if (params != NULL) {
+            *params++ = '\0';
+            const char *q = strstr(params, "q=");
+            refused = q != NULL && strtod(q + 2, NULL) <= 0.0;
+        }
+        while (*range == ' ' || *range == '\t')
+            range++;
+        size_t n = strlen(range);
+        while (n > 0 && (range[n - 1] == ' ' || range[n - 1] == '\t'))
+            range[--n] = '\0';
+        if (refused)
+            continue;
+        if (strcasecmp(range, "text/csv") == 0 || strcasecmp(range, "text/*") == 0)
+            found = 1;
+        else if (strcasecmp(range, "application/json") == 0 ||
+                 strcasecmp(range, "application/*") == 0 || strcmp(range, "*/*") == 0)
+            found = 0;
+    }
+    free(copy);
+    return found;
+}
+
+/* ==== RFC 4180 CSV ======================================================================== */
+
+struct csv {
+    char *buf;
+    size_t len, cap;
+    bool oom;
+};
+
+static void csv_put(struct csv *c, const char *s, size_t n) {
+    if (c->oom)
+        return;
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (c->len + n + 1 > cap)
+            cap *= 2;
+        char *b = realloc(c->buf, cap);
+        if (b == NULL) {
+            c->oom = true;
+            return;
+        }
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
+}
+
+/* One field: quoted when it holds a comma, a quote, CR or LF, with quotes doubled. */
+static void csv_field(struct csv *c, bool first, const char *s) {
+    if (!first)
+        csv_put(c, ",", 1);
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        csv_put(c, s, strlen(s));
+        return;
+    }
+    csv_put(c, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            csv_put(c, "\"\"", 2);
+        else
+            csv_put(c, p, 1);
+    }
+    csv_put(c, "\"", 1);
+}
+
+static void csv_value(struct csv *c, bool first, json_t *v) {
+    char num[32];
+    if (json_is_string(v)) {
+        csv_field(c, first, json_string_value(v));
+    } else if (json_is_integer(v)) {
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        csv_field(c, first, num);
+    } else {
+        csv_field(c, first, "");
+    }
+}
+
+static const char *const MEASURES[] = {"vouchers_issued_fen",
+                                       "vouchers_issued_count",
+                                       "redeemed_fen",
+                                       "reversed_fen",
+                                       "released_fen",
+                                       "orders",
+                                       "gross_fen",
+                                       "subsidy_fen",
+                                       "net_fen",
+                                       NULL};
+
+/* The columns of a report: each group's key (and name) in the order asked, then the measures. */
+static json_t *csv_columns(json_t *report) {
+    json_t *cols = json_array(), *g;
+    size_t i;
+    json_array_foreach(json_object_get(report, "group_by"), i, g) {
+        const char *name = json_string_value(g);
+        if (strcmp(name, "region") == 0 || strcmp(name, "zone") == 0 ||
+            strcmp(name, "month") == 0) {
+            json_array_append_new(cols, json_string(name));
+        } else {
+            json_array_append_new(cols, json_sprintf("%s_id", name));
+            json_array_append_new(cols, json_sprintf("%s_name", name));
+        }
+    }
+    for (const char *const *m = MEASURES; *m; m++)
+        json_array_append_new(cols, json_string(*m));
+    return cols;
+}
+
+/* The report as RFC 4180 CSV with a header row and CRLF line ends; malloc'd, NULL when out of
+ * memory. */
+static char *report_csv(json_t *report, size_t *len) {
+    struct csv c = {0};
+    json_t *cols = csv_columns(report), *col, *item;
+    size_t i, j;
+    json_array_foreach(cols, j, col) csv_field(&c, j == 0, json_string_value(col));
+    csv_put(&c, "\r\n", 2);
+    json_array_foreach(json_object_get(report, "items"), i, item) {
+        json_array_foreach(cols, j, col)
+            csv_value(&c, j == 0, json_object_get(item, json_string_value(col)));
+        csv_put(&c, "\r\n", 2);
+    }
+    json_decref(cols);
+    if (c.oom || c.buf == NULL) {
+        free(c.buf);
+        return NULL;
+    }
+    *len = c.len;
+    return c.buf;
+}
+
+/* ==== handlers ============================================================================ */
+
+static const char SQL_SUBSIDIES[] =
+    "SELECT report_subsidies($1::jsonb, $2::text[], $3::timestamptz, $4::timestamptz)";
+static const char SQL_ANOMALIES[] = "SELECT report_anomalies($1::jsonb, $2::uuid, $3::int)";
+
+void api_reports_subsidies(struct http_req *r) {
+    static const char *const allowed[] = {"group_by", "from", "to", NULL};
+    char groups[128];
+    const char *from, *to;
+    if (!http_query_only(r, allowed) || !query_group_by(r, groups) ||
+        !query_time(r, "from", &from) || !query_time(r, "to", &to))
+        return;
+    int format = report_format(r);
+    if (format < 0) {
+        http_problem(r, P_NOT_ACCEPTABLE, "Accept: this report is application/json or text/csv");
+        return;
+    }
+    http_add_header(r, "Vary", "Accept");
+    char *actor = api_actor(r);
+    const char *params[] = {actor, groups, from, to};
+    if (format == 0) {
+        api_reply_sql_read(r, 200, SQL_SUBSIDIES, 4, params, "no report");
+        free(actor);
+        return;
+    }
+    PGresult *res;
+    int rc = db_exec_read(SQL_SUBSIDIES, 4, params, &res);
+    free(actor);
+    if (rc < 0) {
+        http_db_fail(r, rc);
+        return;
+    }
+    json_t *report = rc == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    size_t len = 0;
+    char *csv = report ? report_csv(report, &len) : NULL;
+    json_decref(report);
+    if (csv == NULL) {
+        http_problem(r, P_INTERNAL, "the report could not be rendered");
+        return;
+    }
+    http_reply_raw(r, 200, "text/csv; charset=utf-8; header=present", csv, len);
+    http_add_header(r, "Content-Disposition", "attachment; filename=\"suanli-subsidies.csv\"");
+    free(csv);
+}
+
+void api_reports_anomalies(struct http_req *r) {
+    static const char *const allowed[] = {"program_id", "limit", NULL};
+    int64_t n;
+    const char *program;
+    if (!http_query_only(r, allowed) || !query_uuid(r, "program_id", &program) ||
+        !http_query_int(r, "limit", 1, API_MAX_LIMIT, 100, &n))
+        return;
+    char limit[8];
+    snprintf(limit, sizeof limit, "%d", (int)n);
+    char *actor = api_actor(r);
+    const char *params[] = {actor, program, limit};
+    api_reply_sql_read(r, 200, SQL_ANOMALIES, 3, params, "no such programme");
+    free(actor);
+}

@@ -1,0 +1,803 @@
+/* check_isolation.c — I6 isolation, as a matrix generated from the server's route table: every
+ * route × every role of world A (and no credentials) × an object of A's own and one of world B,
+ * a second city with the same cast. A role the route does not admit answers 403 (401 without
+ * credentials); a foreign object answers 404 as if it did not exist (the operator sees
+ * everything); no list, report or export shows world B's private objects to world A; and a
+ * field a role may not set is refused and changes nothing (mass assignment). A route missing
+ * from the matrix's table fails the suite, so a new endpoint cannot escape it. */
+#include "market_world.h"
+#include "voucher_world.h"
+
+#include "http.h"
+
+/* ==== the two worlds ====================================================================== */
+
+/* The callers: world A's cast, the operator, a national auditor (no city: reads everything)
+ * and no credentials at all. */
+enum who { W_OP, W_ADMIN, W_AUDITOR, W_PROV, W_INST, W_NATIONAL, W_ANON, W_COUNT };
+static const char *const who_name[W_COUNT] = {
+    "operator", "city_admin", "auditor", "provider", "institute", "national auditor", "anonymous"};
+static const unsigned who_role[W_COUNT] = {
+    ROLE_OPERATOR, ROLE_CITY_ADMIN, ROLE_AUDITOR, ROLE_PROVIDER, ROLE_INSTITUTE, ROLE_AUDITOR, 0};
+
+/* One city's cast and objects, all made through the API. */
+struct world {
+    char *city, *prov_org, *inst_org;
+    struct th_auth admin, auditor, prov, inst;
+    char *offer, *program, *voucher, *token, *order, *redemption, *inst_key;
+    char name[16];
+};
+
+static struct th_server srv;
+static char *dburl;
+static struct th_auth op, national;
+static struct world A, B;
+static int uniq;
+static int cells;
+
+/* The member id of a 201 answer, malloc'd; fails the test on any other status. */
+static char *created(struct th_resp *r, const char *member) {
+    ck_assert_msg(r->status == 201 || r->status == 200, "expected 201, got %ld: %s", r->status,
+                  r->body ? r->body : "");
+    char *id = strdup(th_str(r, member));
+    th_resp_free(r);
+    return id;
+}
+
+static char *post(const struct th_auth *by, const char *path, const char *body,
+                  const char *member) {
+    struct th_resp r = th_req(&srv, "POST", path, by, body, NULL);
+    return created(&r, member);
+}
+
+static char *world_offer(struct world *w) {
+    char *body = mw_offer_body("{\"units\":100000}");
+    char *id = post(&w->prov, "/v1/offers", body, "id");
+    free(body);
+    return id;
+}
+
+/* An order of one unit on the world's offer from start for ten hours (completion needs an
+ * order that has started, cancelling one that has not ended). */
+static char *world_order(struct world *w, const char *start, const char *end) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"%s\",\"end\":\"%s\"}",
+             w->offer, start, end);
+    return post(&w->inst, "/v1/orders", body, "id");
+}
+
+static char *world_voucher(struct world *w, char **token) {
+    char body[256], path[96];
+    snprintf(body, sizeof body,
+             "{\"institute_id\":\"%s\",\"face_value_fen\":1000000,"
+             "\"expires_at\":\"2030-06-01T00:00:00Z\"}",
+             w->inst_org);
+    snprintf(path, sizeof path, "/v1/programs/%s/vouchers", w->program);
+    struct th_resp r = th_req(&srv, "POST", path, &w->admin, body, NULL);
+    th_assert_status(&r, 201);
+    if (token)
+        *token = strdup(th_str(&r, "token"));
+    return created(&r, "id");
+}
+
+static void world_build(struct world *w, const char *name, const char *city) {
+    char email[96];
+    snprintf(w->name, sizeof w->name, "%s", name);
+    w->city = th_org(&srv, &op, "city", city, NULL);
+    snprintf(email, sizeof email, "%s Provider", city);
+    w->prov_org = th_org(&srv, &op, "provider", email, w->city);
+    snprintf(email, sizeof email, "%s Institute", city);
+    w->inst_org = th_org(&srv, &op, "institute", email, w->city);
+    snprintf(email, sizeof email, "admin@%s.test", name);
+    th_user(&srv, &op, "city_admin", w->city, email, &w->admin);
+    snprintf(email, sizeof email, "auditor@%s.test", name);
+    th_user(&srv, &op, "auditor", w->city, email, &w->auditor);
+    snprintf(email, sizeof email, "ops@%s.test", name);
+    th_user(&srv, &op, "provider", w->prov_org, email, &w->prov);
+    snprintf(email, sizeof email, "lab@%s.test", name);
+    th_user(&srv, &op, "institute", w->inst_org, email, &w->inst);
+    w->offer = world_offer(w);
+    char *body = vw_program_body(NULL);
+    w->program = post(&w->admin, "/v1/programs", body, "id");
+    free(body);
+    w->voucher = world_voucher(w, &w->token);
+    w->order = world_order(w, "2030-01-01T00:00:00Z", "2030-01-01T10:00:00Z");
+    char red[256];
+    snprintf(red, sizeof red, "{\"voucher_id\":\"%s\",\"order_id\":\"%s\",\"amount_fen\":1000}",
+             w->voucher, w->order);
+    w->redemption = post(&w->inst, "/v1/redemptions", red, "id");
+    struct th_resp r = th_req(&srv, "GET", "/v1/api-keys", &w->inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    w->inst_key = strdup(json_string_value(
+        json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")));
+    th_resp_free(&r);
+}
+
+static void world_free(struct world *w) {
+    char **all[] = {&w->city,    &w->prov_org, &w->inst_org, &w->offer,      &w->program,
+                    &w->voucher, &w->token,    &w->order,    &w->redemption, &w->inst_key};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(*all[i]);
+}
+
+static const struct th_auth *world_auth(struct world *w, enum who who) {
+    switch (who) {
+    case W_OP:
+        return &op;
+    case W_ADMIN:
+        return &w->admin;
+    case W_AUDITOR:
+        return &w->auditor;
+    case W_PROV:
+        return &w->prov;
+    case W_INST:
+        return &w->inst;
+    case W_NATIONAL:
+        return &national;
+    default:
+        return NULL;
+    }
+}
+
+static void setup(void) {
+    dburl = th_db_create("isolation");
+    th_server_start(&srv, dburl, NULL);
+    th_operator(&srv, &op);
+    th_user(&srv, &op, "auditor", op.org_id, "auditor@nation.test", &national);
+    world_build(&A, "chengdu", "Chengdu");
+    world_build(&B, "hami", "Hami");
+}
+
+static void teardown(void) {
+    ck_assert_int_eq(th_server_stop(&srv), 0);
+    world_free(&A);
+    world_free(&B);
+    free(dburl);
+}
+
+/* ==== the matrix's table ================================================================== */
+
+/* Which object a route's {id} names. FRESH_* objects are made for the one cell that uses them,
+ * so destructive writes (withdraw, cancel, complete, revoke, key revocation) can run in the own
+ * column of every role without breaking later cells. */
+enum object {
+    O_NONE,
+    O_KEY_FRESH,   /* own: a key made for the caller now; foreign: B's institute's key */
+    O_ORG,         /* own: the caller's organisation; foreign: B's institute */
+    O_OFFER,       /* the world's offer */
+    O_OFFER_FRESH, /* an offer its provider posts now */
+    O_ORDER,       /* the world's order (with a redemption) */
+    O_ORDER_FRESH, /* an order its institute reserves now, in the future */
+    O_ORDER_DUE,   /* an order its institute reserves now, already started */
+    O_PROGRAM,
+    O_VOUCHER,
+    O_VOUCHER_FRESH, /* a voucher its city issues now */
+};
+
+enum cell_flags {
+    F_FOREIGN_VISIBLE = 1 << 0, /* public by design: the foreign column answers like the own */
+    F_OP_NOT_FOREIGN = 1 << 1,  /* even the operator gets 404 (API keys are their user's) */
+    F_IF_MATCH = 1 << 2,        /* send the target's current ETag, so only scope can refuse */
+    F_COOKIE = 1 << 3,          /* call with a fresh session cookie instead of the API key */
+};
+
+/* One line per route. body: a valid minimal body; ${name} is replaced by the target world's
+ * object (own: A, foreign: B). A no-{id} route whose body names objects has a foreign column
+ * too: the same body naming B's objects. */
+struct cell_spec {
+    const char *method, *pattern;
+    enum object object;
+    const char *body;
+    unsigned flags;
+};
+
+static const struct cell_spec specs[] = {
+    {"GET", "/healthz", O_NONE, NULL, 0},
+    {"GET", "/readyz", O_NONE, NULL, 0},
+    {"GET", "/metrics", O_NONE, NULL, 0},
+    {"GET", "/openapi.yaml", O_NONE, NULL, 0},
+    {"GET", "/docs", O_NONE, NULL, 0},
+    {"POST", "/v1/sessions", O_NONE,
+     "{\"email\":\"lab@chengdu.test\",\"password\":"
+     "\"password-institute\"}",
+     0},
+    {"DELETE", "/v1/sessions/current", O_NONE, NULL, F_COOKIE},
+    {"GET", "/v1/me", O_NONE, NULL, 0},
+    {"POST", "/v1/api-keys", O_NONE, "{\"name\":\"matrix\"}", 0},
+    {"GET", "/v1/api-keys", O_NONE, NULL, 0},
+    {"DELETE", "/v1/api-keys/{id}", O_KEY_FRESH, NULL, F_OP_NOT_FOREIGN},
+    {"POST", "/v1/organizations", O_NONE,
+     "{\"type\":\"institute\",\"name\":\"Lab ${uniq}\",\"city_id\":\"${city}\"}", 0},
+    {"GET", "/v1/organizations", O_NONE, NULL, 0},
+    {"GET", "/v1/organizations/{id}", O_ORG, NULL, 0},
+    {"POST", "/v1/users", O_NONE,
+     "{\"email\":\"u${uniq}@matrix.test\",\"password\":\"password-matrix\","
+     "\"role\":\"institute\",\"organization_id\":\"${inst_org}\"}",
+     0},
+    {"GET", "/v1/regions", O_NONE, NULL, 0},
+    {"POST", "/v1/offers", O_NONE,
+     "{\"resource_class\":\"gpu\",\"accelerator\":\"H100\",\"units\":10,"
+     "\"fp16_tflops_per_unit\":989,\"memory_gib_per_unit\":80,\"region\":\"guizhou\","
+     "\"price_fen_per_unit_hour\":2000,\"available_from\":\"2020-01-01T00:00:00Z\","
+     "\"available_until\":\"2031-01-01T00:00:00Z\",\"pue\":1.2,\"green_share\":0.8}",
+     0},
+    {"GET", "/v1/offers", O_NONE, NULL, 0},
+    /* Active offers are the public marketplace: anyone may read any city's. */
+    {"GET", "/v1/offers/{id}", O_OFFER, NULL, F_FOREIGN_VISIBLE},
+    {"PATCH", "/v1/offers/{id}", O_OFFER, "{\"price_fen_per_unit_hour\":2000}", F_IF_MATCH},
+    {"DELETE", "/v1/offers/{id}", O_OFFER_FRESH, NULL, F_IF_MATCH},
+    {"POST", "/v1/match", O_NONE,
+     "{\"resource_class\":\"gpu\",\"units\":1,\"start\":\"2030-02-01T00:00:00Z\","
+     "\"end\":\"2030-02-01T01:00:00Z\"}",
+     0},
+    /* Reserving another city's public offer is the marketplace working, not a leak. */
+    {"POST", "/v1/orders", O_NONE,
+     "{\"offer_id\":\"${offer}\",\"units\":1,\"start\":\"2030-03-01T00:00:00Z\","
+     "\"end\":\"2030-03-01T01:00:00Z\"}",
+     F_FOREIGN_VISIBLE},
+    {"GET", "/v1/orders", O_NONE, NULL, 0},
+    {"GET", "/v1/orders/{id}", O_ORDER, NULL, 0},
+    {"POST", "/v1/orders/{id}/cancel", O_ORDER_FRESH, NULL, 0},
+    {"POST", "/v1/orders/{id}/complete", O_ORDER_DUE, NULL, 0},
+    {"POST", "/v1/programs", O_NONE,
+     "{\"name\":\"Matrix ${uniq}\",\"budget_fen\":1000,\"ends_at\":\"2030-06-01T00:00:00Z\","
+     "\"max_subsidy_bp\":5000,\"city_id\":\"${city}\"}",
+     0},
+    {"GET", "/v1/programs", O_NONE, NULL, 0},
+    {"GET", "/v1/programs/{id}", O_PROGRAM, NULL, 0},
+    {"PATCH", "/v1/programs/{id}", O_PROGRAM, "{\"max_subsidy_bp\":5000}", F_IF_MATCH},
+    {"POST", "/v1/programs/{id}/vouchers", O_PROGRAM,
+     "{\"institute_id\":\"${inst_org}\",\"face_value_fen\":100,"
+     "\"expires_at\":\"2030-06-01T00:00:00Z\"}",
+     0},
+    {"GET", "/v1/vouchers", O_NONE, NULL, 0},
+    {"GET", "/v1/vouchers/{id}", O_VOUCHER, NULL, 0},
+    {"POST", "/v1/vouchers/{id}/revoke", O_VOUCHER_FRESH, NULL, 0},
+    /* A token is a bearer capability: whoever holds it may learn whether it is good
+     * (api_vouchers_verify); the foreign column therefore answers 200 too. */
+    {"POST", "/v1/vouchers/verify", O_NONE, "{\"token\":\"${token}\"}", F_FOREIGN_VISIBLE},
+    {"GET", "/v1/keys", O_NONE, NULL, 0},
+    {"POST", "/v1/redemptions", O_NONE,
+     "{\"voucher_id\":\"${voucher}\",\"order_id\":\"${order}\",\"amount_fen\":1}", 0},
+    {"GET", "/v1/redemptions", O_NONE, NULL, 0},
+    {"GET", "/v1/audit/events", O_NONE, NULL, 0},
+    {"GET", "/v1/audit/checkpoints", O_NONE, NULL, 0},
+    {"GET", "/v1/audit/verify", O_NONE, NULL, 0},
+    {"GET", "/v1/audit/export", O_NONE, NULL, 0},
+    {"GET", "/v1/reports/subsidies", O_NONE, NULL, 0},
+    {"GET", "/v1/reports/anomalies", O_NONE, NULL, 0},
+};
+
+static const struct cell_spec *spec_of(const struct route *rt) {
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if (strcmp(specs[i].method, rt->method) == 0 && strcmp(specs[i].pattern, rt->pattern) == 0)
+            return &specs[i];
+    return NULL;
+}
+
+/* ==== one cell ============================================================================ */
+
+/* body with every ${name} replaced by world w's object; malloc'd (NULL for NULL). */
+static char *body_for(const char *tmpl, struct world *w) {
+    if (tmpl == NULL)
+        return NULL;
+    char n[16];
+    snprintf(n, sizeof n, "%d%d", (int)getpid(), ++uniq);
+    const struct {
+        const char *name, *value;
+    } vars[] = {{"${city}", w->city},   {"${inst_org}", w->inst_org},
+                {"${offer}", w->offer}, {"${voucher}", w->voucher},
+                {"${order}", w->order}, {"${token}", w->token},
+                {"${uniq}", n}};
+    size_t cap = strlen(tmpl) + 4096, len = 0;
+    char *out = malloc(cap);
+    for (const char *p = tmpl; *p;) {
+        bool hit = false;
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+            size_t k = strlen(vars[i].name);
+            if (strncmp(p, vars[i].name, k) == 0) {
+                size_t v = strlen(vars[i].value);
+                ck_assert(len + v < cap);
+                memcpy(out + len, vars[i].value, v);
+                len += v;
+                p += k;
+                hit = true;
+                break;
+            }
+        }
+        if (!hit)
+            out[len++] = *p++;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+static bool uses_world(const char *tmpl) {
+    return tmpl != NULL &&
+           (strstr(tmpl, "${city}") || strstr(tmpl, "${inst_org}") || strstr(tmpl, "${offer}") ||
+            strstr(tmpl, "${voucher}") || strstr(tmpl, "${order}") || strstr(tmpl, "${token}"));
+}
+
+/* The id the cell's {id} names, malloc'd. */
+static char *object_for(enum object o, struct world *w, bool own, const struct th_auth *caller) {
+    switch (o) {
+    case O_KEY_FRESH:
+        if (!own || caller == NULL)
+            return strdup(B.inst_key);
+        return post(caller, "/v1/api-keys", "{\"name\":\"doomed\"}", "id");
+    case O_ORG:
+        return strdup(own && caller ? caller->org_id : w->inst_org);
+    case O_OFFER:
+        return strdup(w->offer);
+    case O_OFFER_FRESH:
+        return world_offer(w);
+    case O_ORDER:
+        return strdup(w->order);
+    case O_ORDER_FRESH:
+        return world_order(w, "2030-01-01T00:00:00Z", "2030-01-01T10:00:00Z");
+    case O_ORDER_DUE:
+        return world_order(w, "2025-01-01T00:00:00Z", "2025-01-01T10:00:00Z");
+    case O_PROGRAM:
+        return strdup(w->program);
+    case O_VOUCHER:
+        return strdup(w->voucher);
+    case O_VOUCHER_FRESH:
+        return world_voucher(w, NULL);
+    default:
+        return NULL;
+    }
+}
+
+/* path with its {id} replaced by id. */
+static void path_for(char out[256], const char *pattern, const char *id) {
+    const char *brace = strchr(pattern, '{');
+    if (brace == NULL || id == NULL) {
+        snprintf(out, 256, "%s", pattern);
+        return;
+    }
+    const char *close = strchr(brace, '}');
+    snprintf(out, 256, "%.*s%s%s", (int)(brace - pattern), pattern, id, close + 1);
+}
+
+/* A session for the caller (for the one route that needs a cookie). */
+static void cookie_for(const struct th_auth *caller, enum who who, struct th_auth *out) {
+    struct th_resp r = th_req(&srv, "GET", "/v1/me", caller, NULL, NULL);
+    th_assert_status(&r, 200);
+    char pw[64];
+    snprintf(pw, sizeof pw, who == W_OP ? "operator-password" : "password-%s",
+             who == W_NATIONAL ? "auditor" : who_name[who]);
+    memset(out, 0, sizeof *out);
+    ck_assert_int_eq(th_login(&srv, th_str(&r, "email"), pw, out), 201);
+    th_resp_free(&r);
+}
+
+/* Runs one cell and checks its answer; returns false (after printing why) on a failure so that
+ * every failing cell is listed before the test fails. */
+static bool cell(const struct route *rt, const struct cell_spec *sp, enum who who, bool own) {
+    struct world *w = own ? &A : &B;
+    const struct th_auth *caller = world_auth(&A, who);
+    struct th_auth session;
+    if ((sp->flags & F_COOKIE) && caller != NULL) {
+        cookie_for(caller, who, &session);
+        caller = &session;
+    }
+    char *id = object_for(sp->object, w, own, caller);
+    char *body = body_for(sp->body, w);
+    char path[256], etag_line[64] = "";
+    path_for(path, rt->pattern, id);
+    if (sp->flags & F_IF_MATCH) {
+        struct th_resp g = th_req(&srv, "GET", path, &op, NULL, NULL);
+        th_assert_status(&g, 200);
+        char *etag = th_header(&g, "ETag");
+        ck_assert_ptr_nonnull(etag);
+        snprintf(etag_line, sizeof etag_line, "If-Match: %s", etag);
+        free(etag);
+        th_resp_free(&g);
+    }
+    const char *headers[] = {etag_line[0] ? etag_line : NULL, NULL};
+    struct th_resp r = th_req(&srv, rt->method, path, caller, body, headers);
+    cells++;
+
+    long want;
+    const char *slug = NULL;
+    if (rt->roles == ROLES_PUBLIC)
+        want = 200;
+    else if (who == W_ANON)
+        want = 401, slug = "unauthenticated";
+    else if (!(rt->roles & who_role[who]))
+        want = 403, slug = "forbidden";
+    else if (own || (sp->flags & F_FOREIGN_VISIBLE) ||
+             ((who == W_OP || who == W_NATIONAL) && !(sp->flags & F_OP_NOT_FOREIGN)))
+        want = 200;
+    else
+        want = 404, slug = "not-found";
+
+    bool ok;
+    if (want == 200)
+        ok = r.status >= 200 && r.status < 300;
+    else {
+        const char *type = r.json ? json_string_value(json_object_get(r.json, "type")) : NULL;
+        char expect[64];
+        snprintf(expect, sizeof expect, "/problems/%s", slug);
+        ok = r.status == want && type != NULL && strstr(type, expect) != NULL;
+    }
+    if (!ok)
+        fprintf(stderr, "CELL FAILED: %s %s as %s on %s object: expected %ld, got %ld: %.300s\n",
+                rt->method, rt->pattern, who_name[who], own ? "own" : "foreign", want, r.status,
+                r.body ? r.body : "");
+    th_resp_free(&r);
+    free(id);
+    free(body);
+    return ok;
+}
+
+/* ==== tests =============================================================================== */
+
+START_TEST(every_route_answers_by_role_and_scope_for_own_and_foreign_objects) {
+    int failed = 0;
+    for (size_t i = 0; i < api_routes_len; i++) {
+        const struct route *rt = &api_routes[i];
+        const struct cell_spec *sp = spec_of(rt);
+        if (sp == NULL) {
+            fprintf(stderr, "CELL FAILED: %s %s has no line in the isolation matrix\n", rt->method,
+                    rt->pattern);
+            failed++;
+            continue;
+        }
+        bool foreign = strchr(rt->pattern, '{') != NULL || uses_world(sp->body);
+        for (enum who who = 0; who < W_COUNT; who++) {
+            failed += !cell(rt, sp, who, true);
+            if (foreign)
+                failed += !cell(rt, sp, who, false);
+        }
+    }
+    fprintf(stderr, "isolation matrix: %d routes, %d cells, %d failed\n", (int)api_routes_len,
+            cells, failed);
+    ck_assert_msg(failed == 0, "%d of %d matrix cells failed (listed above)", failed, cells);
+}
+END_TEST
+
+/* The ids of world B that world A must never see. Offers and their providers are excluded: an
+ * active offer is the public marketplace, visible to every institute by design. */
+static json_t *private_ids(struct world *w) {
+    json_t *ids = json_pack("[s,s,s,s,s,s,s,s,s,s]", w->city, w->inst_org, w->program, w->voucher,
+                            w->order, w->redemption, w->admin.user_id, w->auditor.user_id,
+                            w->inst.user_id, w->inst_key);
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(DISTINCT subject_id::text, ',') FROM audit_events "
+             "WHERE city_id = '%s' AND subject_type NOT IN ('offer') AND subject_id IS NOT NULL "
+             "AND NOT EXISTS (SELECT 1 FROM orders o JOIN organizations i ON i.id = o.institute_id "
+             "WHERE o.id = subject_id AND i.city_id <> '%s')",
+             w->city, w->city);
+    char *subjects = th_sql(dburl, sql);
+    for (char *save = NULL, *t = subjects ? strtok_r(subjects, ",", &save) : NULL; t;
+         t = strtok_r(NULL, ",", &save))
+        if (strcmp(t, w->prov_org) != 0 && strcmp(t, w->prov.user_id) != 0)
+            json_array_append_new(ids, json_string(t));
+    free(subjects);
+    return ids;
+}
+
+/* GETs path as caller (with an Accept header or NULL) and counts the ids of world B in the
+ * answer; *next gets its next_cursor (malloc'd) or NULL. Returns -1 for a 400 answer. */
+static int scan(const char *path, const struct th_auth *caller, enum who who, const char *accept,
+                json_t *ids, char **next) {
+    char line[64] = "";
+    if (accept)
+        snprintf(line, sizeof line, "Accept: %s", accept);
+    const char *headers[] = {accept ? line : NULL, NULL};
+    struct th_resp r = th_req(&srv, "GET", path, caller, NULL, headers);
+    *next = NULL;
+    if (r.status == 400) {
+        th_resp_free(&r);
+        return -1;
+    }
+    th_assert_status(&r, 200);
+    int leaks = 0;
+    size_t k;
+    json_t *v;
+    json_array_foreach(ids, k, v) {
+        if (r.body && strstr(r.body, json_string_value(v))) {
+            fprintf(stderr, "LEAK: GET %s%s as %s of %s shows %s of %s\n", path,
+                    accept ? " (CSV)" : "", who_name[who], A.name, json_string_value(v), B.name);
+            leaks++;
+        }
+    }
+    const char *n = r.json ? json_string_value(json_object_get(r.json, "next_cursor")) : NULL;
+    if (n)
+        *next = strdup(n);
+    th_resp_free(&r);
+    return leaks;
+}
+
+/* Every GET without {id} (lists, reports, the export) the role is admitted to, read to its
+ * last page: a paged list with limit=200, a report grouped by everything that names an id, the
+ * subsidy report also as CSV. */
+START_TEST(no_list_report_or_export_shows_a_foreign_private_object) {
+    json_t *ids = private_ids(&B);
+    int failed = 0, reads = 0;
+    for (enum who who = W_ADMIN; who <= W_INST; who++) {
+        const struct th_auth *caller = world_auth(&A, who);
+        for (size_t i = 0; i < api_routes_len; i++) {
+            const struct route *rt = &api_routes[i];
+            if (strcmp(rt->method, "GET") != 0 || strchr(rt->pattern, '{') ||
+                (rt->roles != ROLES_PUBLIC && !(rt->roles & who_role[who])))
+                continue;
+            bool report = strcmp(rt->pattern, "/v1/reports/subsidies") == 0;
+            char path[512], *next = NULL;
+            snprintf(path, sizeof path, "%s%s", rt->pattern,
+                     report ? "?group_by=program,institute,provider" : "?limit=200");
+            if (report) {
+                int n = scan(path, caller, who, "text/csv", ids, &next);
+                ck_assert_int_ge(n, 0);
+                failed += n;
+                reads++;
+                free(next);
+            }
+            for (int page = 0; page < 50; page++) {
+                int n = scan(path, caller, who, NULL, ids, &next);
+                reads++;
+                if (n < 0 && page == 0) {
+                    snprintf(path, sizeof path, "%s", rt->pattern); /* takes no limit */
+                    n = scan(path, caller, who, NULL, ids, &next);
+                    reads++;
+                }
+                ck_assert_msg(n >= 0, "GET %s answered 400", path);
+                failed += n;
+                if (next == NULL)
+                    break;
+                snprintf(path, sizeof path, "%s?limit=200&cursor=%s", rt->pattern, next);
+                free(next);
+            }
+        }
+    }
+    /* The control: the operator, who sees everything, does find B's objects by the same scan,
+     * so the absence above is not an artefact of reading the wrong pages. */
+    const char *control[][2] = {{"/v1/orders?limit=200", B.order},
+                                {"/v1/vouchers?limit=200", B.voucher},
+                                {"/v1/programs?limit=200", B.program},
+                                {"/v1/redemptions?limit=200", B.redemption},
+                                {"/v1/organizations?limit=200", B.inst_org}};
+    for (size_t i = 0; i < sizeof control / sizeof control[0]; i++) {
+        struct th_resp r = th_req(&srv, "GET", control[i][0], &op, NULL, NULL);
+        th_assert_status(&r, 200);
+        ck_assert_msg(strstr(r.body, control[i][1]) != NULL, "the operator does not see %s in %s",
+                      control[i][1], control[i][0]);
+        th_resp_free(&r);
+    }
+    fprintf(stderr, "isolation lists: %d reads, %zu private ids of %s, %d leaks\n", reads,
+            json_array_size(ids), B.name, failed);
+    json_decref(ids);
+    ck_assert_msg(failed == 0, "%d foreign private ids appeared in lists (listed above)", failed);
+}
+END_TEST
+
+/* A fingerprint of everything a write could change. */
+static char *fingerprint(void) {
+    return th_sql(
+        dburl,
+        "SELECT (SELECT count(*) FROM organizations) || '/' || (SELECT count(*) FROM users)"
+        " || '/' || (SELECT count(*) || ':' || sum(price_fen_per_unit_hour) || ':' ||"
+        " string_agg(status, '' ORDER BY id) FROM offers)"
+        " || '/' || (SELECT count(*) || ':' || string_agg(status, '' ORDER BY id) FROM orders)"
+        " || '/' || (SELECT count(*) || ':' || sum(budget_fen) || ':' || sum(issued_fen)"
+        " FROM programs)"
+        " || '/' || (SELECT count(*) || ':' || sum(balance_fen) FROM vouchers)"
+        " || '/' || (SELECT count(*) FROM redemptions) || '/' || (SELECT count(*) FROM "
+        "api_keys) || '/' || (SELECT count(*) FROM audit_events)");
+}
+
+struct assignment {
+    enum who who;
+    const char *method, *path; /* {offer} {program} {voucher} {order} of world A */
+    const char *body;
+    unsigned etag;     /* 1: send the target's ETag */
+    bool not_found_ok; /* the refusal may be 404: the body names an organisation out of scope */
+};
+
+START_TEST(fields_a_role_may_not_set_are_refused_and_change_nothing) {
+    char offer_path[96], program_path[96], voucher_path[128], order_path[128], cancel_path[128],
+        revoke_path[128], offer_body[1024], foreign_program[512];
+    snprintf(offer_path, sizeof offer_path, "/v1/offers/%s", A.offer);
+    snprintf(program_path, sizeof program_path, "/v1/programs/%s", A.program);
+    snprintf(voucher_path, sizeof voucher_path, "/v1/programs/%s/vouchers", A.program);
+    snprintf(order_path, sizeof order_path, "/v1/orders/%s/complete", A.order);
+    snprintf(cancel_path, sizeof cancel_path, "/v1/orders/%s/cancel", A.order);
+    snprintf(revoke_path, sizeof revoke_path, "/v1/vouchers/%s/revoke", A.voucher);
+    char *ob = mw_offer_body(NULL);
+    ob[strlen(ob) - 1] = '\0';
+    snprintf(offer_body, sizeof offer_body, "%s,\"%%s\":%%s}", ob);
+    free(ob);
+    snprintf(foreign_program, sizeof foreign_program,
+             "{\"name\":\"Stolen\",\"budget_fen\":1000,\"ends_at\":\"2030-06-01T00:00:00Z\","
+             "\"max_subsidy_bp\":5000,\"city_id\":\"%s\"}",
+             B.city);
+    char vbody[4][384], obody[5][1200], ubody[2][384], rbody[256], orgbody[256];
+    const char *ofields[][2] = {{"id", "\"01900000-0000-7000-8000-000000000000\""},
+                                {"provider_id", "\"00000000-0000-0000-0000-000000000001\""},
+                                {"city_id", "\"00000000-0000-0000-0000-000000000001\""},
+                                {"status", "\"withdrawn\""},
+                                {"version", "7"}};
+    for (int i = 0; i < 5; i++) {
+        char pid[64];
+        snprintf(pid, sizeof pid, "%s", ofields[i][1]);
+        if (i == 1)
+            snprintf(pid, sizeof pid, "\"%s\"", B.prov_org);
+        if (i == 2)
+            snprintf(pid, sizeof pid, "\"%s\"", B.city);
+        snprintf(obody[i], sizeof obody[i], offer_body, ofields[i][0], pid);
+    }
+    const char *vfields[] = {"\"balance_fen\":99999999", "\"status\":\"exhausted\"",
+                             "\"id\":\"01900000-0000-7000-8000-000000000000\"",
+                             "\"program_id\":\"00000000-0000-0000-0000-000000000001\""};
+    for (int i = 0; i < 4; i++)
+        snprintf(vbody[i], sizeof vbody[i],
+                 "{\"institute_id\":\"%s\",\"face_value_fen\":100,"
+                 "\"expires_at\":\"2030-06-01T00:00:00Z\",%s}",
+                 A.inst_org, vfields[i]);
+    snprintf(ubody[0], sizeof ubody[0],
+             "{\"email\":\"root@matrix.test\",\"password\":\"password-matrix\","
+             "\"role\":\"operator\",\"organization_id\":\"%s\"}",
+             op.org_id);
+    snprintf(ubody[1], sizeof ubody[1],
+             "{\"email\":\"boss@matrix.test\",\"password\":\"password-matrix\","
+             "\"role\":\"city_admin\",\"organization_id\":\"%s\",\"city_id\":\"%s\"}",
+             A.city, B.city);
+    snprintf(rbody, sizeof rbody,
+             "{\"voucher_id\":\"%s\",\"order_id\":\"%s\",\"amount_fen\":1,\"institute_id\":\"%s\"}",
+             A.voucher, A.order, B.inst_org);
+    snprintf(orgbody, sizeof orgbody, "{\"type\":\"city\",\"name\":\"Usurped\"}");
+    char order_body[512];
+    snprintf(order_body, sizeof order_body,
+             "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"2030-04-01T00:00:00Z\","
+             "\"end\":\"2030-04-01T01:00:00Z\",\"status\":\"completed\",\"subsidy_fen\":0,"
+             "\"gross_fen\":1}",
+             A.offer);
+    const struct assignment cases[] = {
+        {W_PROV, "POST", "/v1/offers", obody[0], 0, false},
+        {W_PROV, "POST", "/v1/offers", obody[1], 0, false},
+        {W_PROV, "POST", "/v1/offers", obody[2], 0, false},
+        {W_PROV, "POST", "/v1/offers", obody[3], 0, false},
+        {W_PROV, "POST", "/v1/offers", obody[4], 0, false},
+        {W_PROV, "PATCH", offer_path, "{\"provider_id\":\"00000000-0000-0000-0000-000000000001\"}",
+         1, false},
+        {W_PROV, "PATCH", offer_path, "{\"id\":\"01900000-0000-7000-8000-000000000000\"}", 1,
+         false},
+        {W_PROV, "PATCH", offer_path, "{\"version\":1}", 1, false},
+        {W_PROV, "PATCH", offer_path, "{\"fp16_tflops_per_unit\":99999}", 1, false},
+        {W_PROV, "POST", order_path, "{\"status\":\"cancelled\"}", 0, false},
+        {W_INST, "POST", "/v1/orders", order_body, 0, false},
+        {W_INST, "POST", cancel_path, "{\"status\":\"completed\"}", 0, false},
+        {W_INST, "POST", "/v1/redemptions", rbody, 0, false},
+        {W_INST, "POST", "/v1/api-keys",
+         "{\"name\":\"x\",\"user_id\":\"00000000-0000-0000-0000-000000000001\"}", 0, false},
+        {W_INST, "POST", "/v1/organizations", orgbody, 0, false},
+        {W_INST, "POST", "/v1/users", ubody[0], 0, false},
+        {W_ADMIN, "POST", "/v1/programs", foreign_program, 0, true},
+        {W_ADMIN, "POST", "/v1/programs",
+         "{\"name\":\"Inflated\",\"budget_fen\":1000,\"ends_at\":\"2030-06-01T00:00:00Z\","
+         "\"max_subsidy_bp\":5000,\"issued_fen\":0}",
+         0, false},
+        {W_ADMIN, "POST", "/v1/programs",
+         "{\"name\":\"Redeemed\",\"budget_fen\":1000,\"ends_at\":\"2030-06-01T00:00:00Z\","
+         "\"max_subsidy_bp\":5000,\"redeemed_fen\":5}",
+         0, false},
+        {W_ADMIN, "PATCH", program_path, "{\"issued_fen\":0}", 1, false},
+        {W_ADMIN, "PATCH", program_path, "{\"released_fen\":100}", 1, false},
+        {W_ADMIN, "PATCH", program_path, "{\"city_id\":\"00000000-0000-0000-0000-000000000001\"}",
+         1, false},
+        {W_ADMIN, "POST", voucher_path, vbody[0], 0, false},
+        {W_ADMIN, "POST", voucher_path, vbody[1], 0, false},
+        {W_ADMIN, "POST", voucher_path, vbody[2], 0, false},
+        {W_ADMIN, "POST", voucher_path, vbody[3], 0, false},
+        {W_ADMIN, "POST", revoke_path, "{\"status\":\"active\"}", 0, false},
+        /* An operator belongs to the operator organisation, which a city administrator cannot
+         * see: the escalation is refused as not found. */
+        {W_ADMIN, "POST", "/v1/users", ubody[0], 0, true},
+        {W_ADMIN, "POST", "/v1/users", ubody[1], 0, false},
+        {W_ADMIN, "POST", "/v1/organizations", orgbody, 0, false},
+        {W_AUDITOR, "PATCH", program_path, "{\"budget_fen\":1}", 1, false},
+        {W_AUDITOR, "POST", voucher_path, vbody[0], 0, false},
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct assignment *c = &cases[i];
+        char etag_line[64] = "";
+        if (c->etag) {
+            struct th_resp g = th_req(&srv, "GET", c->path, &op, NULL, NULL);
+            char *etag = th_header(&g, "ETag");
+            ck_assert_ptr_nonnull(etag);
+            snprintf(etag_line, sizeof etag_line, "If-Match: %s", etag);
+            free(etag);
+            th_resp_free(&g);
+        }
+        const char *headers[] = {etag_line[0] ? etag_line : NULL, NULL};
+        char *before = fingerprint();
+        struct th_resp r =
+            th_req(&srv, c->method, c->path, world_auth(&A, c->who), c->body, headers);
+        char *after = fingerprint();
+        /* A 400 must be the decoder refusing the field by name, not some other complaint. */
+        bool refused = (r.status == 400 && r.body && strstr(r.body, "is not a known field")) ||
+                       r.status == 403 || (c->not_found_ok && r.status == 404);
+        bool unchanged = before && after && strcmp(before, after) == 0;
+        if (!refused || !unchanged) {
+            fprintf(stderr, "MASS ASSIGNMENT: %s %s as %s with %s: got %ld%s: %.200s\n", c->method,
+                    c->path, who_name[c->who], c->body, r.status,
+                    unchanged ? "" : " and the database changed", r.body ? r.body : "");
+            failed++;
+        }
+        cells++;
+        th_resp_free(&r);
+        free(before);
+        free(after);
+    }
+    fprintf(stderr, "isolation mass assignment: %zu cases, %d failed\n",
+            sizeof cases / sizeof cases[0], failed);
+    ck_assert_msg(failed == 0, "%d mass-assignment cases were not refused (listed above)", failed);
+}
+END_TEST
+
+/* A write naming one own and one foreign object in its body: the foreign one is not found,
+ * and nothing changes. (The matrix's foreign column names only B's objects.) */
+START_TEST(a_foreign_object_named_in_a_body_is_not_found_and_changes_nothing) {
+    char program_vouchers[96];
+    snprintf(program_vouchers, sizeof program_vouchers, "/v1/programs/%s/vouchers", A.program);
+    struct {
+        enum who who;
+        const char *path;
+        char body[384];
+    } cases[4] = {
+        {W_INST, "/v1/redemptions", ""},
+        {W_INST, "/v1/redemptions", ""},
+        {W_ADMIN, program_vouchers, ""},
+        {W_INST, "/v1/orders", ""},
+    };
+    snprintf(cases[0].body, sizeof cases[0].body,
+             "{\"voucher_id\":\"%s\",\"order_id\":\"%s\",\"amount_fen\":1}", A.voucher, B.order);
+    snprintf(cases[1].body, sizeof cases[1].body,
+             "{\"voucher_id\":\"%s\",\"order_id\":\"%s\",\"amount_fen\":1}", B.voucher, A.order);
+    snprintf(cases[2].body, sizeof cases[2].body,
+             "{\"institute_id\":\"%s\",\"face_value_fen\":100,"
+             "\"expires_at\":\"2030-06-01T00:00:00Z\"}",
+             B.inst_org);
+    snprintf(cases[3].body, sizeof cases[3].body,
+             "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"2030-05-01T00:00:00Z\","
+             "\"end\":\"2030-05-01T01:00:00Z\",\"vouchers\":[{\"voucher_id\":\"%s\"}]}",
+             A.offer, B.voucher);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *before = fingerprint();
+        struct th_resp r =
+            th_req(&srv, "POST", cases[i].path, world_auth(&A, cases[i].who), cases[i].body, NULL);
+        char *after = fingerprint();
+        const char *type = r.json ? json_string_value(json_object_get(r.json, "type")) : NULL;
+        bool ok = r.status == 404 && type && strstr(type, "/problems/not-found") && before &&
+                  after && strcmp(before, after) == 0;
+        if (!ok) {
+            fprintf(stderr, "FOREIGN REFERENCE: POST %s as %s with %s: got %ld: %.300s\n",
+                    cases[i].path, who_name[cases[i].who], cases[i].body, r.status,
+                    r.body ? r.body : "");
+            failed++;
+        }
+        th_resp_free(&r);
+        free(before);
+        free(after);
+    }
+    ck_assert_msg(failed == 0, "%d foreign references were not answered 404 (listed above)",
+                  failed);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("isolation");
+    TCase *tc = tcase_create("isolation");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, every_route_answers_by_role_and_scope_for_own_and_foreign_objects);
+    tcase_add_test(tc, no_list_report_or_export_shows_a_foreign_private_object);
+    tcase_add_test(tc, fields_a_role_may_not_set_are_refused_and_change_nothing);
+    tcase_add_test(tc, a_foreign_object_named_in_a_body_is_not_found_and_changes_nothing);
+    suite_add_tcase(s, tc);
+    return th_run(s);
+}
