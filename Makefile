@@ -73,6 +73,15 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@echo "  FUZZ    $@"
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $< $(FUZZ_LIB) -o $@ $(PKG_LIBS)
 
+# fuzz_endpoints runs the real handlers in-process with tests/fuzz/db_stub.c for server/db.c:
+# the database answers "unavailable" at once, so only decoding and validation run.
+FUZZ_NODB := $(filter-out $(B)/fuzz/server/db.o,$(FUZZ_LIB)) $(B)/fuzz/tests/fuzz/db_stub.o
+$(B)/fuzz/fuzz_endpoints: tests/fuzz/fuzz_endpoints.c $(FUZZ_NODB)
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $< $(FUZZ_NODB) -o $@ $(PKG_LIBS)
+# Built through a pattern rule only, make would delete them as intermediate after every run.
+.SECONDARY: $(FUZZ_LIB)
+
 # `make fuzz` runs every target for FUZZ_SECONDS each (make test runs them briefly).
 fuzz: deps $(FUZZERS)
 	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/check-fuzz
@@ -81,10 +90,10 @@ $(B)/test/tests/harness.o: tests/harness.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests $(PKG_CFLAGS) $(shell pkg-config --cflags check libcurl) -c $< -o $@
 
-# Third-party browser code (the QR encoder, the YAML parser of /docs) and the browser tests'
+# Third-party browser code (the QR encoder, Swagger UI for /docs) and the browser tests'
 # tools come from npm, pinned by package-lock.json; the UI serves its copy from web/vendor
 # (ignored by git), never a CDN.
-web-vendor: web/vendor/qrcode.mjs web/vendor/js-yaml.mjs
+web-vendor: web/vendor/qrcode.mjs web/vendor/swagger-ui/swagger-ui-bundle.js
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@echo "  NPM     ci"
@@ -94,9 +103,11 @@ web/vendor/qrcode.mjs: node_modules/.package-lock.json
 	@mkdir -p web/vendor
 	@cp node_modules/qrcode-generator/dist/qrcode.mjs $@
 
-web/vendor/js-yaml.mjs: node_modules/.package-lock.json
-	@mkdir -p web/vendor
-	@cp node_modules/js-yaml/dist/browser/js-yaml.esm.min.mjs $@
+# /docs: Swagger UI's self-contained bundle and stylesheet, with its licence and notices.
+SWAGGER_UI := swagger-ui-bundle.js swagger-ui.css swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE
+web/vendor/swagger-ui/swagger-ui-bundle.js: node_modules/.package-lock.json
+	@mkdir -p web/vendor/swagger-ui
+	@cp $(addprefix node_modules/swagger-ui-dist/,$(SWAGGER_UI)) web/vendor/swagger-ui/
 
 run: all web-vendor
 	./$(B)/suanlid serve --demo-seed
@@ -106,7 +117,13 @@ tests/contract/node_modules/.installed: tests/contract/package-lock.json
 	@cd tests/contract && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
-test: deps web-vendor tests/contract/node_modules/.installed
+# The PASETO interoperability suite's library (npm paseto), pinned by its own package-lock.json.
+tests/interop/node_modules/.installed: tests/interop/package-lock.json
+	@echo "  NPM     tests/interop"
+	@cd tests/interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+test: deps web-vendor tests/contract/node_modules/.installed tests/interop/node_modules/.installed
 	@$(MAKE) --no-print-directory $(B)/suanlid $(B)/scale-load $(B)/test/suanlid $(CHECKS) $(FUZZERS)
 	@B=$(B) tests/run-all
 

@@ -337,6 +337,7 @@ static void filter_regions(struct http_req *r, json_t *f, json_t *errors) {
         if (!market_one_of(p, market_regions)) {
             char msg[160];
             snprintf(msg, sizeof msg, "unknown region '%.64s' (see GET /v1/regions)", p);
+            util_utf8_scrub(msg);
             market_error(errors, "region", msg);
             json_decref(list);
             return;

@@ -62,6 +62,9 @@ void api_web_static(struct http_req *r) {
 }
 
 void api_system_docs(struct http_req *r) {
+    static const char *const no_query[] = {NULL};
+    if (!http_query_only(r, no_query))
+        return;
     char file[PATH_MAX];
     size_t len;
     snprintf(file, sizeof file, "%s/docs.html", cfg.web_dir);

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* ==== roles and problems ================================================================== */
 
@@ -136,6 +138,7 @@ static void problem_v(struct http_req *r, enum problem p, json_t *errors, const 
                       va_list ap) {
     char detail[1024];
     vsnprintf(detail, sizeof detail, fmt, ap);
+    util_utf8_scrub(detail); /* it may quote the request, and may be cut short */
     char type[96];
     snprintf(type, sizeof type, "/problems/%s", problems[p].slug);
     json_t *body = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", problems[p].title,
@@ -233,8 +236,11 @@ bool http_query_only(struct http_req *r, const char *const *allowed) {
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_check_cb, &qc);
     if (qc.bad == NULL)
         return true;
-    json_t *errors = json_pack("[{s:s, s:s}]", "field", qc.bad, "message", "unknown parameter");
-    http_problem_errors(r, P_INVALID_QUERY, errors, "unknown query parameter '%s'", qc.bad);
+    char name[256];
+    snprintf(name, sizeof name, "%s", qc.bad);
+    util_utf8_scrub(name);
+    json_t *errors = json_pack("[{s:s, s:s}]", "field", name, "message", "unknown parameter");
+    http_problem_errors(r, P_INVALID_QUERY, errors, "unknown query parameter '%s'", name);
     return false;
 }
 
@@ -278,6 +284,10 @@ json_t *http_body_object(struct http_req *r) {
 
 /* ==== metrics ============================================================================= */
 
+/* The Prometheus exposition follows its naming conventions: counters end in _total, times are
+ * in seconds and sizes in bytes, every family has HELP and TYPE. Label values come from the
+ * route table only, never from the request, so none needs escaping. */
+
 static const unsigned metric_codes[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 409,
                                         412, 413, 415, 422, 428, 429, 431, 500, 503, 0};
 #define NCODES (sizeof metric_codes / sizeof metric_codes[0]) /* the last counts the rest */
@@ -285,16 +295,19 @@ static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                  0.1,   0.25,   0.5,   1,    2.5,   5};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
+/* Each observation increments one slot (the first bucket that holds it, or the last slot for
+ * longer ones); the exposition sums them, so that a scrape racing with observations still sees
+ * cumulative counts that never decrease and a +Inf bucket equal to _count. */
 struct route_metrics {
     _Atomic uint64_t by_code[NCODES];
-    _Atomic uint64_t hist[NBUCKETS];
-    _Atomic uint64_t count;
+    _Atomic uint64_t slots[NBUCKETS + 1];
     _Atomic uint64_t sum_us;
 };
 
 static struct route_metrics *metrics; /* api_routes_len + 1 (the last: no route matched) */
 static _Atomic int64_t in_flight;
-static _Atomic uint64_t db_errors;
+static _Atomic uint64_t server_errors;
+static int64_t started_ms; /* wall clock at http_start, for process_start_time_seconds */
 
 static void metrics_observe(int route, unsigned status, int64_t us) {
     struct route_metrics *m = &metrics[route < 0 ? (int)api_routes_len : route];
@@ -303,13 +316,13 @@ static void metrics_observe(int route, unsigned status, int64_t us) {
         c++;
     atomic_fetch_add(&m->by_code[c], 1);
     double secs = (double)us / 1e6;
-    for (size_t b = 0; b < NBUCKETS; b++)
-        if (secs <= buckets[b])
-            atomic_fetch_add(&m->hist[b], 1);
-    atomic_fetch_add(&m->count, 1);
+    size_t b = 0;
+    while (b < NBUCKETS && secs > buckets[b])
+        b++;
+    atomic_fetch_add(&m->slots[b], 1);
     atomic_fetch_add(&m->sum_us, (uint64_t)us);
     if (status >= 500)
-        atomic_fetch_add(&db_errors, 1);
+        atomic_fetch_add(&server_errors, 1);
 }
 
 static void buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
@@ -330,15 +343,21 @@ static void buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ..
     }
 }
 
-char *http_metrics_render(void) {
-    unsigned long long replica_reads, primary_reads;
-    db_read_stats(&replica_reads, &primary_reads);
-    size_t len = 0, cap = 65536;
-    char *buf = malloc(cap);
-    if (buf == NULL)
-        return NULL;
-    buf[0] = '\0';
-    buf_printf(&buf, &len, &cap,
+/* Resident set size in bytes from /proc/self/statm; 0 where there is none. */
+static unsigned long long resident_bytes(void) {
+    unsigned long long pages_total = 0, pages_resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%llu %llu", &pages_total, &pages_resident) != 2)
+        pages_resident = 0;
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return pages_resident * (unsigned long long)(page > 0 ? page : 4096);
+}
+
+static void render_requests(char **buf, size_t *len, size_t *cap) {
+    buf_printf(buf, len, cap,
                "# HELP suanli_http_requests_total HTTP requests answered, by route and status.\n"
                "# TYPE suanli_http_requests_total counter\n");
     for (size_t i = 0; i <= api_routes_len; i++) {
@@ -348,35 +367,43 @@ char *http_metrics_render(void) {
             uint64_t v = atomic_load(&metrics[i].by_code[c]);
             if (v == 0)
                 continue;
+            char status[16];
             if (metric_codes[c])
-                buf_printf(
-                    &buf, &len, &cap,
-                    "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %llu\n",
-                    method, route, metric_codes[c], (unsigned long long)v);
+                snprintf(status, sizeof status, "%u", metric_codes[c]);
             else
-                buf_printf(&buf, &len, &cap,
-                           "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"other\"}"
-                           " %llu\n",
-                           method, route, (unsigned long long)v);
+                snprintf(status, sizeof status, "other");
+            buf_printf(buf, len, cap,
+                       "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} "
+                       "%llu\n",
+                       method, route, status, (unsigned long long)v);
         }
     }
-    buf_printf(&buf, &len, &cap,
+}
+
+static void render_durations(char **buf, size_t *len, size_t *cap) {
+    buf_printf(buf, len, cap,
                "# HELP suanli_http_request_duration_seconds Time from the first byte of a "
                "request to its reply, by route.\n"
                "# TYPE suanli_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i <= api_routes_len; i++) {
-        uint64_t count = atomic_load(&metrics[i].count);
+        uint64_t slot[NBUCKETS + 1], count = 0;
+        for (size_t b = 0; b <= NBUCKETS; b++) {
+            slot[b] = atomic_load(&metrics[i].slots[b]);
+            count += slot[b];
+        }
         if (count == 0)
             continue;
         const char *method = i < api_routes_len ? api_routes[i].method : "any";
         const char *route = i < api_routes_len ? api_routes[i].pattern : "unmatched";
-        for (size_t b = 0; b < NBUCKETS; b++)
-            buf_printf(&buf, &len, &cap,
-                       "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le="
-                       "\"%g\"} %llu\n",
-                       method, route, buckets[b],
-                       (unsigned long long)atomic_load(&metrics[i].hist[b]));
-        buf_printf(&buf, &len, &cap,
+        uint64_t cumulative = 0;
+        for (size_t b = 0; b < NBUCKETS; b++) {
+            cumulative += slot[b];
+            buf_printf(buf, len, cap,
+                       "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\","
+                       "le=\"%g\"} %llu\n",
+                       method, route, buckets[b], (unsigned long long)cumulative);
+        }
+        buf_printf(buf, len, cap,
                    "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+"
                    "Inf\"} %llu\n"
                    "suanli_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
@@ -385,6 +412,23 @@ char *http_metrics_render(void) {
                    (double)atomic_load(&metrics[i].sum_us) / 1e6, method, route,
                    (unsigned long long)count);
     }
+}
+
+char *http_metrics_render(void) {
+    unsigned long long replica_reads, primary_reads;
+    db_read_stats(&replica_reads, &primary_reads);
+    struct rusage ru;
+    double cpu_s = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        cpu_s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return NULL;
+    buf[0] = '\0';
+    render_requests(&buf, &len, &cap);
+    render_durations(&buf, &len, &cap);
     buf_printf(&buf, &len, &cap,
                "# HELP suanli_http_requests_in_flight Requests being handled now.\n"
                "# TYPE suanli_http_requests_in_flight gauge\n"
@@ -398,9 +442,20 @@ char *http_metrics_render(void) {
                "suanli_db_reads_total{target=\"primary\"} %llu\n"
                "# HELP suanli_db_connections Open PostgreSQL connections of this process.\n"
                "# TYPE suanli_db_connections gauge\n"
-               "suanli_db_connections %d\n",
-               (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&db_errors),
-               replica_reads, primary_reads, db_open_connections());
+               "suanli_db_connections %d\n"
+               "# HELP process_start_time_seconds Start time of the process since the Unix "
+               "epoch.\n"
+               "# TYPE process_start_time_seconds gauge\n"
+               "process_start_time_seconds %.3f\n"
+               "# HELP process_cpu_seconds_total User and system CPU time the process spent.\n"
+               "# TYPE process_cpu_seconds_total counter\n"
+               "process_cpu_seconds_total %.6f\n"
+               "# HELP process_resident_memory_bytes Resident memory size of the process.\n"
+               "# TYPE process_resident_memory_bytes gauge\n"
+               "process_resident_memory_bytes %llu\n",
+               (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&server_errors),
+               replica_reads, primary_reads, db_open_connections(), (double)started_ms / 1e3, cpu_s,
+               resident_bytes());
     return buf;
 }
 
@@ -757,6 +812,8 @@ static struct http_req *req_new(struct MHD_Connection *conn, const char *url, co
     return r;
 }
 
+/* One policy for every reply, /docs included: Swagger UI, its viewer, needs no inline script or
+ * style and nothing from another origin. */
 static void add_security_headers(struct MHD_Response *resp, bool html) {
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
@@ -848,9 +905,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     int64_t us = util_mono_us() - r->started_us;
     metrics_observe(r->route_index, r->status, us);
     atomic_fetch_sub(&in_flight, 1);
+    /* The method and path are the client's bytes (%ff decodes to 0xff): scrubbed to UTF-8, or
+     * json_pack would fail and the request would be missing from the log. */
+    char method[32], *path = strdup(r->url);
+    snprintf(method, sizeof method, "%s", r->method);
+    util_utf8_scrub(method);
+    if (path != NULL)
+        util_utf8_scrub(path);
     json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "msg", "request", "method",
-                             r->method, "path", r->url, "status", (int)r->status, "ms",
+                             method, "path", path ? path : "", "status", (int)r->status, "ms",
                              (double)us / 1000.0, "id", r->request_id, "client", r->client_ip);
+    free(path);
     if (r->who.authenticated)
         json_object_set_new(line, "user", json_string(r->who.user_id));
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -881,6 +946,7 @@ int http_start(const char *host, int port) {
     metrics = calloc(api_routes_len + 1, sizeof *metrics);
     if (metrics == NULL)
         return -1;
+    started_ms = util_now_ms();
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;

@@ -16,6 +16,8 @@ static void add_error(json_t *errors, const char *prefix, const char *field, con
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    util_utf8_scrub(name); /* a long key may have been cut inside a character */
+    util_utf8_scrub(msg);
     json_array_append_new(errors, json_pack("{s:s, s:s}", "field", name, "message", msg));
 }
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,16 +77,22 @@ out:
     return rc;
 }
 
-int keys_generate(const char *path, bool *rotated) {
+/* Appends the secret key sk as the new signing key of the key file at path (rotation), or
+ * creates the file with a new hash secret around it. A key the file already holds is refused.
+ * -1 with the reason in why. */
+static int keyfile_append(const char *path, const unsigned char sk[crypto_sign_SECRETKEYBYTES],
+                          bool *rotated, char *why, size_t whylen) {
     json_t *doc = NULL;
+    char *text = NULL;
+    int rc = -1;
     *rotated = false;
     if (access(path, F_OK) == 0) {
         json_error_t err;
         doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
         if (doc == NULL || !json_is_array(json_object_get(doc, "signing_keys"))) {
-            log_error("key file %s exists but is not valid: %s", path, doc ? "" : err.text);
-            json_decref(doc);
-            return -1;
+            snprintf(why, whylen, "key file %s exists but is not valid: %s", path,
+                     doc ? "no signing_keys array" : err.text);
+            goto out;
         }
         *rotated = true;
     } else {
@@ -96,24 +103,119 @@ int keys_generate(const char *path, bool *rotated) {
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         sodium_memzero(hk, sizeof hk);
         doc = json_pack("{s:s, s:[]}", "hash_key", hk64, "signing_keys");
+        if (doc == NULL) {
+            snprintf(why, whylen, "out of memory");
+            goto out;
+        }
     }
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-    crypto_sign_keypair(pk, sk);
+    json_t *list = json_object_get(doc, "signing_keys");
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        unsigned char held[crypto_sign_SECRETKEYBYTES];
+        const char *secret = json_string_value(json_object_get(e, "secret"));
+        if (secret == NULL || paserk_k4_secret_decode(secret, held) != 0) {
+            snprintf(why, whylen, "key file %s: signing_keys[%zu].secret is not a k4.secret PASERK",
+                     path, i);
+            goto out;
+        }
+        bool same = sodium_memcmp(held + crypto_sign_SEEDBYTES, sk + crypto_sign_SEEDBYTES,
+                                  crypto_sign_PUBLICKEYBYTES) == 0;
+        sodium_memzero(held, sizeof held);
+        if (same) {
+            char kid[PASERK_K4_PID_LEN];
+            paserk_k4_pid(sk + crypto_sign_SEEDBYTES, kid);
+            snprintf(why, whylen, "key file %s already holds signing key %s", path, kid);
+            goto out;
+        }
+    }
     char secret[PASERK_K4_SECRET_LEN], now[40];
     paserk_k4_secret(sk, secret);
-    sodium_memzero(sk, sizeof sk);
     util_now_rfc3339(now, sizeof now);
-    json_array_append_new(json_object_get(doc, "signing_keys"),
-                          json_pack("{s:s, s:s}", "secret", secret, "created_at", now));
+    json_array_append_new(list, json_pack("{s:s, s:s}", "secret", secret, "created_at", now));
     sodium_memzero(secret, sizeof secret);
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    if (text == NULL)
-        return -1;
-    int rc = util_write_file_atomic(path, text, strlen(text), 0600);
+    text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text == NULL) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    if (util_write_file_atomic(path, text, strlen(text), 0600) != 0) {
+        snprintf(why, whylen, "cannot write key file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (text != NULL) {
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
+    json_decref(doc); /* jansson does not wipe the secrets it held: the process exits soon */
+    return rc;
+}
+
+int keys_generate(const char *path, bool *rotated) {
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    char why[PATH_MAX + 128];
+    crypto_sign_keypair(pk, sk);
+    int rc = keyfile_append(path, sk, rotated, why, sizeof why);
+    sodium_memzero(sk, sizeof sk);
     if (rc != 0)
-        log_error("cannot write key file %s: %s", path, strerror(errno));
-    sodium_memzero(text, strlen(text));
-    free(text);
+        log_error("%s", why);
+    return rc;
+}
+
+/* Decodes a k4.secret PASERK into sk, or says which of its parts is wrong. */
+static int paserk_secret_check(const char *paserk, unsigned char sk[crypto_sign_SECRETKEYBYTES],
+                               char *why, size_t whylen) {
+    static const char prefix[] = "k4.secret.";
+    const size_t b64_len = PASERK_K4_SECRET_LEN - sizeof prefix; /* both count a NUL */
+    if (strncmp(paserk, "k4.public.", 10) == 0) {
+        snprintf(why, whylen,
+                 "this is a public key (k4.public); import needs the secret key, "
+                 "a k4.secret PASERK");
+        return -1;
+    }
+    if (strncmp(paserk, prefix, sizeof prefix - 1) != 0) {
+        snprintf(why, whylen,
+                 "not a k4.secret PASERK: it must begin with \"%s\" (PASETO v4, "
+                 "Ed25519 signing key)",
+                 prefix);
+        return -1;
+    }
+    const char *b64 = paserk + sizeof prefix - 1;
+    if (strlen(b64) != b64_len) {
+        snprintf(why, whylen,
+                 "a k4.secret PASERK holds 64 bytes, %zu base64url characters after "
+                 "\"%s\"; this one has %zu",
+                 b64_len, prefix, strlen(b64));
+        return -1;
+    }
+    unsigned char raw[crypto_sign_SECRETKEYBYTES];
+    size_t len = 0;
+    const char *end = NULL;
+    int bad = sodium_base642bin(raw, sizeof raw, b64, b64_len, NULL, &len, &end,
+                                sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+              end != b64 + b64_len || len != sizeof raw;
+    sodium_memzero(raw, sizeof raw);
+    if (bad) {
+        snprintf(why, whylen, "the key is not canonical unpadded base64url");
+        return -1;
+    }
+    if (paserk_k4_secret_decode(paserk, sk) != 0) {
+        snprintf(why, whylen,
+                 "its public half is not the public key of its secret seed "
+                 "(a corrupted or spliced key)");
+        return -1;
+    }
+    return 0;
+}
+
+int keys_import(const char *path, const char *paserk, bool *rotated, char *why, size_t whylen) {
+    unsigned char sk[crypto_sign_SECRETKEYBYTES];
+    *rotated = false;
+    int rc = paserk_secret_check(paserk, sk, why, whylen);
+    if (rc == 0)
+        rc = keyfile_append(path, sk, rotated, why, whylen);
+    sodium_memzero(sk, sizeof sk);
     return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "paseto.h"
 
@@ -29,6 +30,12 @@ int keys_load(const char *path);
 /* Creates path with a new hash secret and one signing key, or, when it exists, appends a new
  * signing key (rotation). Written atomically with mode 0600. */
 int keys_generate(const char *path, bool *rotated);
+
+/* As keys_generate, but the new signing key is one made elsewhere, given as a k4.secret PASERK:
+ * checked first (prefix, length, base64url, and that its public half is the one its seed
+ * derives); a key the file already holds is refused. -1 with a reason in why (whylen bytes),
+ * the file untouched. */
+int keys_import(const char *path, const char *paserk, bool *rotated, char *why, size_t whylen);
 
 void keys_cleanup(void);
 

@@ -53,5 +53,6 @@ void log_msg(enum log_level level, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    util_utf8_scrub(buf);
     log_json(level, json_pack("{s:s}", "msg", buf));
 }

@@ -11,6 +11,8 @@
 #include "pgembed.h"
 #include "vtoken.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -241,14 +243,54 @@ static int cmd_demo_seed(int argc, char **argv) {
     return rc;
 }
 
+/* Reads the PASERK that --import names: one line of a file, or of standard input for "-", into
+ * buf (NUL-terminated, line end stripped). A secret is never taken from the command line, where
+ * ps would show it. -1 with the reason in why. */
+static int read_paserk(const char *src, char *buf, size_t cap, char *why, size_t whylen) {
+    if (strncmp(src, "k4.", 3) == 0 && access(src, F_OK) != 0) {
+        snprintf(why, whylen,
+                 "--import takes a file name, or - for standard input, not the key "
+                 "itself (a key on the command line shows in ps)");
+        return -1;
+    }
+    FILE *f = strcmp(src, "-") == 0 ? stdin : fopen(src, "r");
+    if (f == NULL) {
+        snprintf(why, whylen, "cannot read %s: %s", src, strerror(errno));
+        return -1;
+    }
+    /* one line, and nothing else but blanks after it (a terminal is read up to its newline) */
+    bool whole = f != stdin || !isatty(fileno(stdin));
+    size_t n = fgets(buf, (int)cap, f) != NULL ? strlen(buf) : 0;
+    bool more = n == cap - 1 && buf[n - 1] != '\n';
+    for (int c; whole && !more && (c = fgetc(f)) != EOF;)
+        more = !isspace(c);
+    if (f != stdin)
+        fclose(f);
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    if (more || n == 0 || strcspn(buf, " \t\r\n") != n) {
+        snprintf(why, whylen, "%s must hold one PASERK (k4.secret.…) on one line",
+                 strcmp(src, "-") == 0 ? "standard input" : src);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_keygen(int argc, char **argv) {
     char path[PATH_MAX];
-    if (argc > 2) {
-        fprintf(stderr, "usage: suanlid keygen [FILE]\n");
-        return 2;
+    const char *file = NULL, *import = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--import") == 0 && i + 1 < argc && import == NULL)
+            import = argv[++i];
+        else if (file == NULL && argv[i][0] != '-')
+            file = argv[i];
+        else {
+            fprintf(stderr, "usage: suanlid keygen [FILE] [--import PASERK_FILE|-]\n");
+            return 2;
+        }
     }
-    if (argc == 2)
-        snprintf(path, sizeof path, "%s", argv[1]);
+    if (file != NULL)
+        snprintf(path, sizeof path, "%s", file);
     else if (cfg.key_file)
         snprintf(path, sizeof path, "%s", cfg.key_file);
     else {
@@ -256,9 +298,25 @@ static int cmd_keygen(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/keys.json", cfg.data_dir);
     }
     bool rotated;
-    if (keys_generate(path, &rotated) != 0 || keys_load(path) != 0)
+    if (import != NULL) {
+        bool existed = access(path, F_OK) == 0;
+        char paserk[256], why[PATH_MAX + 256];
+        int rc = read_paserk(import, paserk, sizeof paserk, why, sizeof why) == 0
+                     ? keys_import(path, paserk, &rotated, why, sizeof why)
+                     : -1;
+        sodium_memzero(paserk, sizeof paserk);
+        if (rc != 0) {
+            fprintf(stderr, "suanlid keygen: cannot import the key: %s; %s %s\n", why, path,
+                    existed ? "is unchanged" : "was not created");
+            return 1;
+        }
+    } else if (keys_generate(path, &rotated) != 0) {
         return 1;
-    printf("%s %s: signing key %s\n", rotated ? "rotated" : "created", path, keys_current()->kid);
+    }
+    if (keys_load(path) != 0)
+        return 1;
+    printf("%s %s: signing key %s%s\n", rotated ? "rotated" : "created", path, keys_current()->kid,
+           import ? " (imported)" : "");
     keys_cleanup();
     return 0;
 }
@@ -479,9 +537,14 @@ static const struct command commands[] = {
      "Serve the API and web UI. --migrate applies pending migrations first; --demo-seed also\n"
      "loads the demo data (development only)."},
     {"migrate", cmd_migrate, "migrate", "Apply pending migrations from SUANLI_SQL_DIR."},
-    {"keygen", cmd_keygen, "keygen [FILE]",
+    {"keygen", cmd_keygen, "keygen [FILE] [--import PASERK_FILE|-]",
      "Create a key file (hash secret and Ed25519 signing key), or add a new signing key to an\n"
-     "existing one (rotation). FILE defaults to SUANLI_KEY_FILE, else <data dir>/keys.json."},
+     "existing one (rotation). FILE defaults to SUANLI_KEY_FILE, else <data dir>/keys.json.\n"
+     "--import adds a signing key made elsewhere (by another PASETO library, say) instead of\n"
+     "a new one: a k4.secret PASERK on one line of PASERK_FILE, or of standard input for -,\n"
+     "never on the command line. It is checked (prefix, length, base64url, public half derived\n"
+     "from the seed) and refused if the file already holds it; on any error the file is left\n"
+     "unchanged. Servers sign with the new key once restarted."},
     {"create-user", cmd_create_user, "create-user --email EMAIL",
      "Bootstrap an operator account. The password is read from SUANLI_PASSWORD or the first\n"
      "line of standard input."},

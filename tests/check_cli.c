@@ -1,7 +1,10 @@
 /* check_cli.c — the suanlid command line: configuration errors, --help, keygen rotation,
- * migrations (order, once, checksums), the demo seed, and the embedded PostgreSQL (placed where
+ * key import (keygen --import: a PASERK made elsewhere, malformed ones refused), migrations
+ * (order, once, checksums), the demo seed, and the embedded PostgreSQL (placed where
  * the postgres user can reach it, shared by two servers, stopped by the last one). */
 #include "harness.h"
+
+#include "paseto.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -89,6 +92,167 @@ START_TEST(keygen_creates_then_rotates) {
     json_t *doc = json_load_file(path, 0, NULL);
     ck_assert_int_eq((int)json_array_size(json_object_get(doc, "signing_keys")), 2);
     json_decref(doc);
+    run(NULL, "rm -rf %s", dir);
+}
+END_TEST
+
+/* ==== keygen --import ===================================================================== */
+
+/* PASERK k4.secret test vectors 2 and 3 (tests/data/paserk-k4.json): keys made elsewhere. */
+#define VECTOR2_SECRET                                                                             \
+    "k4.secret.cHFyc3R1dnd4eXp7fH1-f4CBgoOEhYaHiImKi4yNjo8c5WpIyC_5kWKhS8VEYSZ05dYfuTF-"           \
+    "ZdQFV4D9vLTcNQ"
+#define VECTOR2_PUBLIC "1ce56a48c82ff99162a14bc544612674e5d61fb9317e65d4055780fdbcb4dc35"
+#define VECTOR3_SECRET                                                                             \
+    "k4.secret.cHFyc3R1dnd4eXp7fH1-f4CBgoOEhYaHiImKi4yNjpBg_jdXGl1ufTCxUVTOSp-"                    \
+    "5LHDIcISPTM3xYmWICX9z9w"
+#define VECTOR3_SEED "707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e90"
+
+/* The whole content of a file, malloc'd ("" when it cannot be read). */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 65536);
+    if (f != NULL) {
+        size_t n = fread(buf, 1, 65535, f);
+        buf[n] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+/* The k4.pid of a public key given in hex. */
+static void pid_of_hex(const char *hex, char kid[PASERK_K4_PID_LEN]) {
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    ck_assert_int_eq(sodium_hex2bin(pk, sizeof pk, hex, strlen(hex), NULL, NULL, NULL), 0);
+    paserk_k4_pid(pk, kid);
+}
+
+START_TEST(keygen_imports_a_key_made_elsewhere_as_the_new_signing_key) {
+    char dir[] = "/tmp/suanli-import-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *out;
+    ck_assert_int_eq(run(&out, "%s keygen %s/k.json", th_suanlid(), dir), 0);
+    free(out);
+    /* from a file */
+    ck_assert_int_eq(run(NULL, "umask 077; echo '%s' > %s/v2.paserk", VECTOR2_SECRET, dir), 0);
+    ck_assert_int_eq(run(&out, "%s keygen %s/k.json --import %s/v2.paserk", th_suanlid(), dir, dir),
+                     0);
+    char kid[PASERK_K4_PID_LEN];
+    pid_of_hex(VECTOR2_PUBLIC, kid);
+    ck_assert_msg(strstr(out, "rotated") && strstr(out, kid) && strstr(out, "(imported)"), "%s",
+                  out);
+    ck_assert_msg(strstr(out, "k4.secret.") == NULL, "the secret was printed: %s", out);
+    free(out);
+    char path[256];
+    snprintf(path, sizeof path, "%s/k.json", dir);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *keys = json_object_get(doc, "signing_keys");
+    ck_assert_int_eq((int)json_array_size(keys), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(keys, 1), "secret")),
+                     VECTOR2_SECRET);
+    json_decref(doc);
+    /* from standard input, after which the old keys stay for verification */
+    ck_assert_int_eq(
+        run(&out, "echo '%s' | %s keygen %s/k.json --import -", VECTOR3_SECRET, th_suanlid(), dir),
+        0);
+    ck_assert_msg(strstr(out, "rotated") && strstr(out, "(imported)"), "%s", out);
+    free(out);
+    doc = json_load_file(path, 0, NULL);
+    keys = json_object_get(doc, "signing_keys");
+    ck_assert_int_eq((int)json_array_size(keys), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(keys, 1), "secret")),
+                     VECTOR2_SECRET);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(keys, 2), "secret")),
+                     VECTOR3_SECRET);
+    json_decref(doc);
+    /* into a file that does not exist yet: created, with a hash secret of its own */
+    ck_assert_int_eq(
+        run(&out, "%s keygen %s/new.json --import %s/v2.paserk", th_suanlid(), dir, dir), 0);
+    ck_assert_msg(strstr(out, "created") && strstr(out, kid), "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/new.json", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    doc = json_load_file(path, 0, NULL);
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(doc, "hash_key")));
+    ck_assert_int_eq((int)json_array_size(json_object_get(doc, "signing_keys")), 1);
+    json_decref(doc);
+    run(NULL, "rm -rf %s", dir);
+}
+END_TEST
+
+START_TEST(keygen_import_refuses_a_bad_key_and_leaves_the_file_unchanged) {
+    char dir[] = "/tmp/suanli-import-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *out;
+    ck_assert_int_eq(run(&out, "%s keygen %s/k.json", th_suanlid(), dir), 0);
+    free(out);
+    ck_assert_int_eq(
+        run(&out, "echo '%s' | %s keygen %s/k.json --import -", VECTOR2_SECRET, th_suanlid(), dir),
+        0);
+    free(out);
+    /* the seed of vector 3 spliced with the public key of vector 2 */
+    unsigned char spliced[crypto_sign_SECRETKEYBYTES];
+    ck_assert_int_eq(sodium_hex2bin(spliced, 32, VECTOR3_SEED, 64, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(sodium_hex2bin(spliced + 32, 32, VECTOR2_PUBLIC, 64, NULL, NULL, NULL), 0);
+    char spliced_paserk[PASERK_K4_SECRET_LEN] = "k4.secret.";
+    sodium_bin2base64(spliced_paserk + 10, sizeof spliced_paserk - 10, spliced, sizeof spliced,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char bad_char[] = VECTOR3_SECRET, truncated[] = VECTOR3_SECRET,
+         other_version[] = VECTOR3_SECRET;
+    bad_char[20] = '+'; /* base64, not base64url */
+    truncated[60] = '\0';
+    other_version[1] = '3';
+    char path[256];
+    snprintf(path, sizeof path, "%s/k.json", dir);
+    char *before = slurp(path);
+    const struct {
+        const char *what, *input, *message;
+    } cases[] = {
+        {"a public key", "echo 'k4.public.cHFyc3R1dnd4eXp7fH1-f4CBgoOEhYaHiImKi4yNjo8' |",
+         "this is a public key (k4.public)"},
+        {"another PASERK version", other_version, "must begin with \"k4.secret.\""},
+        {"a truncated key", truncated, "holds 64 bytes, 86 base64url characters"},
+        {"a character outside base64url", bad_char, "not canonical unpadded base64url"},
+        {"a spliced key", spliced_paserk,
+         "its public half is not the public key of its secret seed"},
+        {"a key the file holds", VECTOR2_SECRET, "already holds signing key k4.pid."},
+        {"two lines", "printf 'k4.secret.a\\nk4.secret.b\\n' |", "on one line"},
+        {"nothing", "true |", "on one line"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *in = cases[i].input;
+        bool shell = in[strlen(in) - 1] == '|';
+        int rc = shell ? run(&out, "%s %s keygen %s --import -", in, th_suanlid(), path)
+                       : run(&out, "echo '%s' | %s keygen %s --import -", in, th_suanlid(), path);
+        ck_assert_msg(rc == 1, "%s: exit %d: %s", cases[i].what, rc, out);
+        ck_assert_msg(strstr(out, cases[i].message) && strstr(out, "is unchanged"), "%s: %s",
+                      cases[i].what, out);
+        free(out);
+        char *after = slurp(path);
+        ck_assert_msg(strcmp(before, after) == 0, "%s changed the key file", cases[i].what);
+        free(after);
+    }
+    /* a key on the command line is refused without being echoed */
+    ck_assert_int_eq(run(&out, "%s keygen %s --import %s", th_suanlid(), path, VECTOR3_SECRET), 1);
+    ck_assert_msg(strstr(out, "not the key itself") && strstr(out, "k4.secret.") == NULL, "%s",
+                  out);
+    free(out);
+    /* a missing PASERK file, and no file created on failure */
+    ck_assert_int_eq(
+        run(&out, "%s keygen %s/none.json --import %s/missing", th_suanlid(), dir, dir), 1);
+    ck_assert_msg(strstr(out, "cannot read") && strstr(out, "was not created"), "%s", out);
+    free(out);
+    char none[256];
+    snprintf(none, sizeof none, "%s/none.json", dir);
+    ck_assert_int_ne(access(none, F_OK), 0);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    free(before);
     run(NULL, "rm -rf %s", dir);
 }
 END_TEST
@@ -267,6 +431,8 @@ int main(void) {
     tcase_add_test(tc, bad_configuration_stops_with_the_variable_named);
     tcase_add_test(tc, every_command_has_help);
     tcase_add_test(tc, keygen_creates_then_rotates);
+    tcase_add_test(tc, keygen_imports_a_key_made_elsewhere_as_the_new_signing_key);
+    tcase_add_test(tc, keygen_import_refuses_a_bad_key_and_leaves_the_file_unchanged);
     tcase_add_test(tc, migrations_apply_once_and_refuse_an_edited_file);
     tcase_add_test(tc, a_failing_migration_is_rolled_back_whole);
     tcase_add_test(tc, demo_seed_logins_work_and_seed_is_idempotent);

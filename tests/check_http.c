@@ -176,16 +176,59 @@ START_TEST(request_id_is_echoed_or_generated) {
 }
 END_TEST
 
+/* The value of the sample line that starts with series (name and labels), or -1. */
+static double metric_value(const char *text, const char *series) {
+    size_t n = strlen(series);
+    for (const char *line = text; line != NULL && *line; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+    }
+    return -1;
+}
+
 START_TEST(metrics_count_requests_by_route_and_status) {
-    struct th_resp r = th_req(&srv, "GET", "/v1/me", NULL, NULL, NULL);
-    th_resp_free(&r);
-    r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        struct th_resp r = th_req(&srv, "GET", "/v1/me", NULL, NULL, NULL);
+        th_resp_free(&r);
+    }
+    /* A request is counted when its reply has gone out, which may be just after the client
+     * read it: the scrape is repeated until the third one shows. */
+    const char *total =
+        "suanli_http_requests_total{method=\"GET\",route=\"/v1/me\",status=\"401\"}";
+    const char *count =
+        "suanli_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/me\"}";
+    struct th_resp r = {0};
+    for (int i = 0; i < 200; i++) {
+        th_resp_free(&r);
+        r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
+        if (metric_value(r.body, total) == 3 && metric_value(r.body, count) == 3)
+            break;
+        usleep(10000);
+    }
     th_assert_status(&r, 200);
-    ck_assert_ptr_nonnull(strstr(
-        r.body, "suanli_http_requests_total{method=\"GET\",route=\"/v1/me\",status=\"401\"}"));
-    ck_assert_ptr_nonnull(strstr(r.body, "suanli_http_request_duration_seconds_bucket"));
-    ck_assert_ptr_nonnull(strstr(r.body, "suanli_http_requests_in_flight"));
-    ck_assert_ptr_nonnull(strstr(r.body, "suanli_db_connections"));
+    ck_assert_double_eq(metric_value(r.body, total), 3);
+    /* the histogram counts each request once: +Inf bucket = _count, and _sum in seconds */
+    ck_assert_double_eq(metric_value(r.body, count), 3);
+    ck_assert_double_eq(metric_value(r.body, "suanli_http_request_duration_seconds_bucket{method="
+                                             "\"GET\",route=\"/v1/me\",le=\"+Inf\"}"),
+                        3);
+    double sum = metric_value(
+        r.body, "suanli_http_request_duration_seconds_sum{method=\"GET\",route=\"/v1/me\"}");
+    ck_assert(sum > 0 && sum < 30);
+    ck_assert(metric_value(r.body, "suanli_http_requests_in_flight") >= 1);
+    ck_assert(metric_value(r.body, "suanli_db_connections") >= 1);
+    ck_assert(metric_value(r.body, "process_resident_memory_bytes") > 1024 * 1024);
+    ck_assert(metric_value(r.body, "process_cpu_seconds_total") > 0);
+    ck_assert(metric_value(r.body, "process_start_time_seconds") > 1.7e9);
+    /* every family has its HELP and TYPE lines */
+    for (const char *t = strstr(r.body, "# TYPE "); t != NULL; t = strstr(t + 1, "# TYPE ")) {
+        char name[128], help[160];
+        ck_assert_int_eq(sscanf(t, "# TYPE %127s", name), 1);
+        snprintf(help, sizeof help, "# HELP %s ", name);
+        ck_assert_msg(strstr(r.body, help) != NULL, "no HELP for %s", name);
+    }
     th_resp_free(&r);
 }
 END_TEST

@@ -93,6 +93,34 @@ START_TEST(unknown_fields_are_refused) {
 }
 END_TEST
 
+/* Found by fuzz_endpoints: an unknown key long enough that its error text was cut inside a
+ * multi-byte character could not be encoded, and the field was silently accepted. */
+START_TEST(an_unknown_field_with_a_long_multibyte_name_is_still_refused) {
+    char text[2048], key[1400];
+    size_t n = 0;
+    while (n + 3 < sizeof key - 1) {
+        memcpy(key + n, "\xe7\xae\x97", 3); /* 算 */
+        n += 3;
+    }
+    key[n] = '\0';
+    snprintf(text, sizeof text, "{\"name\":\"a\",\"units\":1,\"%s\":true}", key);
+    struct decoded d;
+    json_t *errors = check(text, &d);
+    ck_assert_msg(errors != NULL && json_array_size(errors) == 1,
+                  "a long unknown key was accepted");
+    const char *field = json_string_value(json_object_get(json_array_get(errors, 0), "field"));
+    const char *message = json_string_value(json_object_get(json_array_get(errors, 0), "message"));
+    ck_assert_ptr_nonnull(field);
+    ck_assert_ptr_nonnull(message);
+    ck_assert_ptr_nonnull(strstr(message, "not a known field"));
+    /* what is reported must itself be valid UTF-8, or it cannot go out as JSON */
+    json_t *again = json_string(field);
+    ck_assert_ptr_nonnull(again);
+    json_decref(again);
+    json_decref(errors);
+}
+END_TEST
+
 START_TEST(types_are_strict) {
     assert_error("{\"name\":1,\"units\":1}", "name", "must be a string");
     assert_error("{\"name\":\"a\",\"units\":\"1\"}", "units", "must be an integer");
@@ -166,6 +194,7 @@ int main(void) {
     tcase_add_test(tc, valid_body_fills_every_destination);
     tcase_add_test(tc, missing_required_fields_are_each_named);
     tcase_add_test(tc, unknown_fields_are_refused);
+    tcase_add_test(tc, an_unknown_field_with_a_long_multibyte_name_is_still_refused);
     tcase_add_test(tc, types_are_strict);
     tcase_add_test(tc, ranges_and_lengths_are_enforced);
     tcase_add_test(tc, formats_are_checked);

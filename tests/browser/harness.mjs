@@ -3,7 +3,7 @@
 // Chromium driven headless by playwright-core. Run by tests/run-all (which exports
 // SUANLI_TEST_PG, SUANLI_TEST_BIN, SUANLI_KEY_FILE, SUANLI_SQL_DIR, SUANLI_WEB_DIR).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, openSync } from 'node:fs';
+import { mkdirSync, readFileSync, openSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,14 +77,69 @@ export async function startServer() {
   };
 }
 
+// Every response a page gets from the server for what openapi.yaml describes (the API, the
+// operations endpoints, /openapi.yaml and /docs; not the UI's static files) is appended to
+// SUANLI_TEST_RESPONSES in the format of tests/harness.c's record(), for tests/run-all's
+// contract step (tests/contract/validate.mjs). Responses a test stubs with page.route() are
+// not the server's and carry no X-Request-Id (the server sets one on every reply): skipped.
+const SPEC_PATH = /^\/(v1\/.*|healthz|readyz|metrics|openapi\.yaml|docs)$/;
+const RECORDED_TYPES = new Set(['document', 'fetch', 'xhr']);
+const pendingRecords = new Set();
+export const recordStats = { recorded: 0, withoutBody: 0 };
+
+function recordResponses(context, base) {
+  const file = process.env.SUANLI_TEST_RESPONSES;
+  if (!file) return;
+  const origin = new URL(base).origin;
+  context.on('response', (response) => {
+    const request = response.request();
+    const url = new URL(response.url());
+    const headers = response.headers();
+    if (url.origin !== origin || !SPEC_PATH.test(url.pathname) || !RECORDED_TYPES.has(request.resourceType())
+        || !headers['x-request-id']) return;
+    const rec = { method: request.method(), path: url.pathname, status: response.status(), content_type: headers['content-type'] || '' };
+    if (url.search) rec.query = url.search.slice(1);
+    // Ask for the body now, while the page still holds it; the write waits for it.
+    const done = response.body().then((buf) => {
+      const text = buf.toString('utf8');
+      try { rec.body = JSON.parse(text); } catch { rec.text = text; }
+    }, () => {
+      // 204 and 304 have no body (as tests/harness.c records them: empty text); any other is
+      // checked for its status and content type only.
+      if (rec.status === 204 || rec.status === 304) rec.text = '';
+      else recordStats.withoutBody++;
+    }).then(() => {
+      appendFileSync(file, `${JSON.stringify(rec)}\n`);
+      recordStats.recorded++;
+    });
+    pendingRecords.add(done);
+    done.finally(() => pendingRecords.delete(done));
+  });
+}
+
+// Waits until every response seen so far is written.
+export async function flushResponses() {
+  while (pendingRecords.size) await Promise.allSettled([...pendingRecords]);
+}
+
 export async function startBrowser() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.SUANLI_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-dev-shm-usage'],
   });
+  // Closing waits for the recordings: none is lost when a test ends with the browser.
+  const close = browser.close.bind(browser);
+  browser.close = async (...args) => {
+    await flushResponses();
+    if (process.env.SUANLI_TEST_RESPONSES) {
+      console.log(`recorded ${recordStats.recorded} server responses for the contract check (${recordStats.withoutBody} without a readable body)`);
+    }
+    return close(...args);
+  };
+  return browser;
 }
 
 // A fresh context (cookies, storage) with the page's problems collected: uncaught errors,
@@ -95,6 +150,12 @@ export async function newPage(browser, base, opts = {}) {
     locale: opts.locale || 'en-GB', timezoneId: 'Asia/Shanghai',
   });
   await context.addInitScript((l) => { if (!localStorage.getItem('suanli.lang')) localStorage.setItem('suanli.lang', l); }, opts.lang || 'en');
+  recordResponses(context, base);
+  const closeContext = context.close.bind(context);
+  context.close = async (...args) => {
+    await flushResponses();
+    return closeContext(...args);
+  };
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   const problems = [];
