@@ -73,6 +73,18 @@ START_TEST(every_command_has_help) {
 }
 END_TEST
 
+/* The key file dir/name: it must be private to its owner (0600); returns its parsed JSON. */
+static json_t *key_file(const char *dir, const char *name) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    json_t *doc = json_load_file(path, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    return doc;
+}
+
 START_TEST(keygen_creates_then_rotates) {
     char dir[] = "/tmp/suanli-keys-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -84,12 +96,7 @@ START_TEST(keygen_creates_then_rotates) {
     ck_assert_int_eq(run(&out, "%s keygen %s/k.json", th_suanlid(), dir), 0);
     ck_assert_ptr_nonnull(strstr(out, "rotated"));
     free(out);
-    char path[256];
-    snprintf(path, sizeof path, "%s/k.json", dir);
-    struct stat st;
-    ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0600);
-    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *doc = key_file(dir, "k.json");
     ck_assert_int_eq((int)json_array_size(json_object_get(doc, "signing_keys")), 2);
     json_decref(doc);
     run(NULL, "rm -rf %s", dir);
@@ -143,12 +150,7 @@ START_TEST(keygen_imports_a_key_made_elsewhere_as_the_new_signing_key) {
                   out);
     ck_assert_msg(strstr(out, "k4.secret.") == NULL, "the secret was printed: %s", out);
     free(out);
-    char path[256];
-    snprintf(path, sizeof path, "%s/k.json", dir);
-    struct stat st;
-    ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0600);
-    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *doc = key_file(dir, "k.json");
     json_t *keys = json_object_get(doc, "signing_keys");
     ck_assert_int_eq((int)json_array_size(keys), 2);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(keys, 1), "secret")),
@@ -160,7 +162,7 @@ START_TEST(keygen_imports_a_key_made_elsewhere_as_the_new_signing_key) {
         0);
     ck_assert_msg(strstr(out, "rotated") && strstr(out, "(imported)"), "%s", out);
     free(out);
-    doc = json_load_file(path, 0, NULL);
+    doc = key_file(dir, "k.json");
     keys = json_object_get(doc, "signing_keys");
     ck_assert_int_eq((int)json_array_size(keys), 3);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(keys, 1), "secret")),
@@ -173,10 +175,7 @@ START_TEST(keygen_imports_a_key_made_elsewhere_as_the_new_signing_key) {
         run(&out, "%s keygen %s/new.json --import %s/v2.paserk", th_suanlid(), dir, dir), 0);
     ck_assert_msg(strstr(out, "created") && strstr(out, kid), "%s", out);
     free(out);
-    snprintf(path, sizeof path, "%s/new.json", dir);
-    ck_assert_int_eq(stat(path, &st), 0);
-    ck_assert_int_eq(st.st_mode & 0777, 0600);
-    doc = json_load_file(path, 0, NULL);
+    doc = key_file(dir, "new.json");
     ck_assert_ptr_nonnull(json_string_value(json_object_get(doc, "hash_key")));
     ck_assert_int_eq((int)json_array_size(json_object_get(doc, "signing_keys")), 1);
     json_decref(doc);
