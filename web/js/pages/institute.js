@@ -14,9 +14,10 @@ import {
 
 // ==== vouchers ==============================================================================
 
+// Institutes may not read programmes; each voucher names the programme that funds it.
 async function programNames() {
-  const r = await optional(async () => (await get('/v1/programs', { limit: 200 })).items || []);
-  return new Map((r.ok ? r.value : []).map((p) => [p.id, p.name]));
+  const r = await optional(async () => (await get('/v1/vouchers', { limit: 200 })).items || []);
+  return new Map((r.ok ? r.value : []).map((v) => [v.program_id, v.program_name]));
 }
 
 // The QR encoder is vendored from npm (make web-vendor); without it the token still shows.
