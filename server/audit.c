@@ -169,33 +169,6 @@ static void put_utf8(struct abuf *b, unsigned cp) {
     ab_put(b, u, n);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes available); 0 if ill-formed. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0], cp, min;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Decodes the string at p (on its opening quote) into its UTF-8 bytes. */
 static int parse_string(struct jparse *p, struct abuf *out) {
     if (p->i >= p->n || p->s[p->i] != '"')
@@ -210,7 +183,7 @@ static int parse_string(struct jparse *p, struct abuf *out) {
         if (c < 0x20)
             return -1;
         if (c != '\\') {
-            size_t len = utf8_len((const unsigned char *)p->s + p->i, p->n - p->i);
+            size_t len = util_utf8_len((const unsigned char *)p->s + p->i, p->n - p->i);
             if (len == 0)
                 return -1;
             ab_put(out, p->s + p->i, len);

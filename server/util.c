@@ -211,41 +211,42 @@ bool util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out) {
     return true;
 }
 
-/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, surrogates or code
- * points past U+10FFFF) at s, or 0 when there is none. */
-static size_t utf8_sequence(const unsigned char *s) {
-    unsigned char c = s[0];
+size_t util_utf8_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0], cp, min;
+    size_t len;
     if (c < 0x80)
         return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
         return 0;
-    if (s[1] < lo || s[1] > hi)
+    }
+    if (n < len)
         return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
             return 0;
-    return n;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
 }
 
 void util_utf8_scrub(char *s) {
     unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_sequence(p);
-        if (n == 0)
-            *p++ = '?';
-        else
-            p += n;
+    size_t left = strlen(s);
+    while (left > 0) {
+        size_t n = util_utf8_len(p, left);
+        if (n == 0) {
+            *p = '?';
+            n = 1;
+        }
+        p += n;
+        left -= n;
     }
 }

@@ -44,6 +44,10 @@ int util_mkdir_p(const char *path, unsigned mode);
 /* strtoll over the whole string with range check; false if not an integer in [min, max]. */
 bool util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* Length of the well-formed UTF-8 sequence at s (n bytes available; RFC 3629: no overlong
+ * forms, surrogates or code points past U+10FFFF), or 0 when there is none. */
+size_t util_utf8_len(const unsigned char *s, size_t n);
+
 /* Replaces, in place, every byte of s that is not part of well-formed UTF-8 by '?': text taken
  * from a request, or cut short by snprintf, can then go into a JSON string (jansson refuses
  * invalid UTF-8, and json_pack then returns NULL). */
