@@ -158,14 +158,20 @@ export async function newPage(browser, base, opts = {}) {
   };
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
+  // Every console error is a problem, but a failed load (the browser logs each 4xx answer) is
+  // kept apart with its status and URL: a test declares the ones it provokes on purpose.
   const problems = [];
+  const failedLoads = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     const text = m.text();
+    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(text);
     if (/i18n: missing|Content Security Policy|Refused to/.test(text)) problems.push(`console: ${text}`);
-    else if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (4\d\d)/.test(text)) problems.push(`console error: ${text}`);
+    else if (failed) failedLoads.push({ status: Number(failed[1]), url: m.location().url });
+    else if (m.type() === 'error') problems.push(`console error: ${text}`);
   });
   page.problems = problems;
+  page.failedLoads = failedLoads;
   return page;
 }
 
@@ -209,10 +215,4 @@ export async function api(page, method, url, body, headers = {}) {
     try { json = JSON.parse(text); } catch { /* text */ }
     return { status: r.status, json, text, type: r.headers.get('Content-Type') };
   }, [method, url, body, headers]);
-}
-
-// Whether the server has a route (anything but 404 route-not-found).
-export async function hasRoute(page, url) {
-  const r = await api(page, 'GET', url);
-  return !(r.status === 404 && r.json && /route-not-found/.test(r.json.type || ''));
 }

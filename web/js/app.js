@@ -104,9 +104,11 @@ async function render() {
   const m = main();
   if (me === null && path !== 'signin') {
     try {
+      // Without the CSRF token that signing in stored, this browser holds no session that it
+      // could use: go to the sign-in page without asking the server (and logging a 401).
+      if (!csrf.get()) throw new ApiError(401, {});
       clear(m, loading());
       me = await get('/v1/me');
-      if (!csrf.get()) throw new ApiError(401, {});
     } catch (e) {
       me = null;
       if (!(e instanceof ApiError)) throw e;
