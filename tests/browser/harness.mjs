@@ -157,7 +157,9 @@ export async function newPage(browser, base, opts = {}) {
     return closeContext(...args);
   };
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  // Deadlines, not delays: generous, for a machine that other work keeps busy.
+  page.setDefaultTimeout(30000);
+  page.setDefaultNavigationTimeout(60000);
   // Every console error is a problem, but a failed load (the browser logs each 4xx answer) is
   // kept apart with its status and URL: a test declares the ones it provokes on purpose.
   const problems = [];

@@ -244,7 +244,7 @@ flow('institute: search, match, reserve with a voucher, see the net cost, cancel
   await shot(page, '15-institute-reserved');
 
   // the voucher paid the subsidy
-  await page.getByRole('link', { name: 'My vouchers' }).first().click();
+  await page.getByRole('navigation').getByRole('link', { name: 'My vouchers' }).click();
   await card.locator('.balance-value').waitFor();
   assert.equal(fenOf(await card.locator('.balance-value').textContent()), balance0 - subsidy);
 
@@ -253,7 +253,7 @@ flow('institute: search, match, reserve with a voucher, see the net cost, cancel
   const orders = page.locator('table.data tbody tr');
   await orders.first().waitFor();
   assert.equal(await orders.count(), 1, 'the institute has exactly the order it made');
-  const row = orders.first();
+  const row = orders;
   assert.match(await row.textContent(), /Reserved/);
   await shot(page, '16-institute-orders');
   await row.getByRole('button', { name: /Cancel order/ }).click();
@@ -477,9 +477,9 @@ flow('provider: create an offer, then pause it', async () => {
   const rows = page.locator('table.data tbody tr');
   await rows.filter({ hasText: accel }).waitFor();
   assert.equal(await rows.count(), 1, 'the new provider has exactly its one offer');
-  assert.match(await rows.first().textContent(), /¥19\.99/);
+  assert.match(await rows.textContent(), /¥19\.99/);
   await shot(page, '41-provider-offers');
-  await rows.first().getByRole('button', { name: /Pause/ }).click();
+  await rows.getByRole('button', { name: /Pause/ }).click();
   await page.getByText('Offer paused.').waitFor();
   await page.getByRole('link', { name: 'Paused' }).click();
   await page.locator('table.data tbody tr').filter({ hasText: accel }).getByText('Paused').waitFor();
