@@ -18,7 +18,7 @@
 static char *canon(const char *json) {
     char *out = NULL;
     size_t len;
-    if (audit_canonical(json, strlen(json), NULL, &out, &len) != 0)
+    if (canon_object(json, strlen(json), NULL, &out, &len) != 0)
         return NULL;
     ck_assert_uint_eq(strlen(out), len);
     return out;
@@ -40,7 +40,7 @@ static void assert_refused(const char *json) {
 #define LOG_N 12
 struct synth {
     unsigned char sk[crypto_sign_SECRETKEYBYTES];
-    struct audit_key key;
+    struct keys_public key;
     char docs[LOG_N][160];
     int64_t seqs[LOG_N];
     unsigned char leaves[LOG_N][AUDIT_HASH_BYTES];
@@ -175,7 +175,7 @@ START_TEST(canonical_leaves_out_skipped_members) {
     char *out;
     size_t len;
     const char *line = "{\"kind\":\"event\",\"seq\":7,\"b\":2,\"a\":1}";
-    ck_assert_int_eq(audit_canonical(line, strlen(line), skip, &out, &len), 0);
+    ck_assert_int_eq(canon_object(line, strlen(line), skip, &out, &len), 0);
     ck_assert_str_eq(out, "{\"a\":1,\"b\":2}");
     free(out);
 }
@@ -571,23 +571,23 @@ START_TEST(keys_load_reads_the_keys_endpoint_and_plain_paserks) {
     synth_init(&s);
     char paserk[PASERK_K4_PUBLIC_LEN], doc[512];
     paserk_k4_public(s.key.pk, paserk);
-    struct audit_key *keys;
+    struct keys_public *keys;
     int n;
     char *error = NULL;
     snprintf(doc, sizeof doc,
              "{\"items\":[{\"kid\":\"%s\",\"paserk\":\"%s\",\"status\":\"current\"}]}", s.key.kid,
              paserk);
-    ck_assert_int_eq(audit_keys_load(write_file("keys.json", doc), &keys, &n, &error), 0);
+    ck_assert_int_eq(keys_public_load(write_file("keys.json", doc), &keys, &n, &error), 0);
     ck_assert_int_eq(n, 1);
     ck_assert_str_eq(keys[0].kid, s.key.kid);
     ck_assert_mem_eq(keys[0].pk, s.key.pk, 32);
     free(keys);
     snprintf(doc, sizeof doc, "\n%s\n\n", paserk);
-    ck_assert_int_eq(audit_keys_load(write_file("keys.txt", doc), &keys, &n, &error), 0);
+    ck_assert_int_eq(keys_public_load(write_file("keys.txt", doc), &keys, &n, &error), 0);
     ck_assert_int_eq(n, 1);
     free(keys);
     snprintf(doc, sizeof doc, "[\"%s\"]", paserk);
-    ck_assert_int_eq(audit_keys_load(write_file("keys.arr", doc), &keys, &n, &error), 0);
+    ck_assert_int_eq(keys_public_load(write_file("keys.arr", doc), &keys, &n, &error), 0);
     free(keys);
 }
 END_TEST
@@ -600,14 +600,14 @@ START_TEST(keys_load_refuses_a_kid_that_is_not_its_key) {
     paserk_k4_public(s.key.pk, paserk);
     snprintf(doc, sizeof doc, "{\"items\":[{\"kid\":\"%s\",\"paserk\":\"%s\"}]}", other.key.kid,
              paserk);
-    struct audit_key *keys;
+    struct keys_public *keys;
     int n;
     char *error = NULL;
-    ck_assert_int_eq(audit_keys_load(write_file("bad.json", doc), &keys, &n, &error), -1);
+    ck_assert_int_eq(keys_public_load(write_file("bad.json", doc), &keys, &n, &error), -1);
     ck_assert_ptr_nonnull(strstr(error, "is not the id of its key"));
     free(error);
     error = NULL;
-    ck_assert_int_eq(audit_keys_load(write_file("empty.json", "{\"items\":[]}"), &keys, &n, &error),
+    ck_assert_int_eq(keys_public_load(write_file("empty.json", "{\"items\":[]}"), &keys, &n, &error),
                      -1);
     free(error);
 }
