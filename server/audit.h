@@ -160,7 +160,7 @@ void audit_export_close(struct audit_export *x);
 
 /* Verifies an export file with keys; *report as audit_verifier_report plus line counts.
  * 0 when the file was read (the report says whether it verified), -1 with *error otherwise. */
-int audit_verify_export(const char *path, const struct keys_public *keys, int nkeys, json_t **report,
-                        char **error);
+int audit_verify_export(const char *path, const struct keys_public *keys, int nkeys,
+                        json_t **report, char **error);
 
 #endif

@@ -79,8 +79,8 @@ static int export_entry(struct audit_export *x, const struct audit_log_item *it)
         if (it->leaf != NULL)
             snprintf(leaf, sizeof leaf, "\"%s\"", it->leaf);
         buf_printf(&x->out,
-                  "{\"kind\":\"event\",\"position\":%s,\"seq\":%lld,\"leaf\":%s,\"hash\":%s,",
-                  position, (long long)it->seq, leaf, hash);
+                   "{\"kind\":\"event\",\"position\":%s,\"seq\":%lld,\"leaf\":%s,\"hash\":%s,",
+                   position, (long long)it->seq, leaf, hash);
         buf_put(&x->out, canon + 1, len - 1); /* the canonical members and the closing brace */
         buf_putc(&x->out, '\n');
         x->events++;
@@ -95,9 +95,9 @@ static int export_more(struct audit_export *x) {
         char now[40];
         util_now_rfc3339(now, sizeof now);
         buf_printf(&x->out,
-                  "{\"kind\":\"header\",\"format\":\"" AUDIT_EXPORT_FORMAT
-                  "\",\"exported_at\":\"%s\",\"city_id\":",
-                  now);
+                   "{\"kind\":\"header\",\"format\":\"" AUDIT_EXPORT_FORMAT
+                   "\",\"exported_at\":\"%s\",\"city_id\":",
+                   now);
         if (x->scoped)
             buf_printf(&x->out, "\"%s\"}\n", x->city);
         else
@@ -110,15 +110,16 @@ static int export_more(struct audit_export *x) {
         if (audit_log_next(&x->log, &it) != 0)
             return -1;
         if (it.kind == AUDIT_LOG_END) {
-            buf_printf(&x->out,
-                      "{\"kind\":\"end\",\"events\":%lld,\"redacted\":%lld,\"checkpoints\":%lld}\n",
-                      x->events, x->redacted, x->checkpoints);
+            buf_printf(
+                &x->out,
+                "{\"kind\":\"end\",\"events\":%lld,\"redacted\":%lld,\"checkpoints\":%lld}\n",
+                x->events, x->redacted, x->checkpoints);
             x->stage = 2;
         } else if (it.kind == AUDIT_LOG_CHECKPOINT) {
             buf_printf(&x->out,
-                      "{\"kind\":\"checkpoint\",\"size\":%lld,\"head_hash\":\"%s\",\"signed_at\":"
-                      "\"%s\",\"kid\":\"%s\",\"signature\":\"%s\"}\n",
-                      (long long)it.size, it.head, it.signed_at, it.kid, it.signature);
+                       "{\"kind\":\"checkpoint\",\"size\":%lld,\"head_hash\":\"%s\",\"signed_at\":"
+                       "\"%s\",\"kid\":\"%s\",\"signature\":\"%s\"}\n",
+                       (long long)it.size, it.head, it.signed_at, it.kid, it.signature);
             x->checkpoints++;
         } else if (export_entry(x, &it) != 0) {
             return -1;
@@ -144,6 +145,7 @@ ssize_t audit_export_fill(struct audit_export *x, char *buf, size_t max) {
 
 /* ==== offline verification ================================================================ */
 
+/* A member holding a hash as 64 hex digits. */
 static bool member_hash(const struct canon_member *x, unsigned char out[AUDIT_HASH_BYTES]) {
     char hex[AUDIT_HEX_LEN];
     return canon_member_str(x, hex, sizeof hex) && audit_unhex(hex, out, AUDIT_HASH_BYTES);
@@ -152,10 +154,12 @@ static bool member_hash(const struct canon_member *x, unsigned char out[AUDIT_HA
 static const char *const line_meta[] = {"kind", "position", "seq", "leaf", "hash", NULL};
 
 /* The entry of an "event" or "redacted" line; -1 if the line is not well-formed. */
-static int entry_from_line(const struct canon_member *m, size_t n, bool redacted, struct audit_entry *e) {
+static int entry_from_line(const struct canon_member *m, size_t n, bool redacted,
+                           struct audit_entry *e) {
     memset(e, 0, sizeof *e);
-    const struct canon_member *pos = canon_member_get(m, n, "position"), *leaf = canon_member_get(m, n, "leaf"),
-                        *hash = canon_member_get(m, n, "hash");
+    const struct canon_member *pos = canon_member_get(m, n, "position"),
+                              *leaf = canon_member_get(m, n, "leaf"),
+                              *hash = canon_member_get(m, n, "hash");
     if (!canon_member_int(canon_member_get(m, n, "seq"), &e->seq))
         return -1;
     if (!canon_member_is_null(pos) && (!canon_member_int(pos, &e->position) || e->position <= 0))
@@ -182,12 +186,15 @@ static int entry_from_line(const struct canon_member *m, size_t n, bool redacted
     return 0;
 }
 
-static int checkpoint_from_line(const struct canon_member *m, size_t n, struct audit_checkpoint *cp) {
+/* The checkpoint of a "checkpoint" line; -1 if the line is not well-formed. */
+static int checkpoint_from_line(const struct canon_member *m, size_t n,
+                                struct audit_checkpoint *cp) {
     memset(cp, 0, sizeof *cp);
     char sig[2 * sizeof cp->signature + 1];
     if (!canon_member_int(canon_member_get(m, n, "size"), &cp->size) ||
         !canon_member_str(canon_member_get(m, n, "head_hash"), cp->head_hex, sizeof cp->head_hex) ||
-        !canon_member_str(canon_member_get(m, n, "signed_at"), cp->signed_at, sizeof cp->signed_at) ||
+        !canon_member_str(canon_member_get(m, n, "signed_at"), cp->signed_at,
+                          sizeof cp->signed_at) ||
         !canon_member_str(canon_member_get(m, n, "kid"), cp->kid, sizeof cp->kid) ||
         !canon_member_str(canon_member_get(m, n, "signature"), sig, sizeof sig) ||
         !audit_unhex(sig, cp->signature, sizeof cp->signature))
@@ -195,6 +202,7 @@ static int checkpoint_from_line(const struct canon_member *m, size_t n, struct a
     return 0;
 }
 
+/* getline without the line end; -1 at the end of the file. */
 static ssize_t read_line(FILE *f, char **line, size_t *cap) {
     ssize_t len = getline(line, cap, f);
     while (len > 0 && ((*line)[len - 1] == '\n' || (*line)[len - 1] == '\r'))
@@ -220,8 +228,8 @@ static int64_t file_find_leaf(void *ctx, const unsigned char leaf[AUDIT_HASH_BYT
         if (canon_parse_object(line, (size_t)len, &m, &n) != 0)
             continue;
         if (member_hash(canon_member_get(m, n, "leaf"), claim) &&
-            canon_member_int(canon_member_get(m, n, "position"), &position) && position != not_position &&
-            sodium_memcmp(claim, leaf, AUDIT_HASH_BYTES) == 0)
+            canon_member_int(canon_member_get(m, n, "position"), &position) &&
+            position != not_position && sodium_memcmp(claim, leaf, AUDIT_HASH_BYTES) == 0)
             found = position;
         canon_members_free(m, n);
     }
@@ -290,8 +298,8 @@ static void verify_line(struct audit_verifier *v, struct export_counts *k, const
     canon_members_free(m, n);
 }
 
-int audit_verify_export(const char *path, const struct keys_public *keys, int nkeys, json_t **report,
-                        char **error) {
+int audit_verify_export(const char *path, const struct keys_public *keys, int nkeys,
+                        json_t **report, char **error) {
     *report = NULL;
     FILE *f = fopen(path, "r");
     if (f == NULL) {

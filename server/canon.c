@@ -283,7 +283,7 @@ fail:
 }
 
 void canon_emit_members(struct buf *out, const struct canon_member *m, size_t n,
-                         const char *const *skip) {
+                        const char *const *skip) {
     buf_putc(out, '{');
     bool first = true;
     for (size_t i = 0; i < n; i++) {

@@ -33,14 +33,15 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ==== jobs ================================================================================ */
+
 int cron_add(const char *name, int64_t first_ms, int64_t period_ms, cron_fn run, void *ctx) {
     if (cron.started || cron.njobs == CRON_MAX_JOBS) {
         log_error("cron: cannot add job %s", name);
         return -1;
     }
-    cron.jobs[cron.njobs++] =
-        (struct cron_job){.name = name, .period_ms = period_ms, .run = run, .ctx = ctx,
-                          .due_ms = first_ms};
+    cron.jobs[cron.njobs++] = (struct cron_job){
+        .name = name, .period_ms = period_ms, .run = run, .ctx = ctx, .due_ms = first_ms};
     return 0;
 }
 
@@ -52,6 +53,8 @@ static int64_t next_due(void) {
             next = cron.jobs[i].due_ms;
     return next;
 }
+
+/* ==== the thread ========================================================================== */
 
 /* Sleeps until the monotonic time until_ms (forever when negative) unless asked to stop;
  * false when asked to stop. This is the program's one timed wait. */
@@ -77,7 +80,9 @@ static void run_due(void) {
         if (j->due_ms < 0 || j->due_ms > mono_ms())
             continue;
         enum cron_next next = j->run(j->ctx);
-        j->due_ms = next == CRON_DONE ? -1 : next == CRON_NOW ? mono_ms() : mono_ms() + j->period_ms;
+        j->due_ms = next == CRON_DONE  ? -1
+                    : next == CRON_NOW ? mono_ms()
+                                       : mono_ms() + j->period_ms;
     }
 }
 

@@ -365,6 +365,8 @@ struct db_session {
 
 int db_session_open(const char *begin_sql, struct db_session **out) {
     *out = NULL;
+    if (primary_url == NULL)
+        return DB_UNAVAILABLE; /* db_init was not called */
     struct db_session *s = calloc(1, sizeof *s);
     if (s == NULL)
         return DB_HARD_ERROR;

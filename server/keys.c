@@ -239,7 +239,7 @@ int keys_public_from_keyring(struct keys_public **keys, int *nkeys) {
 
 /* Adds the key of a PASERK (and checks its claimed kid) to keys. */
 static int public_add(const char *paserk, const char *kid, struct keys_public *keys, int *n,
-                   char **error) {
+                      char **error) {
     struct keys_public *k = &keys[*n];
     if (paserk == NULL || paserk_k4_public_decode(paserk, k->pk) != 0) {
         if (asprintf(error, "key %d is not a k4.public PASERK", *n + 1) < 0)
@@ -288,7 +288,7 @@ int keys_public_load(const char *path, struct keys_public **keys_out, int *nkeys
         }
     } else if (rc == 0 && json_is_object(doc)) {
         rc = public_add(json_string_value(json_object_get(doc, "paserk")),
-                     json_string_value(json_object_get(doc, "kid")), keys, &n, error);
+                        json_string_value(json_object_get(doc, "kid")), keys, &n, error);
     } else if (rc == 0) {
         char *save = NULL;
         for (char *l = strtok_r(text, "\r\n", &save); l && rc == 0;

@@ -441,8 +441,9 @@ static const char *vtoken_reason(enum vtoken_status st) {
     return "voucher-token-invalid";
 }
 
-/* Verifies a voucher token offline against a saved GET /v1/keys answer (or any public-key file
- * keys_public_load reads): signature, kid, claims and validity window (not the live balance, which only the server knows). */
+/* Verifies a voucher token offline against a saved GET /v1/keys answer (or any file that
+ * keys_public_load reads): signature, kid, claims and validity window (not the live balance,
+ * which only the server knows). */
 static int cmd_voucher_verify(int argc, char **argv) {
     const char *token = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
