@@ -5,7 +5,7 @@
  * replicas, under an advisory lock) chains the events shortly after they commit and signs
  * checkpoints; verification recomputes everything from the events and the public keys:
  *
- *   canonical_p = the event's content as canonical JSON (audit_canonical; sql/004
+ *   canonical_p = the event's content as canonical JSON (canon_object; sql/004
  *                 audit_event_doc lists the members; seq is not among them)
  *   leaf_p      = BLAKE2b-256(canonical_p)
  *   hash_p      = BLAKE2b-256(hash_{p-1} || seq_p as 8 bytes big-endian || leaf_p),
@@ -14,18 +14,23 @@
  *                 {head_hash = hash_size, kid, signed_at, size, type}
  *
  * Hashing the leaf rather than the event bytes into the chain lets an export for one city carry
- * a foreign event as its leaf alone ("redacted") and still be verified end to end. */
+ * a foreign event as its leaf alone ("redacted") and still be verified end to end.
+ *
+ * The module's files: canon.c (canonical JSON), audit_chain.c (chain, checkpoint message,
+ * verifier), audit_seal.c (the sealer, a job of server/cron.c), audit_log.c (the log read from
+ * one database snapshot; online verification), audit_export.c (the export stream and the
+ * offline verifier of an export). Public keys are read by server/keys.c. */
 #ifndef SUANLI_AUDIT_H
 #define SUANLI_AUDIT_H
 
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "paseto.h"
+#include "canon.h"
+#include "keys.h"
 
 #define AUDIT_HASH_BYTES 32
 #define AUDIT_HEX_LEN (2 * AUDIT_HASH_BYTES + 1)
@@ -34,14 +39,10 @@
 
 /* ==== canonical bytes, chain and checkpoints ============================================== */
 
-/* The canonical form of a JSON object text: members sorted by the bytes of their (unescaped)
- * names, no whitespace, strings escaped only where JSON requires (\" \\ \b \f \n \r \t, other
- * control characters as \u00xx) and otherwise raw UTF-8, numbers exactly as written, nested
- * objects likewise. Members named in skip (NULL-terminated; may be NULL) are left out.
- * Duplicate names, invalid UTF-8 and anything that is not one JSON object are refused.
- * *out is malloc'd and NUL-terminated; 0 on success, -1 on bad input. */
-int audit_canonical(const char *json, size_t len, const char *const *skip, char **out,
-                    size_t *out_len);
+/* canonical_p is canon_object() of the event's document (server/canon.h). */
+
+/* Decodes exactly n bytes from 2n hex digits; false if hex is anything else. */
+bool audit_unhex(const char *hex, unsigned char *out, size_t n);
 
 void audit_leaf(const char *canonical, size_t len, unsigned char leaf[AUDIT_HASH_BYTES]);
 void audit_chain_step(const unsigned char prev[AUDIT_HASH_BYTES], int64_t seq,
@@ -54,12 +55,6 @@ int audit_checkpoint_message(int64_t size, const char *head_hex, const char *sig
                              const char *kid, char *out, size_t outlen);
 
 /* ==== verification ======================================================================== */
-
-/* A public key that may have signed checkpoints. */
-struct audit_key {
-    unsigned char pk[32];
-    char kid[PASERK_K4_PID_LEN];
-};
 
 /* One position of the log as verification walks it, in seq order. */
 struct audit_entry {
@@ -98,7 +93,7 @@ typedef int64_t (*audit_leaf_finder)(void *ctx, const unsigned char leaf[AUDIT_H
  *   malformed / incomplete         (offline) an export line is not understood / the export ends
  *                                  before its "end" line */
 struct audit_verifier {
-    const struct audit_key *keys;
+    const struct keys_public *keys;
     int nkeys;
     audit_leaf_finder find_leaf;
     void *find_ctx;
@@ -122,7 +117,7 @@ struct audit_verifier {
     char detail[256];
 };
 
-void audit_verifier_init(struct audit_verifier *v, const struct audit_key *keys, int nkeys,
+void audit_verifier_init(struct audit_verifier *v, const struct keys_public *keys, int nkeys,
                          audit_leaf_finder find_leaf, void *find_ctx);
 void audit_verifier_entry(struct audit_verifier *v, const struct audit_entry *e);
 void audit_verifier_checkpoint(struct audit_verifier *v, const struct audit_checkpoint *cp);
@@ -136,15 +131,13 @@ json_t *audit_verifier_report(const struct audit_verifier *v);
 
 /* ==== the server side: sealer, online verification, export ================================ */
 
-/* Remembers the database for the audit connections and, unless SUANLI_AUDIT_SEALER=off,
- * starts the sealer thread. 0 on success. */
-int audit_start(const char *database_url);
-/* Stops the sealer (joins it) and forgets the database. Safe when not started. */
-void audit_stop(void);
+/* Unless SUANLI_AUDIT_SEALER=off, adds the sealer to the periodic runner (server/cron.h; call
+ * before cron_start): a round at once, then every SUANLI_AUDIT_SEAL_MS. 0 on success. */
+int audit_start(void);
 
-/* One sealer round on pg (a connection of its own): chains what is safely committed and signs
- * a checkpoint when one is due. Returns the number of events chained, or -1 on error. */
-int audit_seal_round(PGconn *pg, int64_t checkpoint_ms);
+/* One sealer round on this thread's database connection: chains what is safely committed and
+ * signs a checkpoint when one is due. Returns the number of events chained, or -1 on error. */
+int audit_seal_round(int64_t checkpoint_ms);
 
 /* Returned by audit_verify_db and audit_export_open when too many run at once. */
 #define AUDIT_TOO_MANY (-100)
@@ -165,18 +158,9 @@ void audit_export_close(struct audit_export *x);
 
 /* ==== offline verification (suanlid audit-verify) ========================================= */
 
-/* Reads public keys from a saved GET /v1/keys answer ({"items": [{"kid", "paserk"}]}), a JSON
- * array of such items or of PASERK strings, or a text file of k4.public PASERKs, one a line.
- * A kid that does not match its key is refused. *keys is malloc'd. 0 ok, -1 with *error set. */
-int audit_keys_load(const char *path, struct audit_key **keys, int *nkeys, char **error);
-
 /* Verifies an export file with keys; *report as audit_verifier_report plus line counts.
  * 0 when the file was read (the report says whether it verified), -1 with *error otherwise. */
-int audit_verify_export(const char *path, const struct audit_key *keys, int nkeys, json_t **report,
-                        char **error);
-
-/* suanlid audit-verify EXPORT --keys FILE: prints the report as JSON; exits 0 when the export
- * verifies, 1 when it does not, 2 when the keys or the export cannot be read. */
-int audit_verify_command(const char *export_path, const char *keys_path);
+int audit_verify_export(const char *path, const struct keys_public *keys, int nkeys,
+                        json_t **report, char **error);
 
 #endif

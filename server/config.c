@@ -61,7 +61,7 @@ static const struct cf_entry table[] = {
     {"SUANLI_SESSION_TTL", CF_INT, &cfg.session_ttl_s, "43200", 60, 2592000,
      "session lifetime in seconds"},
     {"SUANLI_AUDIT_SEALER", CF_SWITCH, &cfg.audit_sealer, "on", 0, 0,
-     "on or off: this process chains and checkpoints the audit log (server/audit.c)"},
+     "on or off: this process chains and checkpoints the audit log (server/audit_seal.c)"},
     {"SUANLI_AUDIT_SEAL_MS", CF_INT, &cfg.audit_seal_ms, "1000", 10, 60000,
      "milliseconds between two rounds of the audit sealer"},
     {"SUANLI_AUDIT_CHECKPOINT_MS", CF_INT, &cfg.audit_checkpoint_ms, "2000", 0, 3600000,

@@ -357,6 +357,53 @@ bool db_in_transaction(void) {
     return primary.in_txn;
 }
 
+/* ==== sessions of their own ============================================================== */
+
+struct db_session {
+    struct db_conn c;
+};
+
+int db_session_open(const char *begin_sql, struct db_session **out) {
+    *out = NULL;
+    if (primary_url == NULL)
+        return DB_UNAVAILABLE; /* db_init was not called */
+    struct db_session *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return DB_HARD_ERROR;
+    if (!conn_ensure(&s->c, primary_url)) {
+        free(s);
+        return DB_UNAVAILABLE;
+    }
+    PGresult *r = PQexec(s->c.pg, begin_sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : classify(&s->c, r);
+    PQclear(r);
+    if (rc != 0) {
+        db_session_close(s);
+        return rc;
+    }
+    s->c.in_txn = true;
+    *out = s;
+    return 0;
+}
+
+int db_session_exec(struct db_session *s, const char *sql, int nparams, const char *const *params,
+                    PGresult **res) {
+    if (res)
+        *res = NULL;
+    if (s->c.pg == NULL || PQstatus(s->c.pg) != CONNECTION_OK) {
+        set_error("08006", "connection lost", "the session's snapshot is gone", NULL);
+        return DB_UNAVAILABLE;
+    }
+    return exec_once(&s->c, primary_url, sql, nparams, params, res);
+}
+
+void db_session_close(struct db_session *s) {
+    if (s == NULL)
+        return;
+    conn_close(&s->c); /* closing the connection ends its read-only transaction */
+    free(s);
+}
+
 int db_run_script(PGconn *pg, const char *script, char **error_out) {
     PGresult *r = PQexec(pg, script);
     ExecStatusType st = PQresultStatus(r);

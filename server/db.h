@@ -66,6 +66,19 @@ bool db_ping(void);
 /* Number of open connections across all threads, for /metrics. */
 int db_open_connections(void);
 
+/* A connection of its own, outside this thread's: for work that holds one snapshot across many
+ * calls, possibly from several threads one after the other (audit verification and export).
+ * Same session settings, prepared statements and error classification as db_exec, but never
+ * reconnected: once its connection is lost every call answers DB_UNAVAILABLE. */
+struct db_session;
+/* Connects to the primary and runs begin_sql (a BEGIN …); 0 with *out, or a db_status. */
+int db_session_open(const char *begin_sql, struct db_session **out);
+/* As db_exec, on the session's connection (sql a string literal). */
+int db_session_exec(struct db_session *s, const char *sql, int nparams, const char *const *params,
+                    PGresult **res);
+/* Ends the transaction (rolls back) and closes the connection. NULL is allowed. */
+void db_session_close(struct db_session *s);
+
 /* Runs a whole SQL script (several statements) on a fresh connection to url, outside the
  * prepared-statement cache; used by migrations and tools. */
 int db_run_script(PGconn *pg, const char *script, char **error_out);

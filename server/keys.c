@@ -29,6 +29,8 @@ const struct signing_key *keys_current(void) {
     return keyring.nkeys > 0 ? &keyring.keys[keyring.nkeys - 1] : NULL;
 }
 
+/* ==== the key file ======================================================================== */
+
 int keys_load(const char *path) {
     keys_cleanup();
     json_error_t err;
@@ -218,4 +220,94 @@ int keys_import(const char *path, const char *paserk, bool *rotated, char *why, 
         rc = keyfile_append(path, sk, rotated, why, whylen);
     sodium_memzero(sk, sizeof sk);
     return rc;
+}
+
+/* ==== public keys ========================================================================= */
+
+int keys_public_from_keyring(struct keys_public **keys, int *nkeys) {
+    *nkeys = 0;
+    *keys = calloc((size_t)keyring.nkeys + 1, sizeof **keys);
+    if (*keys == NULL)
+        return -1;
+    for (int i = 0; i < keyring.nkeys; i++) {
+        memcpy((*keys)[i].pk, keyring.keys[i].pk, sizeof keyring.keys[i].pk);
+        memcpy((*keys)[i].kid, keyring.keys[i].kid, sizeof keyring.keys[i].kid);
+    }
+    *nkeys = keyring.nkeys;
+    return 0;
+}
+
+/* Adds the key of a PASERK (and checks its claimed kid) to keys. */
+static int public_add(const char *paserk, const char *kid, struct keys_public *keys, int *n,
+                      char **error) {
+    struct keys_public *k = &keys[*n];
+    if (paserk == NULL || paserk_k4_public_decode(paserk, k->pk) != 0) {
+        if (asprintf(error, "key %d is not a k4.public PASERK", *n + 1) < 0)
+            *error = NULL;
+        return -1;
+    }
+    paserk_k4_pid(k->pk, k->kid);
+    if (kid != NULL && strcmp(kid, k->kid) != 0) {
+        if (asprintf(error, "key %d: kid %s is not the id of its key (%s)", *n + 1, kid, k->kid) <
+            0)
+            *error = NULL;
+        return -1;
+    }
+    (*n)++;
+    return 0;
+}
+
+int keys_public_load(const char *path, struct keys_public **keys_out, int *nkeys, char **error) {
+    *keys_out = NULL;
+    *nkeys = 0;
+    *error = NULL;
+    size_t len;
+    char *text = util_read_file(path, &len);
+    if (text == NULL) {
+        if (asprintf(error, "cannot read %s: %s", path, strerror(errno)) < 0)
+            *error = NULL;
+        return -1;
+    }
+    json_t *doc = json_loadb(text, len, 0, NULL);
+    json_t *items = json_is_array(doc) ? doc : json_object_get(doc, "items");
+    size_t cap = json_is_array(items) ? json_array_size(items) : 1;
+    for (size_t i = 0; i < len; i++)
+        cap += text[i] == '\n';
+    struct keys_public *keys = calloc(cap + 1, sizeof *keys);
+    int n = 0, rc = keys ? 0 : -1;
+    if (rc == 0 && json_is_array(items)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item) {
+            const char *paserk = json_is_string(item)
+                                     ? json_string_value(item)
+                                     : json_string_value(json_object_get(item, "paserk"));
+            const char *kid = json_string_value(json_object_get(item, "kid"));
+            if ((rc = public_add(paserk, kid, keys, &n, error)) != 0)
+                break;
+        }
+    } else if (rc == 0 && json_is_object(doc)) {
+        rc = public_add(json_string_value(json_object_get(doc, "paserk")),
+                        json_string_value(json_object_get(doc, "kid")), keys, &n, error);
+    } else if (rc == 0) {
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\r\n", &save); l && rc == 0;
+             l = strtok_r(NULL, "\r\n", &save))
+            if (l[strspn(l, " \t")] != '\0')
+                rc = public_add(l + strspn(l, " \t"), NULL, keys, &n, error);
+    }
+    json_decref(doc);
+    free(text);
+    if (rc == 0 && n == 0) {
+        if (asprintf(error, "%s holds no keys", path) < 0)
+            *error = NULL;
+        rc = -1;
+    }
+    if (rc != 0) {
+        free(keys);
+        return -1;
+    }
+    *keys_out = keys;
+    *nkeys = n;
+    return 0;
 }

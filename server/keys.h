@@ -1,5 +1,6 @@
 /* keys.h — the key file: the secret that keys credential hashes, and the Ed25519 signing keys
- * (the last one signs; older ones stay for verification until their vouchers expire). */
+ * (the last one signs; older ones stay for verification until their vouchers expire); and the
+ * one reader of public-key files, for the offline verifiers (audit-verify, voucher-verify). */
 #ifndef SUANLI_KEYS_H
 #define SUANLI_KEYS_H
 
@@ -41,5 +42,20 @@ void keys_cleanup(void);
 
 /* The current signing key. */
 const struct signing_key *keys_current(void);
+
+/* A public key that verifies signatures (audit checkpoints, voucher tokens), by its PASERK id. */
+struct keys_public {
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    char kid[PASERK_K4_PID_LEN];
+};
+
+/* The public halves of the keyring; *keys malloc'd (never NULL on success). 0 or -1. */
+int keys_public_from_keyring(struct keys_public **keys, int *nkeys);
+
+/* Reads public keys from a saved GET /v1/keys answer ({"items": [{"kid", "paserk"}]}), a JSON
+ * array of such items or of PASERK strings, one such item, or a text file of k4.public
+ * PASERKs, one a line. A kid that does not match its key is refused, and so is a file without
+ * keys. *keys is malloc'd. 0 ok, -1 with *error (malloc'd, may be NULL) set. */
+int keys_public_load(const char *path, struct keys_public **keys, int *nkeys, char **error);
 
 #endif

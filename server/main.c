@@ -3,6 +3,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "config.h"
+#include "cron.h"
 #include "db.h"
 #include "http.h"
 #include "keys.h"
@@ -36,6 +37,13 @@ static bool wants_help(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return true;
     return false;
+}
+
+/* Prints doc as indented JSON (fallback when it cannot be rendered) and a newline. */
+static void print_json(const json_t *doc, const char *fallback) {
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", text ? text : fallback);
+    free(text);
 }
 
 /* ==== database for tools and the server ================================================== */
@@ -190,9 +198,11 @@ static int cmd_serve(int argc, char **argv) {
     if (demo && seed_demo(url) != 0)
         goto out;
     db_init(url, cfg.database_read_url, (int)cfg.db_timeout_ms);
+    /* the background jobs (maintenance, key registration, the audit sealer) are added to the
+     * one periodic runner, which starts once they all are */
     if (api_init() != 0) /* after db_init: it registers the signing keys */
         goto out;
-    if (audit_start(url) != 0) /* the audit sealer thread, on a connection of its own */
+    if (audit_start() != 0 || cron_start() != 0)
         goto out;
     if (http_start(cfg.listen_host, cfg.listen_port) != 0)
         goto out;
@@ -206,7 +216,7 @@ static int cmd_serve(int argc, char **argv) {
     http_stop();
     rc = 0;
 out:
-    audit_stop();
+    cron_stop(); /* before api_cleanup and db_cleanup, which its jobs use */
     api_cleanup();
     db_cleanup();
     database_close();
@@ -431,8 +441,9 @@ static const char *vtoken_reason(enum vtoken_status st) {
     return "voucher-token-invalid";
 }
 
-/* Verifies a voucher token offline against a saved GET /v1/keys answer: signature, kid,
- * claims and validity window (not the live balance, which only the server knows). */
+/* Verifies a voucher token offline against a saved GET /v1/keys answer (or any file that
+ * keys_public_load reads): signature, kid, claims and validity window (not the live balance,
+ * which only the server knows). */
 static int cmd_voucher_verify(int argc, char **argv) {
     const char *token = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -449,17 +460,24 @@ static int cmd_voucher_verify(int argc, char **argv) {
         fprintf(stderr, "usage: suanlid voucher-verify TOKEN --keys FILE\n");
         return 2;
     }
-    json_error_t err;
-    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
-    struct vtoken_key *keys = NULL;
-    size_t nkeys = 0;
-    const char *why = err.text;
-    if (doc == NULL || vtoken_keys_from_json(doc, &keys, &nkeys, &why) != 0) {
-        fprintf(stderr, "suanlid voucher-verify: %s: %s\n", file, why);
-        json_decref(doc);
+    struct keys_public *pub;
+    int npub;
+    char *error = NULL;
+    if (keys_public_load(file, &pub, &npub, &error) != 0) {
+        fprintf(stderr, "suanlid voucher-verify: %s\n", error ? error : "cannot load the keys");
+        free(error);
         return 2;
     }
-    json_decref(doc);
+    size_t nkeys = (size_t)npub;
+    struct vtoken_key *keys = calloc(nkeys, sizeof *keys);
+    for (size_t i = 0; keys != NULL && i < nkeys; i++) {
+        memcpy(keys[i].kid, pub[i].kid, sizeof keys[i].kid);
+        memcpy(keys[i].pk, pub[i].pk, sizeof keys[i].pk);
+    }
+    free(pub);
+    if (keys == NULL)
+        return 1;
+    const char *why = NULL;
     struct vtoken_claims c;
     char kid[PASERK_K4_PID_LEN];
     enum vtoken_status st = vtoken_verify(token, keys, nkeys, &c, kid, &why);
@@ -474,9 +492,7 @@ static int cmd_voucher_verify(int argc, char **argv) {
     json_t *out = json_pack("{s:b, s:s?, s:s, s:s?, s:o}", "valid", st == VTOKEN_OK, "reason",
                             vtoken_reason(st), "detail", why, "kid", signed_ok ? kid : NULL,
                             "claims", signed_ok ? vtoken_claims_json(&c) : json_null());
-    char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    printf("%s\n", text);
-    free(text);
+    print_json(out, "{}");
     json_decref(out);
     return st == VTOKEN_OK ? 0 : 1;
 }
@@ -495,10 +511,8 @@ static int cmd_ledger_check(int argc, char **argv) {
         PGresult *r = PQexec(pg, "SELECT ledger_check()::text");
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             json_t *report = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-            char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            printf("%s\n", text ? text : PQgetvalue(r, 0, 0));
+            print_json(report, PQgetvalue(r, 0, 0));
             rc = json_is_true(json_object_get(report, "ok")) ? 0 : 1;
-            free(text);
             json_decref(report);
         } else {
             fprintf(stderr, "suanlid ledger-check: %s", PQerrorMessage(pg));
@@ -513,11 +527,13 @@ static int cmd_ledger_check(int argc, char **argv) {
 
 /* ==== audit ============================================================================== */
 
+/* suanlid audit-verify EXPORT --keys FILE: prints the report as JSON; exits 0 when the export
+ * verifies, 1 when it does not, 2 when the keys or the export cannot be read. */
 static int cmd_audit_verify(int argc, char **argv) {
-    const char *export = NULL, *keys = NULL;
+    const char *export = NULL, *keys_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
-            keys = argv[++i];
+            keys_path = argv[++i];
         else if (export == NULL && argv[i][0] != '-')
             export = argv[i];
         else {
@@ -525,11 +541,30 @@ static int cmd_audit_verify(int argc, char **argv) {
             return 2;
         }
     }
-    if (export == NULL || keys == NULL) {
+    if (export == NULL || keys_path == NULL) {
         fprintf(stderr, "usage: suanlid audit-verify EXPORT --keys FILE\n");
         return 2;
     }
-    return audit_verify_command(export, keys);
+    struct keys_public *keys;
+    int nkeys;
+    char *error = NULL;
+    json_t *report = NULL;
+    if (keys_public_load(keys_path, &keys, &nkeys, &error) != 0) {
+        fprintf(stderr, "suanlid audit-verify: %s\n", error ? error : "cannot load the keys");
+        free(error);
+        return 2;
+    }
+    int rc = audit_verify_export(export, keys, nkeys, &report, &error);
+    free(keys);
+    if (rc != 0) {
+        fprintf(stderr, "suanlid audit-verify: %s\n", error ? error : "cannot read the export");
+        free(error);
+        return 2;
+    }
+    bool ok = json_is_true(json_object_get(report, "ok"));
+    print_json(report, "{}");
+    json_decref(report);
+    return ok ? 0 : 1;
 }
 
 static const struct command commands[] = {

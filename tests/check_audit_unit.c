@@ -1,9 +1,12 @@
 /* check_audit_unit.c — the audit log's cryptographic core without a server: canonical bytes,
  * the chain step, checkpoint messages, the verifier's verdict on every kind of tampering, the
- * offline verifier on export files, and the key file formats it accepts. */
+ * offline verifier on export files, and the key file formats it accepts; and the two pieces
+ * the module stands on: the growable buffer and the periodic runner that drives the sealer. */
 #include <check.h>
 
 #include "audit.h"
+#include "buf.h"
+#include "cron.h"
 #include "paseto.h"
 #include "util.h"
 
@@ -18,7 +21,7 @@
 static char *canon(const char *json) {
     char *out = NULL;
     size_t len;
-    if (audit_canonical(json, strlen(json), NULL, &out, &len) != 0)
+    if (canon_object(json, strlen(json), NULL, &out, &len) != 0)
         return NULL;
     ck_assert_uint_eq(strlen(out), len);
     return out;
@@ -40,7 +43,7 @@ static void assert_refused(const char *json) {
 #define LOG_N 12
 struct synth {
     unsigned char sk[crypto_sign_SECRETKEYBYTES];
-    struct audit_key key;
+    struct keys_public key;
     char docs[LOG_N][160];
     int64_t seqs[LOG_N];
     unsigned char leaves[LOG_N][AUDIT_HASH_BYTES];
@@ -175,7 +178,7 @@ START_TEST(canonical_leaves_out_skipped_members) {
     char *out;
     size_t len;
     const char *line = "{\"kind\":\"event\",\"seq\":7,\"b\":2,\"a\":1}";
-    ck_assert_int_eq(audit_canonical(line, strlen(line), skip, &out, &len), 0);
+    ck_assert_int_eq(canon_object(line, strlen(line), skip, &out, &len), 0);
     ck_assert_str_eq(out, "{\"a\":1,\"b\":2}");
     free(out);
 }
@@ -571,23 +574,23 @@ START_TEST(keys_load_reads_the_keys_endpoint_and_plain_paserks) {
     synth_init(&s);
     char paserk[PASERK_K4_PUBLIC_LEN], doc[512];
     paserk_k4_public(s.key.pk, paserk);
-    struct audit_key *keys;
+    struct keys_public *keys;
     int n;
     char *error = NULL;
     snprintf(doc, sizeof doc,
              "{\"items\":[{\"kid\":\"%s\",\"paserk\":\"%s\",\"status\":\"current\"}]}", s.key.kid,
              paserk);
-    ck_assert_int_eq(audit_keys_load(write_file("keys.json", doc), &keys, &n, &error), 0);
+    ck_assert_int_eq(keys_public_load(write_file("keys.json", doc), &keys, &n, &error), 0);
     ck_assert_int_eq(n, 1);
     ck_assert_str_eq(keys[0].kid, s.key.kid);
     ck_assert_mem_eq(keys[0].pk, s.key.pk, 32);
     free(keys);
     snprintf(doc, sizeof doc, "\n%s\n\n", paserk);
-    ck_assert_int_eq(audit_keys_load(write_file("keys.txt", doc), &keys, &n, &error), 0);
+    ck_assert_int_eq(keys_public_load(write_file("keys.txt", doc), &keys, &n, &error), 0);
     ck_assert_int_eq(n, 1);
     free(keys);
     snprintf(doc, sizeof doc, "[\"%s\"]", paserk);
-    ck_assert_int_eq(audit_keys_load(write_file("keys.arr", doc), &keys, &n, &error), 0);
+    ck_assert_int_eq(keys_public_load(write_file("keys.arr", doc), &keys, &n, &error), 0);
     free(keys);
 }
 END_TEST
@@ -600,16 +603,76 @@ START_TEST(keys_load_refuses_a_kid_that_is_not_its_key) {
     paserk_k4_public(s.key.pk, paserk);
     snprintf(doc, sizeof doc, "{\"items\":[{\"kid\":\"%s\",\"paserk\":\"%s\"}]}", other.key.kid,
              paserk);
-    struct audit_key *keys;
+    struct keys_public *keys;
     int n;
     char *error = NULL;
-    ck_assert_int_eq(audit_keys_load(write_file("bad.json", doc), &keys, &n, &error), -1);
+    ck_assert_int_eq(keys_public_load(write_file("bad.json", doc), &keys, &n, &error), -1);
     ck_assert_ptr_nonnull(strstr(error, "is not the id of its key"));
     free(error);
     error = NULL;
-    ck_assert_int_eq(audit_keys_load(write_file("empty.json", "{\"items\":[]}"), &keys, &n, &error),
-                     -1);
+    ck_assert_int_eq(
+        keys_public_load(write_file("empty.json", "{\"items\":[]}"), &keys, &n, &error), -1);
     free(error);
+}
+END_TEST
+
+/* ==== buffer and periodic runner ========================================================== */
+
+START_TEST(buffer_grows_and_stays_terminated) {
+    struct buf b = {0};
+    buf_reserve(&b, 0);
+    ck_assert_str_eq(b.p, "");
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&b, "%03d,", i);
+    ck_assert_uint_eq(b.len, 4000);
+    ck_assert_uint_eq(strlen(b.p), 4000);
+    ck_assert(strncmp(b.p + 3996, "999,", 4) == 0);
+    buf_clear(&b);
+    buf_puts(&b, "ab");
+    buf_putc(&b, 'c');
+    buf_put(&b, "de", 1);
+    ck_assert_str_eq(b.p, "abcd");
+    ck_assert(!b.oom);
+    buf_free(&b);
+    ck_assert_ptr_null(b.p);
+}
+END_TEST
+
+struct cron_counts {
+    int once, often, at_once;
+};
+
+static enum cron_next job_once(void *ctx) {
+    ((struct cron_counts *)ctx)->once++;
+    return CRON_DONE;
+}
+
+static enum cron_next job_often(void *ctx) {
+    ((struct cron_counts *)ctx)->often++;
+    return CRON_LATER;
+}
+
+/* Asks to run again at once three times, then waits for a period far beyond the test. */
+static enum cron_next job_at_once(void *ctx) {
+    return ++((struct cron_counts *)ctx)->at_once < 4 ? CRON_NOW : CRON_LATER;
+}
+
+START_TEST(runner_runs_each_job_at_its_own_period_and_stops_at_once) {
+    struct cron_counts k = {0};
+    ck_assert_int_eq(cron_add("once", 0, 10, job_once, &k), 0);
+    ck_assert_int_eq(cron_add("often", 0, 20, job_often, &k), 0);
+    ck_assert_int_eq(cron_add("at once", 50, 3600000, job_at_once, &k), 0);
+    ck_assert_int_eq(cron_start(), 0);
+    ck_assert_int_eq(cron_add("late", 0, 10, job_once, &k), -1); /* only before the start */
+    usleep(400000);
+    int64_t t0 = util_now_ms();
+    cron_stop();
+    ck_assert_int_lt(util_now_ms() - t0, 1000); /* the wait is interrupted, not slept out */
+    ck_assert_int_eq(k.once, 1);
+    ck_assert_int_ge(k.often, 5);
+    ck_assert_int_le(k.often, 21);
+    ck_assert_int_eq(k.at_once, 4);
+    cron_stop(); /* a second stop is harmless */
 }
 END_TEST
 
@@ -647,6 +710,10 @@ int main(void) {
     tcase_add_test(tc, offline_verifier_refuses_garbage_lines);
     tcase_add_test(tc, keys_load_reads_the_keys_endpoint_and_plain_paserks);
     tcase_add_test(tc, keys_load_refuses_a_kid_that_is_not_its_key);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("foundations");
+    tcase_add_test(tc, buffer_grows_and_stays_terminated);
+    tcase_add_test(tc, runner_runs_each_job_at_its_own_period_and_stops_at_once);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

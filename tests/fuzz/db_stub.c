@@ -75,6 +75,22 @@ int db_open_connections(void) {
     return 0;
 }
 
+int db_session_open(const char *begin_sql, struct db_session **out) {
+    (void)begin_sql;
+    *out = NULL;
+    return DB_UNAVAILABLE;
+}
+
+int db_session_exec(struct db_session *s, const char *sql, int nparams, const char *const *params,
+                    PGresult **res) {
+    (void)s;
+    return db_exec(sql, nparams, params, res);
+}
+
+void db_session_close(struct db_session *s) {
+    (void)s;
+}
+
 int db_run_script(PGconn *pg, const char *script, char **error_out) {
     (void)pg;
     (void)script;

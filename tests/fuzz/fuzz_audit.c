@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static struct audit_key key;
+    static struct keys_public key;
     static int ready;
     if (!ready) {
         if (sodium_init() < 0)
@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     char *canonical = NULL;
     size_t clen = 0;
-    if (audit_canonical((const char *)data, size, NULL, &canonical, &clen) == 0)
+    if (canon_object((const char *)data, size, NULL, &canonical, &clen) == 0)
         free(canonical);
 
     int fd = memfd_create("export", 0);
