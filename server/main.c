@@ -204,7 +204,9 @@ static int cmd_serve(int argc, char **argv) {
         goto out;
     if (audit_start() != 0 || cron_start() != 0)
         goto out;
-    if (http_start(cfg.listen_host, cfg.listen_port) != 0)
+    /* the API's routes, and the web UI for every other GET; kept until http_stop */
+    const struct http_api api = {api_routes, api_routes_len, api_web_static};
+    if (http_start(cfg.listen_host, cfg.listen_port, &api) != 0)
         goto out;
     log_info("listening on %s:%d with %lld worker threads", cfg.listen_host, cfg.listen_port,
              (long long)cfg.threads);
