@@ -278,8 +278,8 @@ int db_exec(const char *sql, int nparams, const char *const *params, PGresult **
  * few seconds before it connects again to look for a standby. */
 static const char SQL_PRIMARY_LSN[] = "SELECT pg_current_wal_flush_lsn()::text";
 static const char SQL_REPLAYED[] =
-    "SELECT CASE WHEN pg_is_in_recovery() THEN (pg_last_wal_replay_lsn() >= $1::pg_lsn)::text "
-    "ELSE 'primary' END";
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 'primary' "
+    "WHEN pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 't' ELSE 'f' END";
 #define DB_STANDBY_RETRY_US 5000000
 static atomic_ullong reads_on_replica, reads_on_primary;
 static _Thread_local int64_t no_standby_until_us;
