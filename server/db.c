@@ -94,7 +94,8 @@ static void set_error(const char *state, const char *msg, const char *detail, co
 }
 
 /* Session settings every connection gets: UTC so that timestamps render as RFC 3339 with
- * +00:00, a statement timeout so that no request waits forever on a lock. */
+ * +00:00, a statement timeout so that no request waits forever on a lock, and the schema of
+ * the SQL functions (sql/functions, in schema "api") on the search path. */
 static PGconn *connect_url(const char *url, char **error_out) {
     char timeout_s[16];
     snprintf(timeout_s, sizeof timeout_s, "%d",
@@ -108,10 +109,10 @@ static PGconn *connect_url(const char *url, char **error_out) {
         PQfinish(pg);
         return NULL;
     }
-    char set[160];
+    char set[256];
     snprintf(set, sizeof set,
              "SET TIME ZONE 'UTC'; SET statement_timeout = %d; SET lock_timeout = %d; "
-             "SET synchronous_commit = on",
+             "SET synchronous_commit = on; SET search_path = public, api",
              stmt_timeout_ms, stmt_timeout_ms);
     PGresult *r = PQexec(pg, set);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -109,8 +109,12 @@ static int seed_demo(const char *url) {
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         log_warn("demo seed: could not register the signing keys: %s", PQerrorMessage(pg));
     PQclear(r);
+    if (migrate_load_dev(pg, cfg.sql_dir) != 0) {
+        PQfinish(pg);
+        return -1;
+    }
     const char *params[] = {hash};
-    r = PQexecParams(pg, "SELECT demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(pg, "SELECT pg_temp.demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
         log_error("demo seed failed: %s", PQerrorMessage(pg));
