@@ -91,6 +91,7 @@ static void set_error(const char *state, const char *msg, const char *detail, co
     snprintf(last_error.message, sizeof last_error.message, "%s", msg ? msg : "");
     snprintf(last_error.detail, sizeof last_error.detail, "%s", detail ? detail : "");
     snprintf(last_error.constraint, sizeof last_error.constraint, "%s", cons ? cons : "");
+    last_error.field[0] = '\0';
 }
 
 /* Session settings every connection gets: UTC so that timestamps render as RFC 3339 with
@@ -196,6 +197,9 @@ static int classify(struct db_conn *c, PGresult *r) {
     set_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
               PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL),
               PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME));
+    /* a refusal of one request field (problem_at in sql/functions/core) names it as COLUMN */
+    const char *field = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+    snprintf(last_error.field, sizeof last_error.field, "%s", field ? field : "");
     if (PQstatus(c->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0) {
         conn_close(c);

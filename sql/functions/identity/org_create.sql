@@ -18,15 +18,15 @@ BEGIN
     PERFORM problem('forbidden', 'only operators and city administrators create organisations');
   END IF;
   IF p_type = 'operator' THEN
-    PERFORM problem('validation-failed', 'type: the operator organisation exists already');
+    PERFORM problem_at('validation-failed', 'type', 'the operator organisation exists already');
   ELSIF p_type = 'city' THEN
     IF p_city IS NOT NULL THEN
-      PERFORM problem('validation-failed', 'city_id: a city is not inside another city');
+      PERFORM problem_at('validation-failed', 'city_id', 'a city is not inside another city');
     END IF;
     v_city := v_id;
   ELSE
     IF v_city IS NULL THEN
-      PERFORM problem('validation-failed', 'city_id: required for a ' || p_type);
+      PERFORM problem_at('validation-failed', 'city_id', 'required for a ' || p_type);
     END IF;
     PERFORM 1 FROM organizations WHERE id = v_city AND type = 'city';
     IF NOT FOUND THEN

@@ -17,8 +17,8 @@ BEGIN
        OR (v_org.type = 'city' AND p_role IN ('city_admin', 'auditor'))
        OR (v_org.type = 'provider' AND p_role = 'provider')
        OR (v_org.type = 'institute' AND p_role = 'institute')) THEN
-    PERFORM problem('validation-failed',
-                    format('role: a %s user cannot belong to a %s organization', p_role, v_org.type));
+    PERFORM problem_at('validation-failed', 'role',
+                       format('a %s user cannot belong to a %s organization', p_role, v_org.type));
   END IF;
   IF p_role = 'operator' AND p_actor->>'role' <> 'operator' THEN
     PERFORM problem('forbidden', 'only an operator creates operators');

@@ -5,7 +5,7 @@ DECLARE
   v numeric := p_units::numeric * p_hours * p_price;
 BEGIN
   IF v > 9223372036854775807 THEN
-    PERFORM problem('validation-failed', 'units: the cost of this window exceeds the largest amount');
+    PERFORM problem_at('validation-failed', 'units', 'the cost of this window exceeds the largest amount');
   END IF;
   RETURN v::bigint;
 END $$;

@@ -12,13 +12,13 @@ BEGIN
   END IF;
   SELECT zone INTO v_zone FROM regions WHERE code = p_region;
   IF NOT FOUND THEN
-    PERFORM problem('validation-failed', 'region: unknown region ' || p_region);
+    PERFORM problem_at('validation-failed', 'region', 'unknown region ' || p_region);
   END IF;
   IF p_until <= p_from THEN
-    PERFORM problem('validation-failed', 'available_until: must be after available_from');
+    PERFORM problem_at('validation-failed', 'available_until', 'must be after available_from');
   END IF;
   IF p_until <= now() THEN
-    PERFORM problem('validation-failed', 'available_until: must be in the future');
+    PERFORM problem_at('validation-failed', 'available_until', 'must be in the future');
   END IF;
   INSERT INTO offers (provider_id, resource_class, accelerator, units, fp16_tflops_per_unit,
                       memory_gib_per_unit, region, zone, price_fen_per_unit_hour,

@@ -14,13 +14,13 @@ BEGIN
     PERFORM problem('offer-not-active', format('offer %s is withdrawn and cannot change', p_id));
   END IF;
   IF coalesce(p_until, v_old.available_until) <= coalesce(p_from, v_old.available_from) THEN
-    PERFORM problem('validation-failed', 'available_until: must be after available_from');
+    PERFORM problem_at('validation-failed', 'available_until', 'must be after available_from');
   END IF;
   IF p_units IS NOT NULL AND p_units < v_old.units THEN
     v_peak := offer_reserved_peak(p_id, '-infinity', 'infinity');
     IF p_units < v_peak THEN
-      PERFORM problem('units-below-reserved',
-                      format('units: live orders hold %s units of offer %s at their busiest instant; '
+      PERFORM problem_at('units-below-reserved', 'units',
+                         format('live orders hold %s units of offer %s at their busiest instant; '
                              'units cannot drop below that', v_peak, p_id));
     END IF;
   END IF;

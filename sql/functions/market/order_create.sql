@@ -14,7 +14,7 @@ BEGIN
     PERFORM problem('forbidden', 'only institutes reserve capacity');
   END IF;
   IF p_end <= p_start THEN
-    PERFORM problem('validation-failed', 'end: must be after start');
+    PERFORM problem_at('validation-failed', 'end', 'must be after start');
   END IF;
   SELECT * INTO v_offer FROM offers WHERE id = p_offer FOR UPDATE;
   IF NOT FOUND THEN

@@ -19,10 +19,10 @@ DECLARE
   g_month boolean := 'month' = ANY (p_group_by);
 BEGIN
   IF NOT coalesce(p_group_by, '{}') <@ ARRAY['program', 'institute', 'provider', 'region', 'zone', 'month'] THEN
-    PERFORM problem('invalid-query', 'group_by: must be a list of program, institute, provider, region, zone, month');
+    PERFORM problem_at('invalid-query', 'group_by', 'must be a list of program, institute, provider, region, zone, month');
   END IF;
   IF p_from IS NOT NULL AND p_to IS NOT NULL AND p_to <= p_from THEN
-    PERFORM problem('invalid-query', 'to: must be after from');
+    PERFORM problem_at('invalid-query', 'to', 'must be after from');
   END IF;
   RETURN (
     WITH k AS MATERIALIZED (

@@ -15,8 +15,8 @@ BEGIN
   SELECT t.n - 1 AS i INTO e FROM jsonb_array_elements(p_vouchers) WITH ORDINALITY t(x, n)
    WHERE t.x ? 'token' OR NOT t.x ? 'voucher_id' ORDER BY t.n LIMIT 1;
   IF FOUND THEN
-    PERFORM problem('validation-failed',
-                    format('vouchers[%s].token: voucher tokens must be verified by the server first', e.i));
+    PERFORM problem_at('validation-failed', format('vouchers[%s].token', e.i),
+                       'voucher tokens must be verified by the server first');
   END IF;
   SELECT t.n - 1 AS i, t.x->>'voucher_id' AS id INTO v_dup
     FROM jsonb_array_elements(p_vouchers) WITH ORDINALITY t(x, n)
@@ -24,8 +24,8 @@ BEGIN
                   WHERE u.m < t.n AND u.y->>'voucher_id' = t.x->>'voucher_id')
    ORDER BY t.n LIMIT 1;
   IF FOUND THEN
-    PERFORM problem('validation-failed',
-                    format('vouchers[%s].voucher_id: voucher %s is named twice', v_dup.i, v_dup.id));
+    PERFORM problem_at('validation-failed', format('vouchers[%s].voucher_id', v_dup.i),
+                       format('voucher %s is named twice', v_dup.id));
   END IF;
   PERFORM 1 FROM orders WHERE id = p_order FOR UPDATE;
   PERFORM 1 FROM vouchers

@@ -17,17 +17,17 @@ BEGIN
     PERFORM problem('not-found', 'no city ' || v_city);
   END IF;
   IF v_city IS NULL THEN
-    PERFORM problem('validation-failed', 'city_id: required when the operator creates a programme');
+    PERFORM problem_at('validation-failed', 'city_id', 'required when the operator creates a programme');
   END IF;
   PERFORM 1 FROM organizations WHERE id = v_city AND type = 'city';
   IF NOT FOUND THEN
     PERFORM problem('not-found', 'no city ' || v_city);
   END IF;
   IF v_ends <= v_starts THEN
-    PERFORM problem('validation-failed', 'ends_at: must be after starts_at');
+    PERFORM problem_at('validation-failed', 'ends_at', 'must be after starts_at');
   END IF;
   IF v_ends <= now() THEN
-    PERFORM problem('validation-failed', 'ends_at: must be in the future');
+    PERFORM problem_at('validation-failed', 'ends_at', 'must be in the future');
   END IF;
   SELECT * INTO v_lists FROM program_rule_lists(p_body);
   INSERT INTO programs (city_id, name, budget_fen, starts_at, ends_at, max_subsidy_bp,

@@ -13,10 +13,10 @@ BEGIN
                   ELSE ARRAY(SELECT code FROM regions ORDER BY code) END;
   SELECT c INTO v_bad FROM unnest(classes) c WHERE c NOT IN ('gpu', 'npu', 'cpu') LIMIT 1;
   IF FOUND THEN
-    PERFORM problem('validation-failed', 'resource_classes: unknown resource class ' || v_bad);
+    PERFORM problem_at('validation-failed', 'resource_classes', 'unknown resource class ' || v_bad);
   END IF;
   SELECT r INTO v_bad FROM unnest(regions) r WHERE NOT EXISTS (SELECT 1 FROM regions g WHERE g.code = r) LIMIT 1;
   IF FOUND THEN
-    PERFORM problem('validation-failed', 'regions: unknown region ' || v_bad);
+    PERFORM problem_at('validation-failed', 'regions', 'unknown region ' || v_bad);
   END IF;
 END $$;

@@ -24,8 +24,8 @@ BEGIN
   END IF;
   v_budget := coalesce((p_patch->>'budget_fen')::bigint, v_old.budget_fen);
   IF v_budget < v_old.issued_fen - v_old.released_fen THEN
-    PERFORM problem('budget-below-committed',
-                    format('budget_fen: %s fen are issued and not released; the budget cannot be lower',
+    PERFORM problem_at('budget-below-committed', 'budget_fen',
+                       format('%s fen are issued and not released; the budget cannot be lower',
                            v_old.issued_fen - v_old.released_fen));
   END IF;
   SELECT * INTO v_lists FROM program_rule_lists(jsonb_build_object(
@@ -48,7 +48,7 @@ BEGIN
     updated_at = now()
    WHERE p.id = p_id RETURNING * INTO v_new;
   IF v_new.ends_at <= v_new.starts_at THEN
-    PERFORM problem('validation-failed', 'ends_at: must be after starts_at');
+    PERFORM problem_at('validation-failed', 'ends_at', 'must be after starts_at');
   END IF;
   IF v_new.budget_fen <> v_old.budget_fen THEN
     PERFORM ledger_move(p_actor, 'fund', p_id, NULL, NULL, NULL, 'program_committed', p_id,

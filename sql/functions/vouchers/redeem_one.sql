@@ -22,32 +22,32 @@ DECLARE
 BEGIN
   SELECT * INTO o FROM orders WHERE id = p_order FOR UPDATE;
   IF NOT FOUND OR o.institute_id IS DISTINCT FROM v_org OR p_actor->>'role' <> 'institute' THEN
-    PERFORM problem('not-found', format('%sorder_id: no order %s', p_field, p_order));
+    PERFORM problem_at('not-found', p_field || 'order_id', format('no order %s', p_order));
   END IF;
   SELECT * INTO v FROM vouchers WHERE id = p_voucher FOR UPDATE;
   IF NOT FOUND OR (v.institute_id <> v_org AND NOT p_via_token) THEN
-    PERFORM problem('not-found', format('%s: no voucher %s', v_field, p_voucher));
+    PERFORM problem_at('not-found', v_field, format('no voucher %s', p_voucher));
   END IF;
   IF v.institute_id <> v_org THEN
-    PERFORM problem('voucher-not-yours',
-                    format('%s: voucher %s belongs to another institute', v_field, p_voucher));
+    PERFORM problem_at('voucher-not-yours', v_field,
+                       format('voucher %s belongs to another institute', p_voucher));
   END IF;
   IF v.status = 'revoked' THEN
-    PERFORM problem('voucher-revoked',
-                    format('%s: voucher %s was revoked at %s', v_field, p_voucher, ts(v.revoked_at)));
+    PERFORM problem_at('voucher-revoked', v_field,
+                       format('voucher %s was revoked at %s', p_voucher, ts(v.revoked_at)));
   END IF;
   IF v.status = 'expired' OR now() >= v.expires_at THEN
-    PERFORM problem('voucher-expired',
-                    format('%s: voucher %s expired at %s', v_field, p_voucher, ts(v.expires_at)));
+    PERFORM problem_at('voucher-expired', v_field,
+                       format('voucher %s expired at %s', p_voucher, ts(v.expires_at)));
   END IF;
   IF now() < v.not_before THEN
-    PERFORM problem('voucher-not-yet-valid',
-                    format('%s: voucher %s is valid from %s', v_field, p_voucher, ts(v.not_before)));
+    PERFORM problem_at('voucher-not-yet-valid', v_field,
+                       format('voucher %s is valid from %s', p_voucher, ts(v.not_before)));
   END IF;
   SELECT * INTO p FROM programs WHERE id = v.program_id;
   IF program_state(p) <> 'active' THEN
-    PERFORM problem('program-not-active',
-                    format('%s: programme %s of voucher %s is %s', v_field, p.id, p_voucher, program_state(p)));
+    PERFORM problem_at('program-not-active', v_field,
+                       format('programme %s of voucher %s is %s', p.id, p_voucher, program_state(p)));
   END IF;
   IF o.status <> 'reserved' THEN
     PERFORM problem('order-state-conflict',
@@ -55,19 +55,18 @@ BEGIN
   END IF;
   SELECT * INTO f FROM offers WHERE id = o.offer_id;
   IF NOT f.resource_class = ANY (p.resource_classes) THEN
-    PERFORM problem('offer-not-eligible',
-                    format('%s: programme %s subsidises %s capacity, not %s', v_field, p.id,
+    PERFORM problem_at('offer-not-eligible', v_field,
+                       format('programme %s subsidises %s capacity, not %s', p.id,
                            array_to_string(p.resource_classes, ', '), f.resource_class));
   END IF;
   IF NOT f.region = ANY (p.regions) THEN
-    PERFORM problem('offer-not-eligible',
-                    format('%s: programme %s subsidises the regions %s, not %s', v_field, p.id,
+    PERFORM problem_at('offer-not-eligible', v_field,
+                       format('programme %s subsidises the regions %s, not %s', p.id,
                            array_to_string(p.regions, ', '), f.region));
   END IF;
   IF f.green_share < p.min_green_share THEN
-    PERFORM problem('offer-not-eligible',
-                    format('%s: programme %s requires a green share of at least %s; offer %s has %s',
-                           v_field, p.id, p.min_green_share, f.id, f.green_share));
+    PERFORM problem_at('offer-not-eligible', v_field,
+                       format('programme %s requires a green share of at least %s; offer %s has %s', p.id, p.min_green_share, f.id, f.green_share));
   END IF;
   -- the institute's running total in this programme: its row lock serialises the cap check
   INSERT INTO program_institute_totals (program_id, institute_id) VALUES (p.id, v_org)
@@ -79,20 +78,18 @@ BEGIN
                      ELSE p.per_institute_cap_fen - v_total END;
   v_amount := coalesce(p_amount, greatest(least(v.balance_fen, v_ratio_room, v_cap_room), 0));
   IF v_amount > v.balance_fen OR v.balance_fen = 0 THEN
-    PERFORM problem('insufficient-balance',
-                    format('%samount_fen: voucher %s holds %s fen; %s requested', p_field, p_voucher,
+    PERFORM problem_at('insufficient-balance', p_field || 'amount_fen',
+                       format('voucher %s holds %s fen; %s requested', p_voucher,
                            v.balance_fen, coalesce(p_amount::text, 'some')));
   END IF;
   IF v_amount > v_ratio_room OR v_ratio_room <= 0 THEN
-    PERFORM problem('subsidy-ratio-exceeded',
-                    format('%samount_fen: programme %s covers at most %s bp of order %s (gross %s fen): %s fen more at most, %s requested',
-                           p_field, p.id, p.max_subsidy_bp, p_order, o.gross_fen,
+    PERFORM problem_at('subsidy-ratio-exceeded', p_field || 'amount_fen',
+                       format('programme %s covers at most %s bp of order %s (gross %s fen): %s fen more at most, %s requested', p.id, p.max_subsidy_bp, p_order, o.gross_fen,
                            greatest(v_ratio_room, 0), coalesce(p_amount::text, 'some')));
   END IF;
   IF v_amount > v_cap_room OR v_cap_room <= 0 THEN
-    PERFORM problem('institute-cap-exceeded',
-                    format('%samount_fen: programme %s caps each institute at %s fen; %s fen are redeemed, %s requested',
-                           p_field, p.id, p.per_institute_cap_fen, v_total,
+    PERFORM problem_at('institute-cap-exceeded', p_field || 'amount_fen',
+                       format('programme %s caps each institute at %s fen; %s fen are redeemed, %s requested', p.id, p.per_institute_cap_fen, v_total,
                            coalesce(p_amount::text, 'some')));
   END IF;
 

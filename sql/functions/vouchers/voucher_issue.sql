@@ -43,16 +43,13 @@ BEGIN
    ORDER BY x.n LIMIT 1;
   IF FOUND THEN
     IF v_bad.unknown THEN
-      PERFORM problem('not-found', format('vouchers[%s].institute_id: no institute %s in the programme''s city',
-                                          v_bad.i, v_bad.institute_id));
+      PERFORM problem_at('not-found', format('vouchers[%s].institute_id', v_bad.i), format('no institute %s in the programme''s city', v_bad.institute_id));
     ELSIF v_bad.exp <= v_now THEN
-      PERFORM problem('validation-failed', format('vouchers[%s].expires_at: must be in the future', v_bad.i));
+      PERFORM problem_at('validation-failed', format('vouchers[%s].expires_at', v_bad.i), 'must be in the future');
     ELSIF v_bad.exp <= v_bad.nbf THEN
-      PERFORM problem('validation-failed', format('vouchers[%s].expires_at: must be after not_before (%s)',
-                                                  v_bad.i, ts(v_bad.nbf)));
+      PERFORM problem_at('validation-failed', format('vouchers[%s].expires_at', v_bad.i), format('must be after not_before (%s)', ts(v_bad.nbf)));
     ELSE
-      PERFORM problem('validation-failed', format('vouchers[%s].expires_at: must not be after the programme ends (%s)',
-                                                  v_bad.i, ts(v_p.ends_at)));
+      PERFORM problem_at('validation-failed', format('vouchers[%s].expires_at', v_bad.i), format('must not be after the programme ends (%s)', ts(v_p.ends_at)));
     END IF;
   END IF;
 
