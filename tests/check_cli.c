@@ -375,6 +375,31 @@ START_TEST(each_function_is_defined_in_exactly_one_file) {
 }
 END_TEST
 
+/* Reads do not write: every function that answers a GET (names ending in _get, _list, _json,
+ * _live, _search, _page, and the report_ and match_ functions) is STABLE or IMMUTABLE, which
+ * PostgreSQL enforces (such a function cannot change a row, nor call one that does). */
+START_TEST(functions_that_answer_reads_cannot_write) {
+    char *db = th_db_create("reads");
+    char *out;
+    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' %s migrate", db, th_suanlid()), 0);
+    free(out);
+    const char *reads = "FROM pg_proc WHERE pronamespace = 'api'::regnamespace"
+                        " AND (proname ~ '_(get|list|json|live|search|page)$'"
+                        "      OR proname ~ '^(report|match)_')";
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) %s", reads);
+    char *n = th_sql(db, sql);
+    ck_assert_int_ge(atoi(n), 30);
+    free(n);
+    snprintf(sql, sizeof sql, "SELECT coalesce(string_agg(proname, ' '), '') %s AND provolatile = 'v'",
+             reads);
+    char *writers = th_sql(db, sql);
+    ck_assert_msg(writers == NULL || writers[0] == '\0', "read functions that may write: %s", writers);
+    free(writers);
+    free(db);
+}
+END_TEST
+
 /* Re-running migrate reloads every function (new objects, triggers again in place) and keeps
  * the data; a function file that does not compile rolls the whole run back. */
 START_TEST(migrate_reloads_functions_and_keeps_data) {
@@ -569,6 +594,7 @@ int main(void) {
     tcase_add_test(tc, each_function_is_defined_in_exactly_one_file);
     tcase_add_test(tc, migrate_reloads_functions_and_keeps_data);
     tcase_add_test(tc, the_old_layout_is_refused);
+    tcase_add_test(tc, functions_that_answer_reads_cannot_write);
     tcase_add_test(tc, demo_seed_logins_work_and_seed_is_idempotent);
     tcase_add_test(tc, create_user_bootstraps_an_operator);
     tcase_add_test(tc, embedded_cluster_is_shared_and_stopped_by_the_last_server);

@@ -1,8 +1,6 @@
+-- GET /v1/programs. Reads only: balances follow program_json's display-time rule.
 CREATE FUNCTION program_list(p_actor jsonb, p_city uuid, p_after uuid, p_limit integer)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM voucher_expire_due(NULL, coalesce(actor_city(p_actor), p_city), 1000);
-  RETURN (
+RETURNS jsonb LANGUAGE sql STABLE AS $$
     WITH page AS (
       SELECT p FROM programs p
        WHERE program_visible(p_actor, p)
@@ -13,5 +11,5 @@ BEGIN
       'items', coalesce((SELECT jsonb_agg(program_json(x.p) ORDER BY (x.p).id)
                            FROM (SELECT p FROM page ORDER BY (p).id LIMIT p_limit) x), '[]'),
       'next_cursor', CASE WHEN (SELECT count(*) FROM page) > p_limit
-                          THEN (SELECT (p).id::text FROM page ORDER BY (p).id LIMIT 1 OFFSET p_limit - 1) END));
-END $$;
+                          THEN (SELECT (p).id::text FROM page ORDER BY (p).id LIMIT 1 OFFSET p_limit - 1) END)
+$$;
