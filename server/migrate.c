@@ -128,8 +128,9 @@ static int load_tree(const char *sql_dir, const char *sub, struct file_list *out
     while (rc == 0 && (e = readdir(d)) != NULL) {
         char label[PATH_MAX], area[PATH_MAX];
         if (is_sql(e->d_name)) {
-            rc = path_join(label, sizeof label, sub, e->d_name) ? list_add(&l, top, e->d_name, label)
-                                                                 : -1;
+            rc = path_join(label, sizeof label, sub, e->d_name)
+                     ? list_add(&l, top, e->d_name, label)
+                     : -1;
             continue;
         }
         if (e->d_name[0] == '.')
@@ -206,8 +207,8 @@ static int query_true(PGconn *pg, const char *sql) {
 
 /* Compares what is applied with the files: -1 on an edited or vanished schema file. */
 static int compare(PGconn *pg, struct file_list *l, int *pending) {
-    PGresult *r = PQexec(
-        pg, "SELECT version, name, checksum FROM public.schema_migrations ORDER BY version");
+    PGresult *r =
+        PQexec(pg, "SELECT version, name, checksum FROM public.schema_migrations ORDER BY version");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_error("cannot read schema_migrations: %s", PQerrorMessage(pg));
         PQclear(r);

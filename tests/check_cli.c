@@ -274,7 +274,8 @@ START_TEST(migrations_apply_once_and_refuse_an_edited_file) {
     ck_assert_ptr_nonnull(strstr(out, "0 applied"));
     free(out);
     /* a new file is applied in order */
-    ck_assert_int_eq(run(NULL, "echo 'CREATE TABLE zz_test (x int);' > %s/schema/999_zz.sql", dir), 0);
+    ck_assert_int_eq(run(NULL, "echo 'CREATE TABLE zz_test (x int);' > %s/schema/999_zz.sql", dir),
+                     0);
     ck_assert_int_eq(
         run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_ptr_nonnull(strstr(out, "999_zz.sql"));
@@ -299,11 +300,11 @@ START_TEST(a_failing_migration_is_rolled_back_whole) {
     char dir[] = "/tmp/suanli-sql-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(run(NULL, "cp -r %s/. %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
-    ck_assert_int_eq(
-        run(NULL,
-            "printf 'CREATE TABLE half (x int);\\nSELECT no_such_function();\\n' > %s/schema/998_bad.sql",
-            dir),
-        0);
+    ck_assert_int_eq(run(NULL,
+                         "printf 'CREATE TABLE half (x int);\\nSELECT no_such_function();\\n' > "
+                         "%s/schema/998_bad.sql",
+                         dir),
+                     0);
     char *out;
     ck_assert_int_ne(
         run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
@@ -319,6 +320,16 @@ START_TEST(a_failing_migration_is_rolled_back_whole) {
     free(db);
 }
 END_TEST
+
+/* A fresh database, migrated from the sql/ directory the suites use. */
+static char *migrated_db(const char *label) {
+    char *db = th_db_create(label);
+    char *out;
+    int rc = run(&out, "DATABASE_URL='%s' %s migrate", db, th_suanlid());
+    ck_assert_msg(rc == 0, "migrate: %s", out);
+    free(out);
+    return db;
+}
 
 /* Every function of sql/functions is defined in exactly one file, <area>/<name>.sql, which
  * defines that function only; schema files define none but uuid_v7, which column defaults
@@ -337,9 +348,8 @@ START_TEST(each_function_is_defined_in_exactly_one_file) {
     ck_assert_msg(out[0] == '\0', "%s", out);
     free(out);
     /* the same name in two files */
-    ck_assert_int_eq(run(&out, "cd %s/functions && ls */*.sql | xargs -n1 basename | sort | uniq -d",
-                         sql),
-                     0);
+    ck_assert_int_eq(
+        run(&out, "cd %s/functions && ls */*.sql | xargs -n1 basename | sort | uniq -d", sql), 0);
     ck_assert_msg(out[0] == '\0', "defined twice: %s", out);
     free(out);
     /* schema files: uuid_v7 only */
@@ -352,9 +362,7 @@ START_TEST(each_function_is_defined_in_exactly_one_file) {
     free(out);
     /* the database holds one function per file, each in schema api, and in public only the
      * functions that tables depend on */
-    char *db = th_db_create("fnonce");
-    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' %s migrate", db, th_suanlid()), 0);
-    free(out);
+    char *db = migrated_db("fnonce");
     ck_assert_int_eq(run(&out, "ls %s/functions/*/*.sql | wc -l", sql), 0);
     int files = atoi(out);
     free(out);
@@ -379,10 +387,7 @@ END_TEST
  * _live, _search, _page, and the report_ and match_ functions) is STABLE or IMMUTABLE, which
  * PostgreSQL enforces (such a function cannot change a row, nor call one that does). */
 START_TEST(functions_that_answer_reads_cannot_write) {
-    char *db = th_db_create("reads");
-    char *out;
-    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' %s migrate", db, th_suanlid()), 0);
-    free(out);
+    char *db = migrated_db("reads");
     const char *reads = "FROM pg_proc WHERE pronamespace = 'api'::regnamespace"
                         " AND (proname ~ '_(get|list|json|live|search|page)$'"
                         "      OR proname ~ '^(report|match)_')";
@@ -391,10 +396,11 @@ START_TEST(functions_that_answer_reads_cannot_write) {
     char *n = th_sql(db, sql);
     ck_assert_int_ge(atoi(n), 30);
     free(n);
-    snprintf(sql, sizeof sql, "SELECT coalesce(string_agg(proname, ' '), '') %s AND provolatile = 'v'",
-             reads);
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(string_agg(proname, ' '), '') %s AND provolatile = 'v'", reads);
     char *writers = th_sql(db, sql);
-    ck_assert_msg(writers == NULL || writers[0] == '\0', "read functions that may write: %s", writers);
+    ck_assert_msg(writers == NULL || writers[0] == '\0', "read functions that may write: %s",
+                  writers);
     free(writers);
     free(db);
 }
@@ -408,18 +414,16 @@ START_TEST(migrate_reloads_functions_and_keeps_data) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(run(NULL, "cp -r %s/. %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
     char *out;
-    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir,
-                         th_suanlid()),
-                     0);
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     free(out);
     free(th_sql(db, "SELECT org_create('{\"role\":\"operator\"}', 'city', 'Reloadville', NULL)"));
     const char *oid_sql = "SELECT 'api.org_create'::regproc::oid";
     const char *trig_sql = "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal";
     char *oid1 = th_sql(db, oid_sql), *trig1 = th_sql(db, trig_sql);
     ck_assert_int_gt(atoi(trig1), 0);
-    ck_assert_int_eq(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir,
-                         th_suanlid()),
-                     0);
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_msg(strstr(out, "0 applied") && strstr(out, "reloaded"), "%s", out);
     free(out);
     char *oid2 = th_sql(db, oid_sql), *trig2 = th_sql(db, trig_sql);
@@ -429,18 +433,16 @@ START_TEST(migrate_reloads_functions_and_keeps_data) {
     ck_assert_str_eq(kept, "1");
     free(kept);
     /* a broken function file: refused with its name, and nothing of the run stays */
-    ck_assert_int_eq(run(NULL, "echo 'CREATE TABLE zz_half (x int);' > %s/schema/997_half.sql",
-                         dir),
-                     0);
+    ck_assert_int_eq(
+        run(NULL, "echo 'CREATE TABLE zz_half (x int);' > %s/schema/997_half.sql", dir), 0);
     ck_assert_int_eq(run(NULL,
                          "printf 'CREATE FUNCTION zz_broken() RETURNS int LANGUAGE sql AS "
                          "$$ SELECT no_such_column FROM organizations $$;\\n' "
                          "> %s/functions/core/zz_broken.sql",
                          dir),
                      0);
-    ck_assert_int_ne(run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir,
-                         th_suanlid()),
-                     0);
+    ck_assert_int_ne(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_msg(strstr(out, "does not compile") && strstr(out, "no_such_column"), "%s", out);
     free(out);
     char *half = th_sql(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'zz_half'");

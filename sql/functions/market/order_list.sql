@@ -1,7 +1,7 @@
 CREATE FUNCTION order_list(p_actor jsonb, p_status text, p_offer uuid, p_after uuid,
                            p_limit integer)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-  WITH page AS (
+  SELECT page_json(jsonb_agg(order_json(x.o) ORDER BY (x.o).id), p_limit) FROM (
     SELECT o FROM orders o
      WHERE (p_status IS NULL OR o.status = p_status)
        AND (p_offer IS NULL OR o.offer_id = p_offer)
@@ -12,10 +12,5 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                                                   WHERE f.provider_id = (p_actor->>'org_id')::uuid)
              ELSE order_visible(p_actor, o)
            END
-     ORDER BY o.id LIMIT p_limit + 1)
-  SELECT jsonb_build_object(
-    'items', coalesce((SELECT jsonb_agg(order_json(x.o) ORDER BY (x.o).id)
-                         FROM (SELECT o FROM page ORDER BY (o).id LIMIT p_limit) x), '[]'),
-    'next_cursor', CASE WHEN (SELECT count(*) FROM page) > p_limit
-                        THEN (SELECT (o).id::text FROM page ORDER BY (o).id LIMIT 1 OFFSET p_limit - 1) END)
+     ORDER BY o.id LIMIT p_limit + 1) x
 $$;

@@ -6,7 +6,7 @@ DECLARE
   v_city uuid := actor_city(p_actor);
 BEGIN
   RETURN (
-    WITH page AS (
+    SELECT page_json(jsonb_agg(redemption_json(x.r) ORDER BY (x.r).id), p_limit) FROM (
       SELECT r FROM redemptions r
        WHERE CASE p_actor->>'role'
                WHEN 'operator' THEN true
@@ -21,10 +21,5 @@ BEGIN
          AND (p_order IS NULL OR r.order_id = p_order)
          AND (p_program IS NULL OR r.program_id = p_program)
          AND (p_after IS NULL OR r.id > p_after)
-       ORDER BY r.id LIMIT p_limit + 1)
-    SELECT jsonb_build_object(
-      'items', coalesce((SELECT jsonb_agg(redemption_json(x.r) ORDER BY (x.r).id)
-                           FROM (SELECT r FROM page ORDER BY (r).id LIMIT p_limit) x), '[]'),
-      'next_cursor', CASE WHEN (SELECT count(*) FROM page) > p_limit
-                          THEN (SELECT (r).id::text FROM page ORDER BY (r).id LIMIT 1 OFFSET p_limit - 1) END));
+       ORDER BY r.id LIMIT p_limit + 1) x);
 END $$;
