@@ -540,7 +540,9 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve [--migrate] [--demo-seed]",
      "Serve the API and web UI. --migrate applies pending migrations first; --demo-seed also\n"
      "loads the demo data (development only)."},
-    {"migrate", cmd_migrate, "migrate", "Apply pending migrations from SUANLI_SQL_DIR."},
+    {"migrate", cmd_migrate, "migrate",
+     "Apply pending schema files of SUANLI_SQL_DIR/schema and reload every function of\n"
+     "SUANLI_SQL_DIR/functions, in one transaction."},
     {"keygen", cmd_keygen, "keygen [FILE] [--import PASERK_FILE|-]",
      "Create a key file (hash secret and Ed25519 signing key), or add a new signing key to an\n"
      "existing one (rotation). FILE defaults to SUANLI_KEY_FILE, else <data dir>/keys.json.\n"
