@@ -274,6 +274,41 @@ int db_exec(const char *sql, int nparams, const char *const *params, PGresult **
     return exec_retrying(&primary, primary_url, sql, nparams, params, res);
 }
 
+int db_statement_timeout_ms(void) {
+    return stmt_timeout_ms;
+}
+
+int db_exec_long(const char *sql, int nparams, const char *const *params, PGresult **res,
+                 int timeout_ms) {
+    if (res != NULL)
+        *res = NULL;
+    bool own = !primary.in_txn;
+    int rc = own ? db_begin() : 0;
+    if (rc < 0)
+        return rc;
+    char ms[16];
+    snprintf(ms, sizeof ms, "%d", timeout_ms);
+    const char *set[] = {ms};
+    rc = db_exec("SELECT set_config('statement_timeout', $1, true)", 1, set, NULL);
+    if (rc >= 0)
+        rc = db_exec(sql, nparams, params, res);
+    if (!own)
+        return rc;
+    if (rc < 0) {
+        db_rollback();
+        return rc;
+    }
+    int c = db_commit();
+    if (c < 0) {
+        if (res != NULL) {
+            PQclear(*res);
+            *res = NULL;
+        }
+        return c;
+    }
+    return rc;
+}
+
 /* Reads go to the replica only once it has replayed everything the primary had flushed when
  * the read began, so a client always reads its own (and everyone's) committed writes: the
  * primary's flush LSN is one cheap round trip, the heavy query runs on the replica. A replica
