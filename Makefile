@@ -15,7 +15,7 @@ SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 SRC      := $(wildcard server/*.c api/*.c)
 LIB_SRC  := $(filter-out server/main.c,$(SRC))
-HDRS     := $(wildcard server/*.h server/*.def api/*.h tests/lib/*.h)
+HDRS     := $(wildcard server/*.h server/*.def api/*.h)
 
 REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(SRC))
@@ -24,6 +24,7 @@ TEST_LIB := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 CHECKS   := $(patsubst tests/%.c,$(B)/test/%,$(wildcard tests/check_*.c))
 # tests/lib: what the Check suites share (the harness, the world they test in).
 CHECK_LIB := $(patsubst %.c,$(B)/test/%.o,$(wildcard tests/lib/*.c))
+CHECK_HDRS := $(wildcard tests/lib/*.h)
 CHECK_FLAGS = $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests/lib $(PKG_CFLAGS) \
               $(shell pkg-config --cflags check libcurl yaml-0.1)
 
@@ -59,7 +60,7 @@ $(B)/test/suanlid: $(TEST_OBJ)
 	@echo "  LD/san  $@"
 	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
-$(B)/test/check_%: tests/check_%.c $(CHECK_LIB) $(TEST_LIB) $(HDRS)
+$(B)/test/check_%: tests/check_%.c $(CHECK_LIB) $(TEST_LIB) $(HDRS) $(CHECK_HDRS)
 	@echo "  TEST    $@"
 	@$(CC) $(CHECK_FLAGS) $< $(CHECK_LIB) $(TEST_LIB) -o $@ $(PKG_LIBS) \
 	    $(shell pkg-config --libs check libcurl yaml-0.1)
@@ -90,7 +91,7 @@ $(B)/fuzz/fuzz_endpoints: tests/fuzz/fuzz_endpoints.c $(FUZZ_NODB)
 fuzz: deps $(FUZZERS)
 	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/check-fuzz
 
-$(B)/test/tests/lib/%.o: tests/lib/%.c $(HDRS)
+$(B)/test/tests/lib/%.o: tests/lib/%.c $(HDRS) $(CHECK_HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  CC/san  $<"
 	@$(CC) $(CHECK_FLAGS) -c $< -o $@
