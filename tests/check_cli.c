@@ -584,22 +584,19 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("cli");
-    TCase *tc = tcase_create("cli");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, bad_configuration_stops_with_the_variable_named);
-    tcase_add_test(tc, every_command_has_help);
-    tcase_add_test(tc, keygen_creates_then_rotates);
-    tcase_add_test(tc, keygen_imports_a_key_made_elsewhere_as_the_new_signing_key);
-    tcase_add_test(tc, keygen_import_refuses_a_bad_key_and_leaves_the_file_unchanged);
-    tcase_add_test(tc, migrations_apply_once_and_refuse_an_edited_file);
-    tcase_add_test(tc, a_failing_migration_is_rolled_back_whole);
-    tcase_add_test(tc, each_function_is_defined_in_exactly_one_file);
-    tcase_add_test(tc, migrate_reloads_functions_and_keeps_data);
-    tcase_add_test(tc, the_old_layout_is_refused);
-    tcase_add_test(tc, functions_that_answer_reads_cannot_write);
-    tcase_add_test(tc, demo_seed_logins_work_and_seed_is_idempotent);
-    tcase_add_test(tc, create_user_bootstraps_an_operator);
-    tcase_add_test(tc, embedded_cluster_is_shared_and_stopped_by_the_last_server);
-    suite_add_tcase(s, tc);
+    th_case(s, bad_configuration_stops_with_the_variable_named, 120, NULL, NULL);
+    th_case(s, every_command_has_help, 120, NULL, NULL);
+    th_case(s, keygen_creates_then_rotates, 120, NULL, NULL);
+    th_case(s, keygen_imports_a_key_made_elsewhere_as_the_new_signing_key, 120, NULL, NULL);
+    th_case(s, keygen_import_refuses_a_bad_key_and_leaves_the_file_unchanged, 120, NULL, NULL);
+    th_case(s, migrations_apply_once_and_refuse_an_edited_file, 120, NULL, NULL);
+    th_case(s, a_failing_migration_is_rolled_back_whole, 120, NULL, NULL);
+    th_case(s, each_function_is_defined_in_exactly_one_file, 120, NULL, NULL);
+    th_case(s, migrate_reloads_functions_and_keeps_data, 120, NULL, NULL);
+    th_case(s, the_old_layout_is_refused, 120, NULL, NULL);
+    th_case(s, functions_that_answer_reads_cannot_write, 120, NULL, NULL);
+    th_case(s, demo_seed_logins_work_and_seed_is_idempotent, 120, NULL, NULL);
+    th_case(s, create_user_bootstraps_an_operator, 120, NULL, NULL);
+    th_case(s, embedded_cluster_is_shared_and_stopped_by_the_last_server, 120, NULL, NULL);
     return th_run(s);
 }

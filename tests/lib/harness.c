@@ -90,6 +90,21 @@ static bool healthy(const struct th_server *s) {
     return rc == CURLE_OK && status == 200;
 }
 
+/* A server that is starting: healthy, or exited (which fails the test at once). */
+struct starting {
+    struct th_server *s;
+    int status;
+};
+
+static bool up_or_gone(void *ctx) {
+    struct starting *st = ctx;
+    if (waitpid(st->s->pid, &st->status, WNOHANG) == st->s->pid) {
+        st->s->pid = 0;
+        ck_abort_msg("suanlid exited during start (status %d); see %s", st->status, st->s->log);
+    }
+    return healthy(st->s);
+}
+
 void th_server_start(struct th_server *s, const char *dburl, const char *const *extra_env) {
     memset(s, 0, sizeof *s);
     s->port = free_port();
@@ -123,36 +138,36 @@ void th_server_start(struct th_server *s, const char *dburl, const char *const *
     }
     s->pid = pid;
     /* generous: a first start may run initdb, and the machine is shared */
-    for (int i = 0; i < 900; i++) {
-        if (healthy(s))
-            return;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            s->pid = 0;
-            ck_abort_msg("suanlid exited during start (status %d); see %s", status, s->log);
-        }
-        usleep(100000);
-    }
+    struct starting st = {s, -1};
+    if (th_wait_until(up_or_gone, &st, 90000, 100))
+        return;
     ck_abort_msg("suanlid did not become healthy within 90 s; see %s", s->log);
+}
+
+struct stopping {
+    pid_t pid;
+    int status;
+};
+
+static bool exited_now(void *ctx) {
+    struct stopping *st = ctx;
+    return waitpid(st->pid, &st->status, WNOHANG) == st->pid;
 }
 
 int th_server_stop(struct th_server *s) {
     if (s->pid <= 0)
         return -1;
     kill(s->pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 300; i++) {
-        pid_t w = waitpid(s->pid, &status, WNOHANG);
-        if (w == s->pid) {
-            s->pid = 0;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        usleep(100000);
+    struct stopping st = {s->pid, 0};
+    bool exited = th_wait_until(exited_now, &st, 30000, 50);
+    if (!exited) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &st.status, 0);
     }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &status, 0);
     s->pid = 0;
-    return -2;
+    if (!exited)
+        return -2;
+    return WIFEXITED(st.status) ? WEXITSTATUS(st.status) : 128 + WTERMSIG(st.status);
 }
 
 void th_server_kill(struct th_server *s) {
@@ -186,9 +201,10 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud) {
 
 static void record(const char *method, const char *path, const struct th_resp *r);
 
-struct th_resp th_req_raw(const struct th_server *s, const char *method, const char *path,
-                          const struct th_auth *auth, const char *ctype, const char *body,
-                          size_t len, const char *const *headers) {
+/* One request; status is -(CURLcode) when no HTTP answer came. */
+static struct th_resp request(const struct th_server *s, const char *method, const char *path,
+                              const struct th_auth *auth, const char *ctype, const char *body,
+                              size_t len, const char *const *headers) {
     struct th_resp out = {0};
     struct buf b = {0}, h = {0};
     CURL *c = curl_easy_init();
@@ -238,6 +254,16 @@ struct th_resp th_req_raw(const struct th_server *s, const char *method, const c
     out.json = json_loads(out.body, JSON_DECODE_ANY, NULL);
     record(method, path, &out);
     return out;
+}
+
+struct th_resp th_req_raw(const struct th_server *s, const char *method, const char *path,
+                          const struct th_auth *auth, const char *ctype, const char *body,
+                          size_t len, const char *const *headers) {
+    struct th_resp r = request(s, method, path, auth, ctype, body, len, headers);
+    ck_assert_msg(r.status >= 100 && r.status <= 599, "%s %s%s: no HTTP answer (%s)", method,
+                  s->base, path,
+                  r.status < 0 ? curl_easy_strerror((CURLcode)-r.status) : "no status line");
+    return r;
 }
 
 struct th_resp th_req(const struct th_server *s, const char *method, const char *path,
@@ -451,11 +477,106 @@ void th_parallel(int n, void (*fn)(int i, void *ctx), void *ctx) {
     free(p);
 }
 
+/* ==== waiting ============================================================================= */
+
+bool th_wait_until(bool (*ready)(void *ctx), void *ctx, long timeout_ms, long step_ms) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (ready(ctx))
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (elapsed >= timeout_ms)
+            return false;
+        struct timespec step = {step_ms / 1000, (step_ms % 1000) * 1000000};
+        nanosleep(&step, NULL);
+    }
+}
+
+struct past {
+    const char *dburl;
+    char sql[160];
+};
+
+static bool clock_past(void *ctx) {
+    struct past *p = ctx;
+    char *v = th_sql(p->dburl, p->sql);
+    bool past = v && strcmp(v, "t") == 0;
+    free(v);
+    return past;
+}
+
+void th_wait_past(const char *dburl, const char *at, long timeout_ms) {
+    struct past p = {dburl, ""};
+    snprintf(p.sql, sizeof p.sql, "SELECT clock_timestamp() > '%s'::timestamptz", at);
+    ck_assert_msg(th_wait_until(clock_past, &p, timeout_ms, 50),
+                  "the database clock did not pass %s within %ld ms", at, timeout_ms);
+}
+
+struct sql_want {
+    const char *dburl, *sql, *want;
+};
+
+static bool sql_is(void *ctx) {
+    struct sql_want *q = ctx;
+    char *v = th_sql(q->dburl, q->sql);
+    bool is = v && strcmp(v, q->want) == 0;
+    free(v);
+    return is;
+}
+
+bool th_sql_wait(const char *dburl, const char *sql, const char *want, long timeout_ms) {
+    struct sql_want q = {dburl, sql, want};
+    return th_wait_until(sql_is, &q, timeout_ms, 50);
+}
+
+/* ==== test cases and the run ============================================================== */
+
+static void (*shared_up)(void);
+static int (*shared_down)(void);
+static bool shared_tried, shared_built;
+
+void th_shared(void (*up)(void), int (*down)(void)) {
+    shared_up = up;
+    shared_down = down;
+}
+
+/* The unchecked fixture of every case of a suite with a shared world: builds it once, in the
+ * runner's process, the first time a case runs. */
+static void shared_fixture(void) {
+    if (shared_built)
+        return;
+    ck_assert_msg(!shared_tried, "the suite's world could not be built (see the first case)");
+    shared_tried = true;
+    shared_up();
+    shared_built = true;
+}
+
+void th_case(Suite *s, const TTest *test, int timeout, void (*setup)(void),
+             void (*teardown)(void)) {
+    TCase *tc = tcase_create(test->name);
+    if (shared_up)
+        tcase_add_unchecked_fixture(tc, shared_fixture, NULL);
+    if (setup || teardown)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    if (timeout > 0)
+        tcase_set_timeout(tc, timeout);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+}
+
 int th_run(Suite *s) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
+    if (shared_tried && shared_down && shared_down() != 0) {
+        /* run-all counts a suite that exits non-zero with no failed case as broken */
+        fprintf(stderr, "the suite's servers did not exit cleanly (leaks?): see %s\n",
+                getenv("SUANLI_TEST_LOGS") ? getenv("SUANLI_TEST_LOGS") : "their logs");
+        failed++;
+    }
     srunner_free(sr);
     curl_global_cleanup();
     return failed == 0 ? 0 : 1;

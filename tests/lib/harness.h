@@ -46,7 +46,9 @@ int th_server_stop(struct th_server *s);
 /* Kills with SIGKILL (fault tests). */
 void th_server_kill(struct th_server *s);
 
-/* One HTTP request. body may be NULL; extra headers "Name: value", NULL-ended, may be NULL. */
+/* One HTTP request. body may be NULL; extra headers "Name: value", NULL-ended, may be NULL.
+ * A request that gets no HTTP answer (connection refused or reset, timeout) fails the test:
+ * no assertion can mistake a transport failure for an answer. */
 struct th_resp th_req(const struct th_server *s, const char *method, const char *path,
                       const struct th_auth *auth, const char *body, const char *const *headers);
 /* Raw-body request (content type given, size given), for oversized and odd bodies. */
@@ -84,7 +86,27 @@ void th_parallel(int n, void (*fn)(int i, void *ctx), void *ctx);
 /* Paths of the binaries under test. */
 const char *th_suanlid(void);
 
-/* A Check runner main for suites built by make_suite. */
+/* Waits until ready(ctx) holds, asking every step_ms, for at most timeout_ms; true if it
+ * did. Every wait for something (a server up, a sealer round, the clock passing a moment) is
+ * this poll with a deadline, never a fixed sleep. */
+bool th_wait_until(bool (*ready)(void *ctx), void *ctx, long timeout_ms, long step_ms);
+/* Waits until the database's clock (now()) is past the RFC 3339 moment at, for at most
+ * timeout_ms; fails the test if it is not. */
+void th_wait_past(const char *dburl, const char *at, long timeout_ms);
+
+/* Waits until the SQL query's first value (as text) is want, for at most timeout_ms; true if
+ * it became so. */
+bool th_sql_wait(const char *dburl, const char *sql, const char *want, long timeout_ms);
+
+/* Test cases. Each test function is its own test case, named after it, so that one can run
+ * alone (CK_RUN_CASE, `make test ONLY=check_x CASE=<name>`). Suites whose cases share one
+ * world register it with th_shared: up builds it the first time a case runs, down (after the
+ * last) stops it and returns 0 if every server exited cleanly. setup and teardown (may be
+ * NULL) run around each test in its own process. */
+void th_shared(void (*up)(void), int (*down)(void));
+void th_case(Suite *s, const TTest *test, int timeout, void (*setup)(void), void (*teardown)(void));
+
+/* A Check runner main for suites built by make_suite; stops the shared world after the run. */
 int th_run(Suite *s);
 
 #endif
