@@ -11,25 +11,83 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct keyring keyring;
 
+/* Secret keys live in sodium_malloc'd memory (locked, guarded, wiped by sodium_free); the hash
+ * secret inside the keyring is locked in place while loaded. */
 void keys_cleanup(void) {
-    if (keyring.keys)
-        sodium_memzero(keyring.keys, (size_t)keyring.nkeys * sizeof *keyring.keys);
-    free(keyring.keys);
-    if (keyring.checkpoint_keys)
-        sodium_memzero(keyring.checkpoint_keys,
-                       (size_t)keyring.ncheckpoint * sizeof *keyring.checkpoint_keys);
-    free(keyring.checkpoint_keys);
+    sodium_free(keyring.keys);
+    sodium_free(keyring.checkpoint_keys);
+    if (keyring.locked)
+        sodium_munlock(keyring.hash_key, sizeof keyring.hash_key); /* also wipes it */
     sodium_memzero(&keyring, sizeof keyring);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KEYS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEYS_SANITIZED 1
+#endif
+#endif
+
+/* No core file may carry the secrets: RLIMIT_CORE 0, and the process is made non-dumpable
+ * (except under AddressSanitizer, whose leak check must attach to the process). */
+static void keys_forbid_core_dumps(void) {
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        log_warn("cannot disable core dumps: %s", strerror(errno));
+#ifndef KEYS_SANITIZED
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        log_warn("cannot make the process non-dumpable: %s", strerror(errno));
+#endif
+}
+
+/* Opens the key file for reading, refusing a symbolic link, anything but a regular file, a file
+ * that another user owns or that group or others may read or write. -1 with a message. */
+static FILE *keyfile_open(const char *path) {
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        log_error("key file %s: %s", path,
+                  errno == ELOOP ? "is a symbolic link; give the file itself" : strerror(errno));
+        return NULL;
+    }
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        why = "is not a regular file";
+    if (why == NULL && st.st_uid != geteuid()) {
+        log_error("key file %s: owned by uid %u, not by the user running suanlid (uid %u); "
+                  "chown it",
+                  path, (unsigned)st.st_uid, (unsigned)geteuid());
+        close(fd);
+        return NULL;
+    }
+    if (why == NULL && (st.st_mode & 077) != 0) {
+        log_error("key file %s: mode %04o lets others read it; it must be 0600 (chmod 600)", path,
+                  (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return NULL;
+    }
+    FILE *f = why == NULL ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        log_error("key file %s: %s", path, why ? why : strerror(errno));
+        close(fd);
+    }
+    return f;
 }
 
 const struct signing_key *keys_current(void) {
@@ -49,9 +107,10 @@ static int keys_list_load(const char *path, json_t *doc, const char *member,
                           struct signing_key **keys, int *n) {
     json_t *list = json_object_get(doc, member);
     *n = (int)json_array_size(list);
-    *keys = calloc((size_t)*n + 1, sizeof **keys);
+    *keys = sodium_allocarray((size_t)*n + 1, sizeof **keys);
     if (*keys == NULL)
         return -1;
+    sodium_memzero(*keys, ((size_t)*n + 1) * sizeof **keys);
     for (int i = 0; i < *n; i++) {
         json_t *e = json_array_get(list, (size_t)i);
         struct signing_key *k = &(*keys)[i];
@@ -70,12 +129,18 @@ static int keys_list_load(const char *path, json_t *doc, const char *member,
 
 int keys_load(const char *path) {
     keys_cleanup();
+    keys_forbid_core_dumps();
+    FILE *f = keyfile_open(path);
+    if (f == NULL)
+        return -1;
     json_error_t err;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
+    fclose(f);
     if (doc == NULL) {
         log_error("key file %s: %s", path, err.text);
         return -1;
     }
+    keyring.locked = sodium_mlock(keyring.hash_key, sizeof keyring.hash_key) == 0;
     int rc = -1;
     const char *hk = json_string_value(json_object_get(doc, "hash_key"));
     json_t *list = json_object_get(doc, "signing_keys");

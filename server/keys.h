@@ -27,11 +27,14 @@ struct keyring {
      * they existed has none: checkpoints are then signed by the current voucher key. */
     struct signing_key *checkpoint_keys;
     int ncheckpoint;
+    bool locked; /* hash_key is mlock'ed */
 };
 
 extern struct keyring keyring;
 
-/* Loads path into the keyring; -1 with a message naming the file on error. */
+/* Loads path into the keyring; -1 with a message naming the file on error. The file must be a
+ * regular file (no symbolic link) owned by the running user, mode 0600 (or stricter). Secret
+ * keys are held in sodium_malloc'd memory; core dumps are disabled from here on. */
 int keys_load(const char *path);
 
 /* Which list of the key file a new key joins. */

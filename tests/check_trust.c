@@ -132,6 +132,7 @@ START_TEST(a_key_file_with_a_key_in_both_lists_is_refused) {
     ck_assert_ptr_nonnull(doc);
     json_object_set(doc, "checkpoint_keys", json_object_get(doc, "signing_keys"));
     ck_assert_int_eq(json_dump_file(doc, keys, 0), 0);
+    ck_assert_int_eq(chmod(keys, 0600), 0);
     json_decref(doc);
     ck_assert_int_eq(keys_load(keys), -1);
 }
@@ -218,6 +219,14 @@ START_TEST(a_checkpoint_forged_in_the_database_is_refused) {
     ck_assert(json_is_false(json_object_get(report, "ok")));
     ck_assert_str_eq(reason_of(report), "checkpoint-signature-invalid");
     json_decref(report);
+
+    /* the server holding the keys writes no core file */
+    char limits[128], *text;
+    snprintf(limits, sizeof limits, "awk '/Max core file size/ {print $5, $6}' /proc/%d/limits",
+             (int)srv.pid);
+    ck_assert_int_eq(run(limits, &text), 0);
+    ck_assert_str_eq(text, "0 0\n");
+    free(text);
 
     ck_assert_int_eq(th_server_stop(&srv), 0);
     free(dburl);
@@ -321,6 +330,93 @@ START_TEST(a_tail_cut_from_the_database_is_found_by_the_witness) {
 }
 END_TEST
 
+/* ==== files and secrets =================================================================== */
+
+/* Runs `suanlid keygen FILE --public` (which reads the key file); its status, stderr in *err. */
+static int read_keys(const char *keys, char **err) {
+    char cmd[2 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "%s keygen %s --public 2>&1 >/dev/null", th_suanlid(), keys);
+    return run(cmd, err);
+}
+
+START_TEST(a_key_file_others_can_read_or_that_another_user_owns_is_refused) {
+    char keys[PATH_MAX], link[PATH_MAX], cmd[2 * PATH_MAX], *err;
+    snprintf(keys, sizeof keys, "%s/keys.json", workdir);
+    snprintf(link, sizeof link, "%s/link.json", workdir);
+    snprintf(cmd, sizeof cmd, "%s keygen %s >/dev/null", th_suanlid(), keys);
+    ck_assert_int_eq(run(cmd, NULL), 0);
+    ck_assert_int_eq(read_keys(keys, NULL), 0);
+
+    ck_assert_int_eq(chmod(keys, 0644), 0);
+    ck_assert_int_eq(read_keys(keys, &err), 1);
+    ck_assert_msg(strstr(err, "mode 0644") && strstr(err, "chmod 600"), "%s", err);
+    free(err);
+    ck_assert_int_eq(chmod(keys, 0600), 0);
+
+    ck_assert_int_eq(symlink(keys, link), 0);
+    ck_assert_int_eq(read_keys(link, &err), 1);
+    ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+    free(err);
+
+    if (geteuid() == 0) { /* only root can hand the file to another user */
+        ck_assert_int_eq(chown(keys, 65534, 65534), 0);
+        ck_assert_int_eq(read_keys(keys, &err), 1);
+        ck_assert_msg(strstr(err, "owned by uid 65534") != NULL, "%s", err);
+        free(err);
+    }
+}
+END_TEST
+
+/* A data directory whose path is too long for the socket sends the cluster to /var/tmp, at a
+ * path derived from it; *fallback receives that path. */
+static void long_data_dir(char *data, size_t len, char *fallback, size_t flen) {
+    snprintf(data, len,
+             "%s/a-data-directory-with-a-name-long-enough-that-the-socket-path-would-"
+             "not-fit",
+             workdir);
+    ck_assert_int_eq(mkdir(data, 0755), 0);
+    char abs[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(data, abs));
+    unsigned char h[8];
+    char hex[17];
+    crypto_generichash(h, sizeof h, (const unsigned char *)abs, strlen(abs), NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    snprintf(fallback, flen, "/var/tmp/suanli-pg-%s", hex);
+}
+
+static int db_start(const char *data, char **err) {
+    char cmd[2 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "SUANLI_DATA_DIR=%s %s db start 2>&1 >/dev/null", data, th_suanlid());
+    return run(cmd, err);
+}
+
+START_TEST(a_prepared_cluster_directory_under_var_tmp_stops_start_up) {
+    char data[PATH_MAX], fallback[PATH_MAX], target[PATH_MAX], *err;
+    long_data_dir(data, sizeof data, fallback, sizeof fallback);
+    snprintf(target, sizeof target, "%s/elsewhere", workdir);
+    ck_assert_int_eq(mkdir(target, 0700), 0);
+
+    /* a symbolic link planted where the cluster goes is not followed */
+    ck_assert_int_eq(symlink(target, fallback), 0);
+    int status = db_start(data, &err);
+    unlink(fallback);
+    ck_assert_msg(status != 0 && strstr(err, fallback) && strstr(err, "symbolic link"), "%s", err);
+    free(err);
+
+    /* a directory another user made there is refused, with its owner named */
+    if (geteuid() == 0) {
+        ck_assert_int_eq(mkdir(fallback, 0777), 0);
+        ck_assert_int_eq(chown(fallback, 65534, 65534), 0);
+        status = db_start(data, &err);
+        rmdir(fallback);
+        ck_assert_msg(status != 0 && strstr(err, "belongs to uid 65534") &&
+                          strstr(err, "refusing to start"),
+                      "%s", err);
+        free(err);
+    }
+}
+END_TEST
+
 /* ==== unchained events ==================================================================== */
 
 START_TEST(online_verify_fails_when_events_stay_unchained_too_long) {
@@ -368,6 +464,8 @@ static Suite *make_suite(void) {
     tcase_add_test(t, keygen_adds_and_rotates_a_checkpoint_key_apart_from_the_voucher_key);
     tcase_add_test(t, a_key_file_with_a_key_in_both_lists_is_refused);
     tcase_add_test(t, a_checkpoint_forged_in_the_database_is_refused);
+    tcase_add_test(t, a_key_file_others_can_read_or_that_another_user_owns_is_refused);
+    tcase_add_test(t, a_prepared_cluster_directory_under_var_tmp_stops_start_up);
     tcase_add_test(t, a_tail_cut_from_the_database_is_found_by_the_witness);
     tcase_add_test(t, online_verify_fails_when_events_stay_unchained_too_long);
     suite_add_tcase(s, t);
