@@ -1,7 +1,7 @@
 # Suanli — build, run and test. `make run` and `make test` work on a fresh Debian 12 as root.
 .DEFAULT_GOAL := all
 B ?= build
-.PHONY: all run test unit integration clean format deps deps-build fuzz web-vendor bench
+.PHONY: all run test unit integration clean format deps deps-build fuzz web-vendor bench ha-test
 
 PKGS      := libmicrohttpd libpq jansson libsodium
 SHARE_DIR := $(CURDIR)
@@ -126,6 +126,11 @@ tests/interop/node_modules/.installed: tests/interop/package-lock.json
 test: deps web-vendor tests/contract/node_modules/.installed tests/interop/node_modules/.installed
 	@$(MAKE) --no-print-directory $(B)/suanlid $(B)/scale-load $(B)/test/suanlid $(CHECKS) $(FUZZERS)
 	@B=$(B) tests/run-all
+
+# The failover test alone (tests/ha/check-ha; `make test` runs it too): pg_auto_failover,
+# three suanlid behind HAProxy under load, five kill -9 of the primary's node.
+ha-test: deps $(B)/suanlid $(B)/scale-load
+	@B=$(B) tests/ha/check-ha
 
 # Marketplace benchmark (not part of `make test`): wrk and pgbench against a release build.
 bench: deps

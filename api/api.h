@@ -5,16 +5,31 @@
 #include "db.h"
 #include "http.h"
 #include "json.h"
+#include "query.h"
+#include "vtoken.h"
 
 #define API_MAX_LIMIT 200
-#define API_DEFAULT_LIMIT 50
+#define API_DEFAULT_LIMIT "50"
+
+/* The route table (api/routes.c) and the static web UI for GETs no route matches (api/web.c):
+ * what main.c hands to http_start. */
+extern const struct route api_routes[];
+extern const size_t api_routes_len;
+void api_web_static(struct http_req *r);
+
+/* Keyset pagination: ?limit= (1..API_MAX_LIMIT, default 50) and ?cursor= (a next_cursor, the
+ * UUID of the last item of the previous page), as two query_field entries. */
+#define API_QF_PAGE(limit, cursor)                                                                 \
+    QF_INT("limit", limit, 1, API_MAX_LIMIT, API_DEFAULT_LIMIT),                                   \
+        QF_UUID_MSG("cursor", cursor, "must be a next_cursor value from a previous page")
 
 /* Start-up and shutdown of the API layer (readiness bookkeeping and the like). */
 int api_init(void);
 void api_cleanup(void);
 
-/* The caller as the jsonb p_actor every state-changing SQL function takes; malloc'd. */
-char *api_actor(struct http_req *r);
+/* The caller as the jsonb p_actor every state-changing SQL function takes; owned by the
+ * request. */
+const char *api_actor(struct http_req *r);
 
 /* Runs sql, whose single column is a jsonb answer, and replies it with status. No row or a
  * NULL answer replies 404 with not_found_detail. Database errors reply their problem. */
@@ -24,9 +39,12 @@ void api_reply_sql(struct http_req *r, unsigned status, const char *sql, int n,
 void api_reply_sql_read(struct http_req *r, unsigned status, const char *sql, int n,
                         const char *const *params, const char *not_found_detail);
 
-/* Reads ?limit= (1..API_MAX_LIMIT) and ?cursor= (a UUID) for keyset pagination; replies 400
- * and returns false on a bad value. cursor is NULL when absent. */
-bool api_page(struct http_req *r, char limit[8], const char **cursor);
+/* The problem of a voucher token vtoken refused: voucher-key-unknown or voucher-token-invalid. */
+enum problem api_token_refusal(enum vtoken_status st);
+/* Replies the problem for a voucher token vtoken refused (voucher-key-unknown or
+ * voucher-token-invalid), naming field with why. */
+void api_token_problem(struct http_req *r, enum vtoken_status st, const char *field,
+                       const char *why);
 
 /* --- handlers ------------------------------------------------------------------------------ */
 void api_system_healthz(struct http_req *r);
@@ -74,14 +92,6 @@ void api_vouchers_keys(struct http_req *r);
 void api_redemptions_create(struct http_req *r);
 void api_redemptions_list(struct http_req *r);
 
-/* Verifies a voucher token (shape, kid, signature, claims) and writes its voucher id; on
- * failure replies voucher-token-invalid or voucher-key-unknown naming field, returns false. */
-bool api_vouchers_token_id(struct http_req *r, const char *token, const char *field,
-                           char id[UUID_STR_LEN]);
-/* For POST /v1/orders: replaces every {"token": …} element of a vouchers array by
- * {"voucher_id": …, "via_token": true} after verifying it; on failure replies the problem
- * (naming vouchers[i].token) and returns false. Call before order_create. */
-bool api_vouchers_resolve_tokens(struct http_req *r, json_t *vouchers);
 /* Registers this server's public signing keys in the database; false if it could not yet. */
 bool api_vouchers_sync_keys(void);
 /* The background upkeep thread (api/maintenance.c); sync_keys: retry key registration. */

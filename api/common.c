@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *api_actor(struct http_req *r) {
+const char *api_actor(struct http_req *r) {
     json_t *a = json_pack("{s:s, s:s}", "request_id", r->request_id, "ip", r->client_ip);
     if (r->who.authenticated) {
         json_object_set_new(a, "user_id", json_string(r->who.user_id));
@@ -15,7 +15,7 @@ char *api_actor(struct http_req *r) {
     }
     char *text = json_dumps(a, JSON_COMPACT);
     json_decref(a);
-    return text;
+    return http_req_own_str(r, text);
 }
 
 static void reply_sql(struct http_req *r, bool read, unsigned status, const char *sql, int n,
@@ -45,18 +45,13 @@ void api_reply_sql_read(struct http_req *r, unsigned status, const char *sql, in
     reply_sql(r, true, status, sql, n, params, not_found_detail);
 }
 
-bool api_page(struct http_req *r, char limit[8], const char **cursor) {
-    int64_t n;
-    if (!http_query_int(r, "limit", 1, API_MAX_LIMIT, API_DEFAULT_LIMIT, &n))
-        return false;
-    snprintf(limit, 8, "%d", (int)n);
-    *cursor = http_query(r, "cursor");
-    if (*cursor != NULL && !util_is_uuid(*cursor)) {
-        http_problem_errors(r, P_INVALID_QUERY,
-                            json_pack("[{s:s, s:s}]", "field", "cursor", "message",
-                                      "must be a next_cursor value from a previous page"),
-                            "cursor is not valid");
-        return false;
-    }
-    return true;
+enum problem api_token_refusal(enum vtoken_status st) {
+    return st == VTOKEN_UNKNOWN_KEY ? P_VOUCHER_KEY_UNKNOWN : P_VOUCHER_TOKEN_INVALID;
+}
+
+void api_token_problem(struct http_req *r, enum vtoken_status st, const char *field,
+                       const char *why) {
+    http_problem_errors(r, api_token_refusal(st),
+                        json_pack("[{s:s, s:s}]", "field", field, "message", why), "%s: %s", field,
+                        why);
 }

@@ -35,12 +35,12 @@ static void new_secret(const char *prefix, char *out, size_t outlen) {
 
 void api_identity_login(struct http_req *r) {
     const char *email = NULL, *password = NULL;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_STRING("email", &email, 3, 254),
         JF_REQ_STRING("password", &password, 1, 200),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
     char max[16];
     snprintf(max, sizeof max, "%lld", (long long)cfg.login_attempts);
@@ -64,11 +64,10 @@ void api_identity_login(struct http_req *r) {
     char user_id[UUID_STR_LEN];
     snprintf(user_id, sizeof user_id, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
-    char *actor = api_actor(r);
+    const char *actor = api_actor(r);
     if (!ok) {
         const char *p2[] = {actor, email};
         rc = db_exec(SQL_LOGIN_FAILED, 2, p2, NULL);
-        free(actor);
         if (rc < 0)
             http_db_fail(r, rc);
         else
@@ -83,7 +82,6 @@ void api_identity_login(struct http_req *r) {
     snprintf(ttl, sizeof ttl, "%lld", (long long)cfg.session_ttl_s);
     const char *p3[] = {actor, user_id, token_hash, csrf_hash, ttl};
     rc = db_exec(SQL_SESSION_CREATE, 5, p3, &res);
-    free(actor);
     if (rc != 1) {
         PQclear(res);
         http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
@@ -111,10 +109,8 @@ void api_identity_logout(struct http_req *r) {
                      "revoked with DELETE /v1/api-keys/{id})");
         return;
     }
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->who.session_id};
+    const char *params[] = {api_actor(r), r->who.session_id};
     int rc = db_exec(SQL_SESSION_DELETE, 2, params, NULL);
-    free(actor);
     if (rc < 0) {
         http_db_fail(r, rc);
         return;
@@ -125,10 +121,8 @@ void api_identity_logout(struct http_req *r) {
 
 static const char SQL_ME[] = "SELECT user_get($1)";
 
-static const char *const no_query[] = {NULL};
-
 void api_identity_me(struct http_req *r) {
-    if (!http_query_only(r, no_query))
+    if (!qf_decode(r, NULL))
         return;
     const char *params[] = {r->who.user_id};
     api_reply_sql(r, 200, SQL_ME, 1, params, "the user no longer exists");
@@ -142,21 +136,19 @@ static const char SQL_KEY_REVOKE[] = "SELECT api_key_revoke($1::jsonb, $2)";
 
 void api_identity_key_create(struct http_req *r) {
     const char *name = NULL;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_STRING("name", &name, 1, 100),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
     char key[64], hash[65], prefix[16];
     new_secret("sk_", key, sizeof key);
     auth_token_hash(key, hash);
     snprintf(prefix, sizeof prefix, "%.11s", key);
-    char *actor = api_actor(r);
-    const char *params[] = {actor, name, hash, prefix};
+    const char *params[] = {api_actor(r), name, hash, prefix};
     PGresult *res;
     int rc = db_exec(SQL_KEY_CREATE, 4, params, &res);
-    free(actor);
     if (rc != 1) {
         PQclear(res);
         http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
@@ -170,23 +162,18 @@ void api_identity_key_create(struct http_req *r) {
 }
 
 void api_identity_key_list(struct http_req *r) {
-    static const char *const allowed[] = {"limit", "cursor", NULL};
-    char limit[8];
-    const char *cursor;
-    if (!http_query_only(r, allowed) || !api_page(r, limit, &cursor))
+    const char *limit, *cursor;
+    const struct query_field query[] = {API_QF_PAGE(&limit, &cursor), QF_END};
+    if (!qf_decode(r, query))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, cursor, limit};
+    const char *params[] = {api_actor(r), cursor, limit};
     api_reply_sql(r, 200, SQL_KEY_LIST, 3, params, "no keys");
-    free(actor);
 }
 
 void api_identity_key_revoke(struct http_req *r) {
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0]};
+    const char *params[] = {api_actor(r), r->params[0]};
     PGresult *res;
     int rc = db_exec(SQL_KEY_REVOKE, 2, params, &res);
-    free(actor);
     if (rc != 1) {
         PQclear(res);
         http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
@@ -213,73 +200,51 @@ static const char SQL_USER_CREATE[] = "SELECT user_create($1::jsonb, $2, $3, $4,
 
 void api_identity_org_create(struct http_req *r) {
     const char *type = NULL, *name = NULL, *city = NULL;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_ENUM("type", &type, org_types),
         JF_REQ_STRING("name", &name, 1, 200),
         JF_OPT_UUID("city_id", &city, NULL),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, type, name, city};
+    const char *params[] = {api_actor(r), type, name, city};
     api_reply_sql(r, 201, SQL_ORG_CREATE, 4, params, "not found");
-    free(actor);
 }
 
 void api_identity_org_list(struct http_req *r) {
-    static const char *const allowed[] = {"limit", "cursor", "type", NULL};
-    char limit[8];
-    const char *cursor;
-    if (!http_query_only(r, allowed) || !api_page(r, limit, &cursor))
+    const char *limit, *cursor, *type;
+    const struct query_field query[] = {API_QF_PAGE(&limit, &cursor),
+                                        QF_ENUM("type", &type, org_types), QF_END};
+    if (!qf_decode(r, query))
         return;
-    const char *type = http_query(r, "type");
-    if (type != NULL) {
-        bool known = false;
-        for (const char *const *t = org_types; *t; t++)
-            known = known || strcmp(*t, type) == 0;
-        if (!known) {
-            http_problem_errors(r, P_INVALID_QUERY,
-                                json_pack("[{s:s, s:s}]", "field", "type", "message",
-                                          "must be operator, city, provider or institute"),
-                                "type is not an organization type");
-            return;
-        }
-    }
-    char *actor = api_actor(r);
-    const char *params[] = {actor, type, cursor, limit};
+    const char *params[] = {api_actor(r), type, cursor, limit};
     api_reply_sql_read(r, 200, SQL_ORG_LIST, 4, params, "none");
-    free(actor);
 }
 
 void api_identity_org_get(struct http_req *r) {
-    if (!http_query_only(r, no_query))
+    if (!qf_decode(r, NULL))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0]};
+    const char *params[] = {api_actor(r), r->params[0]};
     char detail[80];
     snprintf(detail, sizeof detail, "no organization %s", r->params[0]);
     api_reply_sql_read(r, 200, SQL_ORG_GET, 2, params, detail);
-    free(actor);
 }
 
 void api_identity_user_create(struct http_req *r) {
     const char *email = NULL, *password = NULL, *role = NULL, *org = NULL;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_STRING("email", &email, 3, 254),
         JF_REQ_STRING("password", &password, 10, 200),
         JF_REQ_ENUM("role", &role, role_names),
         JF_REQ_UUID("organization_id", &org),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
     const char *at = strchr(email, '@');
     if (at == NULL || at == email || strchr(at + 1, '.') == NULL || strchr(email, ' ') != NULL) {
-        http_problem_errors(
-            r, P_VALIDATION,
-            json_pack("[{s:s, s:s}]", "field", "email", "message", "must be an email address"),
-            "email must be an email address");
+        http_problem_field(r, P_VALIDATION, "email", "must be an email address");
         return;
     }
     char hash[crypto_pwhash_STRBYTES];
@@ -287,8 +252,6 @@ void api_identity_user_create(struct http_req *r) {
         http_problem(r, P_INTERNAL, "could not hash the password");
         return;
     }
-    char *actor = api_actor(r);
-    const char *params[] = {actor, email, hash, role, org};
+    const char *params[] = {api_actor(r), email, hash, role, org};
     api_reply_sql(r, 201, SQL_USER_CREATE, 5, params, "not found");
-    free(actor);
 }

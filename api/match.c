@@ -23,7 +23,7 @@ static void array_check(json_t *errors, const char *field, json_t *a, bool (*ok)
         if (!json_is_string(v) || !ok(json_string_value(v))) {
             char name[48];
             snprintf(name, sizeof name, "%s[%zu]", field, i);
-            market_error(errors, name, message);
+            http_error_add(errors, name, message);
             return;
         }
     }
@@ -51,7 +51,7 @@ void api_match(struct http_req *r) {
     bool has_accel, has_start, has_end, has_duration, has_earliest, has_latest, has_regions,
         has_zone, has_price, has_tflops, has_green, has_pue, has_split, has_vouchers, has_sort,
         has_limit;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_ENUM("resource_class", &cls, market_classes),
         JF_OPT_STRING("accelerator", &accel, 1, 64, &has_accel),
         JF_REQ_INT("units", &units, 1, 1000000),
@@ -72,46 +72,47 @@ void api_match(struct http_req *r) {
         JF_OPT_INT("limit", &limit, 1, MATCH_MAX_LIMIT, &has_limit),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
     json_t *errors = json_array();
     int64_t a_us = 0, b_us = 0;
     bool fixed = has_start || has_end;
     bool flexible = has_duration || has_earliest || has_latest;
     if (fixed && flexible) {
-        market_error(errors, has_start ? "start" : "end",
-                     "give either start and end, or duration_hours, earliest_start and latest_end");
+        http_error_add(
+            errors, has_start ? "start" : "end",
+            "give either start and end, or duration_hours, earliest_start and latest_end");
     } else if (fixed) {
         if (!has_start || !has_end) {
-            market_error(errors, has_start ? "end" : "start", "start and end go together");
+            http_error_add(errors, has_start ? "end" : "start", "start and end go together");
         } else {
-            bool ok = market_time_field(errors, "start", start, &a_us);
-            ok = market_time_field(errors, "end", end, &b_us) && ok;
-            if (ok && b_us <= a_us)
-                market_error(errors, "end", "must be after start");
+            util_rfc3339_us(start, &a_us); /* JF_TIME accepted both */
+            util_rfc3339_us(end, &b_us);
+            if (b_us <= a_us)
+                http_error_add(errors, "end", "must be after start");
         }
     } else if (!has_duration || !has_earliest || !has_latest) {
-        market_error(errors,
-                     !has_duration   ? "duration_hours"
-                     : !has_earliest ? "earliest_start"
-                                     : "latest_end",
-                     "a demand needs start and end, or duration_hours, earliest_start and "
-                     "latest_end");
+        http_error_add(errors,
+                       !has_duration   ? "duration_hours"
+                       : !has_earliest ? "earliest_start"
+                                       : "latest_end",
+                       "a demand needs start and end, or duration_hours, earliest_start and "
+                       "latest_end");
     } else {
-        bool ok = market_time_field(errors, "earliest_start", earliest, &a_us);
-        ok = market_time_field(errors, "latest_end", latest, &b_us) && ok;
-        if (ok && b_us - a_us < duration * 3600 * INT64_C(1000000))
-            market_error(errors, "latest_end", "must leave duration_hours after earliest_start");
+        util_rfc3339_us(earliest, &a_us);
+        util_rfc3339_us(latest, &b_us);
+        if (b_us - a_us < duration * 3600 * INT64_C(1000000))
+            http_error_add(errors, "latest_end", "must leave duration_hours after earliest_start");
     }
     if (has_accel && !market_accelerator_ok(accel))
-        market_error(errors, "accelerator",
-                     "letters, digits, space and . _ + - only, starting with a letter or digit");
+        http_error_add(errors, "accelerator",
+                       "letters, digits, space and . _ + - only, starting with a letter or digit");
     if (has_regions)
         array_check(errors, "regions", regions, is_region,
                     "must be a region code (GET /v1/regions)");
     if (has_vouchers)
         array_check(errors, "voucher_ids", vouchers, util_is_uuid, "must be a UUID");
-    if (!market_errors_ok(r, P_VALIDATION, errors))
+    if (!http_errors_ok(r, P_VALIDATION, errors))
         return;
 
     json_t *d =
@@ -143,11 +144,8 @@ void api_match(struct http_req *r) {
         json_object_set(d, "voucher_ids", vouchers);
     else
         json_object_set_new(d, "voucher_ids", json_array());
-    char *demand = json_dumps(d, JSON_COMPACT);
+    char *demand = http_req_own_str(r, json_dumps(d, JSON_COMPACT));
     json_decref(d);
-    char *actor = api_actor(r);
-    const char *params[] = {actor, demand};
+    const char *params[] = {api_actor(r), demand};
     api_reply_sql_read(r, 200, SQL_MATCH, 2, params, "no answer");
-    free(actor);
-    free(demand);
 }

@@ -1,6 +1,6 @@
 /* orders.c — an institute's reservation of units of one offer over [start, end): create (no
  * double booking, I3; Idempotency-Key, I4), read, list, cancel, complete. */
-#include "market.h"
+#include "api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@ static void vouchers_check(json_t *vouchers, json_t *errors) {
         const char *id = NULL, *token = NULL;
         int64_t amount = 0;
         bool has_id, has_token, has_amount;
-        const struct json_field fields[] = {
+        const struct jf_field fields[] = {
             JF_OPT_UUID("voucher_id", &id, &has_id),
             JF_OPT_STRING("token", &token, 1, 4096, &has_token),
             JF_OPT_INT("amount_fen", &amount, 1, INT64_MAX, &has_amount),
@@ -23,14 +23,14 @@ static void vouchers_check(json_t *vouchers, json_t *errors) {
         };
         char prefix[32];
         snprintf(prefix, sizeof prefix, "vouchers[%zu].", i);
-        json_t *e = json_check(v, fields, prefix);
+        json_t *e = jf_check(v, fields, prefix);
         if (e != NULL) {
             json_array_extend(errors, e);
             json_decref(e);
         } else if (has_id == has_token) {
             char field[40];
             snprintf(field, sizeof field, "vouchers[%zu]", i);
-            market_error(errors, field, "must name either voucher_id or token");
+            http_error_add(errors, field, "must name either voucher_id or token");
         }
     }
 }
@@ -43,7 +43,7 @@ void api_orders_create(struct http_req *r) {
     int64_t units = 0, start_us = 0, end_us = 0;
     json_t *vouchers = NULL;
     bool has_vouchers;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_UUID("offer_id", &offer),
         JF_REQ_INT("units", &units, 1, 1000000),
         JF_REQ_TIME("start", &start),
@@ -51,28 +51,34 @@ void api_orders_create(struct http_req *r) {
         JF_OPT_ARRAY("vouchers", &vouchers, 0, 20, &has_vouchers),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
     json_t *errors = json_array();
-    bool times = market_time_field(errors, "start", start, &start_us);
-    times = market_time_field(errors, "end", end, &end_us) && times;
-    if (times && end_us <= start_us)
-        market_error(errors, "end", "must be after start");
+    util_rfc3339_us(start, &start_us); /* JF_TIME accepted both */
+    util_rfc3339_us(end, &end_us);
+    if (end_us <= start_us)
+        http_error_add(errors, "end", "must be after start");
     if (has_vouchers)
         vouchers_check(vouchers, errors);
-    if (!market_errors_ok(r, P_VALIDATION, errors))
+    if (!http_errors_ok(r, P_VALIDATION, errors))
         return;
-    if (has_vouchers && !api_vouchers_resolve_tokens(r, vouchers)) /* tokens -> voucher ids */
+    size_t bad;
+    const char *why;
+    enum vtoken_status st =
+        has_vouchers ? vtoken_resolve_vouchers(vouchers, &bad, &why) : VTOKEN_OK;
+    if (st != VTOKEN_OK) { /* a token stands for its voucher once verified */
+        char field[48];
+        snprintf(field, sizeof field, "vouchers[%zu].token", bad);
+        api_token_problem(r, st, field, why);
         return;
+    }
     char s_units[24];
     snprintf(s_units, sizeof s_units, "%lld", (long long)units);
-    char *vtext = has_vouchers ? json_dumps(vouchers, JSON_COMPACT) : strdup("[]");
-    char *actor = api_actor(r);
-    const char *params[] = {actor, offer, s_units, start, end, vtext};
+    const char *vtext =
+        has_vouchers ? http_req_own_str(r, json_dumps(vouchers, JSON_COMPACT)) : "[]";
+    const char *params[] = {api_actor(r), offer, s_units, start, end, vtext};
     PGresult *res;
     int rc = db_exec(SQL_ORDER_CREATE, 6, params, &res);
-    free(actor);
-    free(vtext);
     if (rc != 1) {
         PQclear(res);
         http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
@@ -90,44 +96,35 @@ void api_orders_create(struct http_req *r) {
 static const char SQL_ORDER_GET[] = "SELECT order_get($1::jsonb, $2)";
 
 void api_orders_get(struct http_req *r) {
-    static const char *const allowed[] = {NULL};
-    if (!http_query_only(r, allowed))
+    if (!qf_decode(r, NULL))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0]};
+    const char *params[] = {api_actor(r), r->params[0]};
     char detail[80];
     snprintf(detail, sizeof detail, "no order %s", r->params[0]);
     api_reply_sql_read(r, 200, SQL_ORDER_GET, 2, params, detail);
-    free(actor);
 }
 
 static const char SQL_ORDER_LIST[] = "SELECT order_list($1::jsonb, $2, $3, $4, $5)";
 
 void api_orders_list(struct http_req *r) {
-    static const char *const allowed[] = {"status", "offer_id", "limit", "cursor", NULL};
     static const char *const statuses[] = {"reserved", "completed", "cancelled", NULL};
-    char limit[8];
-    const char *cursor;
-    if (!http_query_only(r, allowed) || !api_page(r, limit, &cursor))
+    const char *limit, *cursor, *status, *offer;
+    const struct query_field query[] = {
+        API_QF_PAGE(&limit, &cursor),
+        QF_ENUM("status", &status, statuses),
+        QF_UUID("offer_id", &offer),
+        QF_END,
+    };
+    if (!qf_decode(r, query))
         return;
-    json_t *errors = json_array();
-    const char *status = http_query(r, "status"), *offer = http_query(r, "offer_id");
-    if (status != NULL && !market_one_of(status, statuses))
-        market_error(errors, "status", "must be reserved, completed or cancelled");
-    if (offer != NULL && !util_is_uuid(offer))
-        market_error(errors, "offer_id", "must be a UUID");
-    if (!market_errors_ok(r, P_INVALID_QUERY, errors))
-        return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, status, offer, cursor, limit};
+    const char *params[] = {api_actor(r), status, offer, cursor, limit};
     api_reply_sql_read(r, 200, SQL_ORDER_LIST, 5, params, "no orders");
-    free(actor);
 }
 
 /* cancel and complete take no body; one that is sent must be an empty object. */
 static bool no_body(struct http_req *r) {
-    static const struct json_field none[] = {JF_END};
-    return r->body_len == 0 || json_decode_body(r, none);
+    static const struct jf_field none[] = {JF_END};
+    return r->body_len == 0 || jf_decode_body(r, none);
 }
 
 static const char SQL_ORDER_CANCEL[] = "SELECT order_cancel($1::jsonb, $2)";
@@ -135,10 +132,8 @@ static const char SQL_ORDER_CANCEL[] = "SELECT order_cancel($1::jsonb, $2)";
 void api_orders_cancel(struct http_req *r) {
     if (!no_body(r))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0]};
+    const char *params[] = {api_actor(r), r->params[0]};
     api_reply_sql(r, 200, SQL_ORDER_CANCEL, 2, params, "no such order");
-    free(actor);
 }
 
 static const char SQL_ORDER_COMPLETE[] = "SELECT order_complete($1::jsonb, $2)";
@@ -146,8 +141,6 @@ static const char SQL_ORDER_COMPLETE[] = "SELECT order_complete($1::jsonb, $2)";
 void api_orders_complete(struct http_req *r) {
     if (!no_body(r))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0]};
+    const char *params[] = {api_actor(r), r->params[0]};
     api_reply_sql(r, 200, SQL_ORDER_COMPLETE, 2, params, "no such order");
-    free(actor);
 }

@@ -50,12 +50,12 @@ static void list_check(json_t *errors, const char *field, json_t *list, const ch
         snprintf(name, sizeof name, "%s[%zu]", field, i);
         const char *s = json_string_value(e);
         if (s == NULL || !market_one_of(s, choices)) {
-            market_error(errors, name, message);
+            http_error_add(errors, name, message);
             continue;
         }
         for (size_t k = 0; k < i; k++)
             if (json_equal(json_array_get(list, k), e)) {
-                market_error(errors, name, "is listed twice");
+                http_error_add(errors, name, "is listed twice");
                 break;
             }
     }
@@ -76,7 +76,7 @@ static bool rules_ok(struct http_req *r, json_t *classes, bool has_classes, json
         list_check(errors, "resource_classes", classes, market_classes, "must be gpu, npu or cpu");
     if (has_regions)
         list_check(errors, "regions", regions, market_regions, "must be a hub region code");
-    return market_errors_ok(r, P_VALIDATION, errors);
+    return http_errors_ok(r, P_VALIDATION, errors);
 }
 
 static const char SQL_PROGRAM_CREATE[] = "SELECT * FROM program_create($1::jsonb, $2::jsonb)";
@@ -89,7 +89,7 @@ void api_programs_create(struct http_req *r) {
     double green = 0;
     json_t *classes = NULL, *regions = NULL;
     bool has_classes, has_regions;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_OPT_UUID("city_id", &city, NULL),
         JF_REQ_STRING("name", &name, 1, 200),
         JF_REQ_INT("budget_fen", &budget, 0, PROGRAM_MAX_BUDGET_FEN),
@@ -98,72 +98,31 @@ void api_programs_create(struct http_req *r) {
         PROGRAM_RULE_FIELDS,
         JF_END,
     };
-    if (!json_decode_body(r, fields) || !rules_ok(r, classes, has_classes, regions, has_regions))
+    if (!jf_decode_body(r, fields) || !rules_ok(r, classes, has_classes, regions, has_regions))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->body};
+    const char *params[] = {api_actor(r), r->body};
     reply_program(r, 201, SQL_PROGRAM_CREATE, 2, params, "");
-    free(actor);
 }
 
 static const char SQL_PROGRAM_LIST[] = "SELECT program_list($1::jsonb, $2, $3, $4)";
 
 void api_programs_list(struct http_req *r) {
-    static const char *const allowed[] = {"city_id", "limit", "cursor", NULL};
-    char limit[8];
-    const char *cursor;
-    if (!http_query_only(r, allowed) || !api_page(r, limit, &cursor))
+    const char *limit, *cursor, *city;
+    const struct query_field query[] = {API_QF_PAGE(&limit, &cursor), QF_UUID("city_id", &city),
+                                        QF_END};
+    if (!qf_decode(r, query))
         return;
-    const char *city = http_query(r, "city_id");
-    if (city != NULL && !util_is_uuid(city)) {
-        http_problem_errors(
-            r, P_INVALID_QUERY,
-            json_pack("[{s:s, s:s}]", "field", "city_id", "message", "must be a UUID"),
-            "city_id must be a UUID");
-        return;
-    }
-    char *actor = api_actor(r);
-    const char *params[] = {actor, city, cursor, limit};
+    const char *params[] = {api_actor(r), city, cursor, limit};
     api_reply_sql(r, 200, SQL_PROGRAM_LIST, 4, params, "no programmes");
-    free(actor);
 }
 
 static const char SQL_PROGRAM_GET[] = "SELECT * FROM program_get($1::jsonb, $2)";
 
 void api_programs_get(struct http_req *r) {
-    static const char *const allowed[] = {NULL};
-    if (!http_query_only(r, allowed))
+    if (!qf_decode(r, NULL))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0]};
+    const char *params[] = {api_actor(r), r->params[0]};
     reply_program(r, 200, SQL_PROGRAM_GET, 2, params, r->params[0]);
-    free(actor);
-}
-
-/* Reads If-Match: a strong ETag "<version>". Missing is 428; any other value can never match
- * and answers 412 as a stale one would. */
-static bool if_match(struct http_req *r, char version[16]) {
-    const char *h = http_header(r, "If-Match");
-    if (h == NULL) {
-        http_problem(r, P_PRECONDITION_REQUIRED,
-                     "send If-Match with the programme's ETag from GET /v1/programs/%s",
-                     r->params[0]);
-        return false;
-    }
-    size_t n = strlen(h);
-    int64_t v;
-    char digits[16];
-    if (n >= 3 && n < sizeof digits && h[0] == '"' && h[n - 1] == '"') {
-        memcpy(digits, h + 1, n - 2);
-        digits[n - 2] = '\0';
-        if (digits[0] >= '1' && digits[0] <= '9' && util_parse_int64(digits, 1, INT32_MAX, &v)) {
-            snprintf(version, 16, "%lld", (long long)v);
-            return true;
-        }
-    }
-    http_problem(r, P_PRECONDITION_FAILED,
-                 "If-Match must be the programme's current ETag, e.g. \"3\"; got %.64s", h);
-    return false;
 }
 
 static const char SQL_PROGRAM_UPDATE[] =
@@ -179,7 +138,7 @@ void api_programs_update(struct http_req *r) {
     double green = 0;
     json_t *classes = NULL, *regions = NULL;
     bool has_classes, has_regions;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_OPT_STRING("name", &name, 1, 200, NULL),
         JF_OPT_INT("budget_fen", &budget, 0, PROGRAM_MAX_BUDGET_FEN, NULL),
         JF_OPT_TIME("ends_at", &ends, NULL),
@@ -189,11 +148,9 @@ void api_programs_update(struct http_req *r) {
         JF_END,
     };
     char version[16];
-    if (!if_match(r, version) || !json_decode_body(r, fields) ||
+    if (!http_if_match(r, "programme", true, version) || !jf_decode_body(r, fields) ||
         !rules_ok(r, classes, has_classes, regions, has_regions))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0], version, r->body};
+    const char *params[] = {api_actor(r), r->params[0], version, r->body};
     reply_program(r, 200, SQL_PROGRAM_UPDATE, 4, params, r->params[0]);
-    free(actor);
 }

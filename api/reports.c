@@ -10,57 +10,8 @@
 
 /* ==== query parameters ==================================================================== */
 
-static bool bad_query(struct http_req *r, const char *field, const char *message) {
-    http_problem_errors(r, P_INVALID_QUERY,
-                        json_pack("[{s:s, s:s}]", "field", field, "message", message), "%s %s",
-                        field, message);
-    return false;
-}
-
-static bool query_time(struct http_req *r, const char *name, const char **out) {
-    *out = http_query(r, name);
-    return *out == NULL || util_is_rfc3339(*out) ||
-           bad_query(r, name, "must be an RFC 3339 date-time with an offset");
-}
-
-static bool query_uuid(struct http_req *r, const char *name, const char **out) {
-    *out = http_query(r, name);
-    return *out == NULL || util_is_uuid(*out) || bad_query(r, name, "must be a UUID");
-}
-
-static const char *const GROUPS[] = {"program", "institute", "provider", "region", "zone", "month"};
-#define NGROUPS (sizeof GROUPS / sizeof GROUPS[0])
-
-/* ?group_by=a,b,… into a PostgreSQL array literal of known, distinct names ("{}" when absent). */
-static bool query_group_by(struct http_req *r, char out[128]) {
-    static const char msg[] = "must be a comma-separated list of distinct program, institute, "
-                              "provider, region, zone, month";
-    const char *v = http_query(r, "group_by");
-    strcpy(out, "{");
-    if (v == NULL) {
-        strcat(out, "}");
-        return true;
-    }
-    bool seen[NGROUPS] = {false};
-    const char *p = v;
-    for (;;) {
-        size_t n = strcspn(p, ",");
-        size_t i = 0;
-        while (i < NGROUPS && (strlen(GROUPS[i]) != n || strncmp(GROUPS[i], p, n) != 0))
-            i++;
-        if (i == NGROUPS || seen[i])
-            return bad_query(r, "group_by", msg);
-        seen[i] = true;
-        if (out[1] != '\0')
-            strcat(out, ",");
-        strcat(out, GROUPS[i]);
-        if (p[n] == '\0')
-            break;
-        p += n + 1;
-    }
-    strcat(out, "}");
-    return true;
-}
+static const char *const GROUPS[] = {"program", "institute", "provider", "region",
+                                     "zone",    "month",     NULL};
 
 /* The representation the Accept header asks for: 0 JSON, 1 CSV, -1 none we have. Media ranges
  * with q=0 are refused ones; otherwise the first range we can serve wins. */
@@ -213,11 +164,14 @@ static const char SQL_SUBSIDIES[] =
 static const char SQL_ANOMALIES[] = "SELECT report_anomalies($1::jsonb, $2::uuid, $3::int)";
 
 void api_reports_subsidies(struct http_req *r) {
-    static const char *const allowed[] = {"group_by", "from", "to", NULL};
-    char groups[128];
-    const char *from, *to;
-    if (!http_query_only(r, allowed) || !query_group_by(r, groups) ||
-        !query_time(r, "from", &from) || !query_time(r, "to", &to))
+    const char *group_by, *from, *to;
+    const struct query_field query[] = {
+        QF_SET("group_by", &group_by, GROUPS),
+        QF_TIME("from", &from),
+        QF_TIME("to", &to),
+        QF_END,
+    };
+    if (!qf_decode(r, query))
         return;
     int format = report_format(r);
     if (format < 0) {
@@ -225,16 +179,15 @@ void api_reports_subsidies(struct http_req *r) {
         return;
     }
     http_add_header(r, "Vary", "Accept");
-    char *actor = api_actor(r);
-    const char *params[] = {actor, groups, from, to};
+    char groups[128]; /* a PostgreSQL array literal of the known names */
+    snprintf(groups, sizeof groups, "{%s}", group_by ? group_by : "");
+    const char *params[] = {api_actor(r), groups, from, to};
     if (format == 0) {
         api_reply_sql_read(r, 200, SQL_SUBSIDIES, 4, params, "no report");
-        free(actor);
         return;
     }
     PGresult *res;
     int rc = db_exec_read(SQL_SUBSIDIES, 4, params, &res);
-    free(actor);
     if (rc < 0) {
         http_db_fail(r, rc);
         return;
@@ -248,22 +201,19 @@ void api_reports_subsidies(struct http_req *r) {
         http_problem(r, P_INTERNAL, "the report could not be rendered");
         return;
     }
-    http_reply_raw(r, 200, "text/csv; charset=utf-8; header=present", csv, len);
+    http_reply_take(r, 200, "text/csv; charset=utf-8; header=present", csv, len);
     http_add_header(r, "Content-Disposition", "attachment; filename=\"suanli-subsidies.csv\"");
-    free(csv);
 }
 
 void api_reports_anomalies(struct http_req *r) {
-    static const char *const allowed[] = {"program_id", "limit", NULL};
-    int64_t n;
-    const char *program;
-    if (!http_query_only(r, allowed) || !query_uuid(r, "program_id", &program) ||
-        !http_query_int(r, "limit", 1, API_MAX_LIMIT, 100, &n))
+    const char *program, *limit;
+    const struct query_field query[] = {
+        QF_UUID("program_id", &program),
+        QF_INT("limit", &limit, 1, API_MAX_LIMIT, "100"),
+        QF_END,
+    };
+    if (!qf_decode(r, query))
         return;
-    char limit[8];
-    snprintf(limit, sizeof limit, "%d", (int)n);
-    char *actor = api_actor(r);
-    const char *params[] = {actor, program, limit};
+    const char *params[] = {api_actor(r), program, limit};
     api_reply_sql_read(r, 200, SQL_ANOMALIES, 3, params, "no such programme");
-    free(actor);
 }

@@ -11,7 +11,6 @@
 
 int api_identity_init(void);
 
-static const char *const no_query[] = {NULL};
 int api_vouchers_init(void);
 void api_vouchers_cleanup(void);
 
@@ -31,7 +30,7 @@ void api_cleanup(void) {
 }
 
 void api_system_healthz(struct http_req *r) {
-    if (!http_query_only(r, no_query))
+    if (!qf_decode(r, NULL))
         return;
     http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -40,7 +39,7 @@ static const char SQL_MIGRATIONS[] = "SELECT checksum FROM schema_migrations ORD
 
 /* Ready means: the primary answers, and it holds exactly the migrations this binary ships. */
 void api_system_readyz(struct http_req *r) {
-    if (!http_query_only(r, no_query))
+    if (!qf_decode(r, NULL))
         return;
     PGresult *res;
     int rc = db_exec(SQL_MIGRATIONS, 0, NULL, &res);
@@ -67,19 +66,18 @@ void api_system_readyz(struct http_req *r) {
 }
 
 void api_system_metrics(struct http_req *r) {
-    if (!http_query_only(r, no_query))
+    if (!qf_decode(r, NULL))
         return;
     char *text = http_metrics_render();
     if (text == NULL) {
         http_problem(r, P_INTERNAL, "out of memory");
         return;
     }
-    http_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
-    free(text);
+    http_reply_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
 }
 
 void api_system_openapi(struct http_req *r) {
-    if (!http_query_only(r, no_query))
+    if (!qf_decode(r, NULL))
         return;
     size_t len;
     char *text = util_read_file(cfg.openapi_file, &len);
@@ -87,6 +85,5 @@ void api_system_openapi(struct http_req *r) {
         http_problem(r, P_NOT_FOUND, "the API description is not installed");
         return;
     }
-    http_reply_raw(r, 200, "application/yaml", text, len);
-    free(text);
+    http_reply_take(r, 200, "application/yaml", text, len);
 }

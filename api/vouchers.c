@@ -1,5 +1,5 @@
-/* vouchers.c — signed vouchers: issuance (one or a batch), reads, revocation, verification,
- * the public keys, and the token checks other handlers share (redemptions, orders).
+/* vouchers.c — signed vouchers: issuance (one or a batch), reads, revocation, verification
+ * and the public keys (tokens are verified by server/vtoken.c: vtoken_verify_own).
  *
  * A voucher's token is never stored: it is recomputed from the voucher's claims and its kid
  * whenever the voucher is shown (PASETO v4.public is deterministic), see server/vtoken.h. */
@@ -16,11 +16,6 @@
 #define VOUCHER_MAX_BATCH 10000
 #define VOUCHER_MAX_FACE_FEN INT64_C(1000000000000)
 #define VOUCHER_MAX_ERRORS 20 /* validation errors listed for a batch */
-
-/* The public keys that verify tokens: this server's whole keyring, so that vouchers signed by
- * a key that has since been rotated out of signing stay valid until they expire. */
-static struct vtoken_key *verify_keys;
-static size_t nverify_keys;
 
 /* ==== start-up ============================================================================ */
 
@@ -42,7 +37,7 @@ bool api_vouchers_sync_keys(void) {
 }
 
 int api_vouchers_init(void) {
-    if (vtoken_keys_from_keyring(&verify_keys, &nverify_keys) != 0)
+    if (vtoken_verifier_init() != 0)
         return -1;
     bool synced = api_vouchers_sync_keys();
     db_thread_cleanup(); /* the main thread serves no requests: do not keep its connection */
@@ -51,9 +46,7 @@ int api_vouchers_init(void) {
 
 void api_vouchers_cleanup(void) {
     api_maintenance_stop();
-    free(verify_keys);
-    verify_keys = NULL;
-    nverify_keys = 0;
+    vtoken_verifier_cleanup();
 }
 
 /* ==== tokens ============================================================================== */
@@ -90,64 +83,13 @@ static void reply_voucher(struct http_req *r, unsigned status, const char *text)
     http_reply_json(r, status, v);
 }
 
-static enum problem token_problem(enum vtoken_status st) {
-    return st == VTOKEN_UNKNOWN_KEY ? P_VOUCHER_KEY_UNKNOWN : P_VOUCHER_TOKEN_INVALID;
-}
-
-bool api_vouchers_token_id(struct http_req *r, const char *token, const char *field,
-                           char id[UUID_STR_LEN]) {
-    struct vtoken_claims c;
-    const char *why = NULL;
-    enum vtoken_status st = vtoken_verify(token, verify_keys, nverify_keys, &c, NULL, &why);
-    if (st != VTOKEN_OK) {
-        http_problem_errors(r, token_problem(st),
-                            json_pack("[{s:s, s:s}]", "field", field, "message", why), "%s: %s",
-                            field, why);
-        return false;
-    }
-    memcpy(id, c.jti, UUID_STR_LEN);
-    return true;
-}
-
-bool api_vouchers_resolve_tokens(struct http_req *r, json_t *vouchers) {
-    size_t i;
-    json_t *e;
-    json_array_foreach(vouchers, i, e) {
-        const char *token = json_string_value(json_object_get(e, "token"));
-        if (token == NULL)
-            continue;
-        char field[48], id[UUID_STR_LEN];
-        snprintf(field, sizeof field, "vouchers[%zu].token", i);
-        if (!api_vouchers_token_id(r, token, field, id))
-            return false;
-        json_object_del(e, "token");
-        json_object_set_new(e, "voucher_id", json_string(id));
-        json_object_set_new(e, "via_token", json_true());
-    }
-    return true;
-}
-
 /* ==== issuance ============================================================================ */
 
 static const char SQL_VOUCHER_ISSUE[] = "SELECT voucher_issue($1::jsonb, $2, $3, $4::jsonb)";
 
-/* Replies 400 listing errors (stolen) when there are any. */
-static bool errors_ok(struct http_req *r, enum problem p, json_t *errors) {
-    if (json_array_size(errors) == 0) {
-        json_decref(errors);
-        return true;
-    }
-    json_t *first = json_array_get(errors, 0);
-    char detail[512];
-    snprintf(detail, sizeof detail, "%s %s", json_string_value(json_object_get(first, "field")),
-             json_string_value(json_object_get(first, "message")));
-    http_problem_errors(r, p, errors, "%s", detail);
-    return false;
-}
-
 static void add_error(json_t *errors, const char *field, const char *message) {
     if (json_array_size(errors) < VOUCHER_MAX_ERRORS)
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", message));
+        http_error_add(errors, field, message);
 }
 
 /* One voucher of a request: its own fields over the batch's defaults. Adds errors (prefix
@@ -155,14 +97,14 @@ static void add_error(json_t *errors, const char *field, const char *message) {
 static json_t *issue_item(json_t *obj, json_t *defaults, const char *prefix, json_t *errors) {
     const char *inst = NULL, *nbf = NULL, *exp = NULL;
     int64_t face = 0;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_OPT_UUID("institute_id", &inst, NULL),
         JF_OPT_INT("face_value_fen", &face, 1, VOUCHER_MAX_FACE_FEN, NULL),
         JF_OPT_TIME("not_before", &nbf, NULL),
         JF_OPT_TIME("expires_at", &exp, NULL),
         JF_END,
     };
-    json_t *e = json_check(obj, fields, prefix);
+    json_t *e = jf_check(obj, fields, prefix);
     if (e != NULL) {
         size_t i;
         json_t *x;
@@ -205,7 +147,7 @@ void api_vouchers_issue(struct http_req *r) {
     int64_t face = 0;
     json_t *list = NULL;
     bool has_list;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_OPT_UUID("institute_id", &inst, NULL),
         JF_OPT_INT("face_value_fen", &face, 1, VOUCHER_MAX_FACE_FEN, NULL),
         JF_OPT_TIME("not_before", &nbf, NULL),
@@ -213,7 +155,7 @@ void api_vouchers_issue(struct http_req *r) {
         JF_OPT_ARRAY("vouchers", &list, 1, VOUCHER_MAX_BATCH, &has_list),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
     json_t *body = http_body_object(r);
     json_t *defaults = json_deep_copy(body);
@@ -237,18 +179,15 @@ void api_vouchers_issue(struct http_req *r) {
         }
     }
     json_decref(defaults);
-    if (!errors_ok(r, P_VALIDATION, errors)) {
+    if (!http_errors_ok(r, P_VALIDATION, errors)) {
         json_decref(items);
         return;
     }
-    char *text = json_dumps(items, JSON_COMPACT);
+    char *text = http_req_own_str(r, json_dumps(items, JSON_COMPACT));
     json_decref(items);
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0], keys_current()->kid, text};
+    const char *params[] = {api_actor(r), r->params[0], keys_current()->kid, text};
     PGresult *res;
     int rc = db_exec(SQL_VOUCHER_ISSUE, 4, params, &res);
-    free(actor);
-    free(text);
     if (rc != 1) {
         PQclear(res);
         http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
@@ -280,43 +219,28 @@ static const char *const voucher_states[] = {"active", "exhausted", "revoked", "
 static const char SQL_VOUCHER_LIST[] = "SELECT voucher_list($1::jsonb, $2, $3, $4, $5, $6)";
 
 void api_vouchers_list(struct http_req *r) {
-    static const char *const allowed[] = {"program_id", "institute_id", "status",
-                                          "limit",      "cursor",       NULL};
-    char limit[8];
-    const char *cursor;
-    if (!http_query_only(r, allowed) || !api_page(r, limit, &cursor))
+    const char *limit, *cursor, *program, *inst, *status;
+    const struct query_field query[] = {
+        API_QF_PAGE(&limit, &cursor),
+        QF_UUID("program_id", &program),
+        QF_UUID("institute_id", &inst),
+        QF_ENUM("status", &status, voucher_states),
+        QF_END,
+    };
+    if (!qf_decode(r, query))
         return;
-    const char *program = http_query(r, "program_id"), *inst = http_query(r, "institute_id");
-    const char *status = http_query(r, "status");
-    json_t *errors = json_array();
-    if (program != NULL && !util_is_uuid(program))
-        add_error(errors, "program_id", "must be a UUID");
-    if (inst != NULL && !util_is_uuid(inst))
-        add_error(errors, "institute_id", "must be a UUID");
-    bool known = status == NULL;
-    for (const char *const *s = voucher_states; *s && !known; s++)
-        known = strcmp(*s, status) == 0;
-    if (!known)
-        add_error(errors, "status", "must be active, exhausted, revoked or expired");
-    if (!errors_ok(r, P_INVALID_QUERY, errors))
-        return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, program, inst, status, cursor, limit};
+    const char *params[] = {api_actor(r), program, inst, status, cursor, limit};
     api_reply_sql(r, 200, SQL_VOUCHER_LIST, 6, params, "no vouchers");
-    free(actor);
 }
 
 static const char SQL_VOUCHER_GET[] = "SELECT voucher_get($1::jsonb, $2)";
 
 void api_vouchers_get(struct http_req *r) {
-    static const char *const allowed[] = {NULL};
-    if (!http_query_only(r, allowed))
+    if (!qf_decode(r, NULL))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0]};
+    const char *params[] = {api_actor(r), r->params[0]};
     PGresult *res;
     int rc = db_exec(SQL_VOUCHER_GET, 2, params, &res);
-    free(actor);
     if (rc < 0) {
         http_db_fail(r, rc);
         return;
@@ -334,17 +258,15 @@ static const char SQL_VOUCHER_REVOKE[] = "SELECT voucher_revoke($1::jsonb, $2, $
 
 void api_vouchers_revoke(struct http_req *r) {
     const char *reason = NULL;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_OPT_STRING("reason", &reason, 1, 500, NULL),
         JF_END,
     };
-    if (r->body_len > 0 && !json_decode_body(r, fields))
+    if (r->body_len > 0 && !jf_decode_body(r, fields))
         return;
-    char *actor = api_actor(r);
-    const char *params[] = {actor, r->params[0], reason};
+    const char *params[] = {api_actor(r), r->params[0], reason};
     PGresult *res;
     int rc = db_exec(SQL_VOUCHER_REVOKE, 3, params, &res);
-    free(actor);
     if (rc != 1) {
         PQclear(res);
         http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
@@ -362,8 +284,8 @@ static const char SQL_VOUCHER_LIVE[] = "SELECT voucher_live($1)";
 static const char *live_reason(json_t *live) {
     const char *status = json_string_value(json_object_get(live, "status"));
     const char *pstatus = json_string_value(json_object_get(live, "program_status"));
-    int64_t nbf = 0, now = util_now_ms();
-    vtoken_time_ms(json_string_value(json_object_get(live, "not_before")), &nbf);
+    int64_t nbf = 0, now = util_now_ms() * 1000;
+    util_rfc3339_us(json_string_value(json_object_get(live, "not_before")), &nbf);
     if (status == NULL)
         return "not-found";
     if (strcmp(status, "revoked") == 0)
@@ -384,21 +306,21 @@ static const char *live_reason(json_t *live) {
  * voucher}. Anyone holding a token may learn whether it is good and what it holds. */
 void api_vouchers_verify(struct http_req *r) {
     const char *token = NULL;
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_STRING("token", &token, 1, 4096),
         JF_END,
     };
-    if (!json_decode_body(r, fields))
+    if (!jf_decode_body(r, fields))
         return;
     struct vtoken_claims c;
     char kid[PASERK_K4_PID_LEN];
     const char *why = NULL;
-    enum vtoken_status st = vtoken_verify(token, verify_keys, nverify_keys, &c, kid, &why);
+    enum vtoken_status st = vtoken_verify_own(token, &c, kid, &why);
     if (st != VTOKEN_OK) {
         http_reply_json(r, 200,
                         json_pack("{s:b, s:s, s:s, s:n, s:n, s:n}", "valid", 0, "reason",
-                                  problem_slug(token_problem(st)), "detail", why, "kid", "claims",
-                                  "voucher"));
+                                  problem_slug(api_token_refusal(st)), "detail", why, "kid",
+                                  "claims", "voucher"));
         return;
     }
     const char *params[] = {c.jti};
@@ -431,8 +353,7 @@ void api_vouchers_verify(struct http_req *r) {
 static const char SQL_KEY_LIST[] = "SELECT signing_key_list()";
 
 void api_vouchers_keys(struct http_req *r) {
-    static const char *const allowed[] = {NULL};
-    if (!http_query_only(r, allowed))
+    if (!qf_decode(r, NULL))
         return;
     api_reply_sql_read(r, 200, SQL_KEY_LIST, 0, NULL, "no keys");
 }

@@ -57,13 +57,11 @@ void api_web_static(struct http_req *r) {
         http_problem(r, P_ROUTE_NOT_FOUND, "no page %s", r->url);
         return;
     }
-    http_reply_raw(r, 200, ctype, data, len);
-    free(data);
+    http_reply_take(r, 200, ctype, data, len);
 }
 
 void api_system_docs(struct http_req *r) {
-    static const char *const no_query[] = {NULL};
-    if (!http_query_only(r, no_query))
+    if (!qf_decode(r, NULL))
         return;
     char file[PATH_MAX];
     size_t len;
@@ -73,6 +71,5 @@ void api_system_docs(struct http_req *r) {
         http_problem(r, P_NOT_FOUND, "the documentation page is not installed");
         return;
     }
-    http_reply_raw(r, 200, "text/html; charset=utf-8", data, len);
-    free(data);
+    http_reply_take(r, 200, "text/html; charset=utf-8", data, len);
 }

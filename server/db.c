@@ -91,10 +91,12 @@ static void set_error(const char *state, const char *msg, const char *detail, co
     snprintf(last_error.message, sizeof last_error.message, "%s", msg ? msg : "");
     snprintf(last_error.detail, sizeof last_error.detail, "%s", detail ? detail : "");
     snprintf(last_error.constraint, sizeof last_error.constraint, "%s", cons ? cons : "");
+    last_error.field[0] = '\0';
 }
 
 /* Session settings every connection gets: UTC so that timestamps render as RFC 3339 with
- * +00:00, a statement timeout so that no request waits forever on a lock. */
+ * +00:00, a statement timeout so that no request waits forever on a lock, and the schema of
+ * the SQL functions (sql/functions, in schema "api") on the search path. */
 static PGconn *connect_url(const char *url, char **error_out) {
     char timeout_s[16];
     snprintf(timeout_s, sizeof timeout_s, "%d",
@@ -108,10 +110,10 @@ static PGconn *connect_url(const char *url, char **error_out) {
         PQfinish(pg);
         return NULL;
     }
-    char set[160];
+    char set[256];
     snprintf(set, sizeof set,
              "SET TIME ZONE 'UTC'; SET statement_timeout = %d; SET lock_timeout = %d; "
-             "SET synchronous_commit = on",
+             "SET synchronous_commit = on; SET search_path = public, api",
              stmt_timeout_ms, stmt_timeout_ms);
     PGresult *r = PQexec(pg, set);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -195,8 +197,13 @@ static int classify(struct db_conn *c, PGresult *r) {
     set_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
               PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL),
               PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME));
+    /* a refusal of one request field (problem_at in sql/functions/core) names it as COLUMN */
+    const char *field = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+    snprintf(last_error.field, sizeof last_error.field, "%s", field ? field : "");
+    /* 25006: a primary connection that reached a read-only server (a demoted primary, or the
+     * promoted standby before pg_auto_failover opens it to writes): reconnect to the new one. */
     if (PQstatus(c->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
-        strncmp(state, "57P", 3) == 0) {
+        strncmp(state, "57P", 3) == 0 || strcmp(state, "25006") == 0) {
         conn_close(c);
         return DB_UNAVAILABLE;
     }
@@ -270,13 +277,20 @@ int db_exec(const char *sql, int nparams, const char *const *params, PGresult **
 /* Reads go to the replica only once it has replayed everything the primary had flushed when
  * the read began, so a client always reads its own (and everyone's) committed writes: the
  * primary's flush LSN is one cheap round trip, the heavy query runs on the replica. A replica
- * that lags more than ~100 ms, or is down, is bypassed for that read. */
+ * that lags more than ~100 ms, or is down, is bypassed for that read. A read connection that
+ * finds a primary (its standby was promoted by a failover, or with a multi-host
+ * DATABASE_READ_URL no standby was up) is closed, and this thread reads on the primary for a
+ * few seconds before it connects again to look for a standby. */
 static const char SQL_PRIMARY_LSN[] = "SELECT pg_current_wal_flush_lsn()::text";
-static const char SQL_REPLAYED[] = "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn";
+static const char SQL_REPLAYED[] =
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 'primary' "
+    "WHEN pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 't' ELSE 'f' END";
+#define DB_STANDBY_RETRY_US 5000000
 static atomic_ullong reads_on_replica, reads_on_primary;
+static _Thread_local int64_t no_standby_until_us;
 
 int db_exec_read(const char *sql, int nparams, const char *const *params, PGresult **res) {
-    if (read_url == NULL || primary.in_txn) {
+    if (read_url == NULL || primary.in_txn || util_mono_us() < no_standby_until_us) {
         atomic_fetch_add(&reads_on_primary, 1);
         return db_exec(sql, nparams, params, res);
     }
@@ -295,8 +309,14 @@ int db_exec_read(const char *sql, int nparams, const char *const *params, PGresu
             PQclear(r);
             break;
         }
+        bool on_primary = strcmp(PQgetvalue(r, 0, 0), "primary") == 0;
         caught_up = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
         PQclear(r);
+        if (on_primary) {
+            conn_close(&replica);
+            no_standby_until_us = util_mono_us() + DB_STANDBY_RETRY_US;
+            break;
+        }
         if (!caught_up)
             usleep(5000);
     }
@@ -333,8 +353,15 @@ int db_begin(void) {
     return rc;
 }
 
+/* Every connection has synchronous_commit = on, so with a synchronous standby (pg_auto_failover
+ * maintains synchronous_standby_names) COMMIT returns once the standby has flushed the change.
+ * The statement timeout is lifted for the COMMIT alone: PostgreSQL answers a cancelled wait for
+ * the standby with success, which would acknowledge a change that exists on one node only. The
+ * wait ends when the standby confirms, when the engine declares it dead and turns synchronous
+ * replication off, or when the primary goes away (503; the client retries with its key). */
 int db_commit(void) {
-    int rc = simple("COMMIT");
+    bool healthy = primary.pg != NULL && PQtransactionStatus(primary.pg) == PQTRANS_INTRANS;
+    int rc = simple(healthy ? "SET LOCAL statement_timeout = 0; COMMIT" : "COMMIT");
     primary.in_txn = false;
     return rc;
 }

@@ -24,6 +24,7 @@ struct db_error {
     char message[256]; /* for DB_APP_ERROR: the problem slug */
     char detail[512];
     char constraint[128];
+    char field[128]; /* for DB_APP_ERROR: the request field at fault (problem_at), or "" */
 };
 
 /* Sets the connection strings; read_url may be NULL. Call once before serving. */

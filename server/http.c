@@ -11,6 +11,7 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
+#include "query.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -70,6 +71,53 @@ const char *problem_slug(enum problem p) {
     return problems[p].slug;
 }
 
+/* ==== what a request owns ================================================================= */
+
+static void reset_reply(struct http_req *r);
+
+void *http_req_own(struct http_req *r, void *p, http_free_fn free_fn) {
+    if (p == NULL)
+        return NULL;
+    if (r->nowned == r->cap_owned) {
+        size_t cap = r->cap_owned ? 2 * r->cap_owned : 8;
+        struct http_owned *o = realloc(r->owned, cap * sizeof *o);
+        if (o == NULL) {
+            free_fn(p);
+            return NULL;
+        }
+        r->owned = o;
+        r->cap_owned = cap;
+    }
+    r->owned[r->nowned++] = (struct http_owned){p, free_fn};
+    return p;
+}
+
+char *http_req_own_str(struct http_req *r, char *s) {
+    return http_req_own(r, s, free);
+}
+
+void http_req_release(struct http_req *r) {
+    reset_reply(r);
+    while (r->nowned > 0) { /* the last first, as a stack unwinds */
+        struct http_owned *o = &r->owned[--r->nowned];
+        o->free_fn(o->p);
+    }
+    free(r->owned);
+    r->owned = NULL;
+    r->cap_owned = 0;
+    for (int i = 0; i < HTTP_MAX_PARAMS; i++) {
+        free(r->params[i]);
+        r->params[i] = NULL;
+    }
+    free(r->body);
+    r->body = NULL;
+    json_decref(r->json);
+    r->json = NULL;
+    if (r->stream)
+        MHD_destroy_response(r->stream);
+    r->stream = NULL;
+}
+
 /* ==== replies ============================================================================= */
 
 static void reset_reply(struct http_req *r) {
@@ -116,6 +164,15 @@ void http_reply_raw(struct http_req *r, unsigned status, const char *ctype, cons
     r->content_type = ctype;
 }
 
+void http_reply_take(struct http_req *r, unsigned status, const char *ctype, char *text,
+                     size_t len) {
+    free(r->resp_body);
+    r->resp_body = text;
+    r->resp_len = len;
+    r->status = status;
+    r->content_type = ctype;
+}
+
 void http_reply_json(struct http_req *r, unsigned status, json_t *body) {
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     json_decref(body);
@@ -132,6 +189,54 @@ void http_reply_empty(struct http_req *r, unsigned status) {
     r->resp_len = 0;
     r->status = status;
     r->content_type = NULL;
+}
+
+struct stream {
+    http_stream_fill fill;
+    void (*done)(void *cls);
+    void *cls;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    struct stream *st = cls;
+    ssize_t n = st->fill(st->cls, buf, max);
+    if (n > 0)
+        return n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls) {
+    struct stream *st = cls;
+    if (st->done != NULL)
+        st->done(st->cls);
+    free(st);
+}
+
+bool http_reply_stream(struct http_req *r, unsigned status, const char *ctype,
+                       http_stream_fill fill, void (*done)(void *cls), void *cls) {
+    struct stream *st = malloc(sizeof *st);
+    struct MHD_Response *resp = NULL;
+    if (st != NULL) {
+        *st = (struct stream){fill, done, cls};
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st,
+                                                 stream_free);
+    }
+    if (resp == NULL) {
+        if (st != NULL)
+            stream_free(st);
+        else if (done != NULL)
+            done(cls);
+        http_problem(r, P_INTERNAL, "could not start the reply");
+        return false;
+    }
+    reset_reply(r);
+    if (r->stream != NULL)
+        MHD_destroy_response(r->stream);
+    r->stream = resp;
+    r->status = status;
+    r->content_type = ctype;
+    return true;
 }
 
 static void problem_v(struct http_req *r, enum problem p, json_t *errors, const char *fmt,
@@ -166,6 +271,26 @@ void http_problem_errors(struct http_req *r, enum problem p, json_t *errors, con
     va_end(ap);
 }
 
+void http_error_add(json_t *errors, const char *field, const char *message) {
+    json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", message));
+}
+
+bool http_errors_ok(struct http_req *r, enum problem p, json_t *errors) {
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return true;
+    }
+    json_t *first = json_array_get(errors, 0);
+    http_problem_errors(r, p, errors, "%s %s", json_string_value(json_object_get(first, "field")),
+                        json_string_value(json_object_get(first, "message")));
+    return false;
+}
+
+void http_problem_field(struct http_req *r, enum problem p, const char *field,
+                        const char *message) {
+    http_errors_ok(r, p, json_pack("[{s:s, s:s}]", "field", field, "message", message));
+}
+
 void http_db_fail(struct http_req *r, int db_status) {
     const struct db_error *e = db_last_error();
     switch (db_status) {
@@ -183,6 +308,11 @@ void http_db_fail(struct http_req *r, int db_status) {
         if (p == PROBLEM_COUNT) {
             log_error("SQL raised unknown problem slug '%s'", e->message);
             http_problem(r, P_INTERNAL, "internal error");
+            return;
+        }
+        if (e->field[0] != '\0') { /* problem_at: the field at fault, with errors[] */
+            json_t *errors = json_pack("[{s:s, s:s}]", "field", e->field, "message", e->detail);
+            http_problem_errors(r, p, errors, "%s: %s", e->field, e->detail);
             return;
         }
         http_problem(r, p, "%s", e->detail[0] ? e->detail : problems[p].title);
@@ -212,53 +342,51 @@ const char *http_query(struct http_req *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-struct query_check {
-    const char *const *allowed;
+struct query_scan {
+    bool (*known)(void *cls, const char *name);
+    void *cls;
     const char *bad;
-    int seen;
 };
 
-static enum MHD_Result query_check_cb(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value) {
+static enum MHD_Result query_scan_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
     (void)kind;
     (void)value;
-    struct query_check *qc = cls;
-    qc->seen++;
-    for (const char *const *a = qc->allowed; *a; a++)
-        if (strcmp(*a, key) == 0)
-            return MHD_YES;
-    qc->bad = key;
+    struct query_scan *qs = cls;
+    if (qs->known != NULL && qs->known(qs->cls, key))
+        return MHD_YES;
+    qs->bad = key;
     return MHD_NO;
 }
 
-bool http_query_only(struct http_req *r, const char *const *allowed) {
-    struct query_check qc = {allowed, NULL, 0};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_check_cb, &qc);
-    if (qc.bad == NULL)
-        return true;
-    char name[256];
-    snprintf(name, sizeof name, "%s", qc.bad);
-    util_utf8_scrub(name);
-    json_t *errors = json_pack("[{s:s, s:s}]", "field", name, "message", "unknown parameter");
-    http_problem_errors(r, P_INVALID_QUERY, errors, "unknown query parameter '%s'", name);
-    return false;
+const char *http_query_unknown(struct http_req *r, bool (*known)(void *cls, const char *name),
+                               void *cls) {
+    struct query_scan qs = {known, cls, NULL};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_scan_cb, &qs);
+    return qs.bad;
 }
 
-bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
-                    int64_t *out) {
-    const char *v = http_query(r, name);
-    if (v == NULL) {
-        *out = def;
-        return true;
+bool http_if_match(struct http_req *r, const char *what, bool required, char version[16]) {
+    const char *h = http_header(r, "If-Match");
+    version[0] = '\0';
+    if (h == NULL && required)
+        http_problem(r, P_PRECONDITION_REQUIRED, "send If-Match with the %s's ETag from GET %s",
+                     what, r->url);
+    if (h == NULL)
+        return !required;
+    size_t n = strlen(h);
+    int64_t v;
+    char digits[16];
+    if (n >= 3 && n < sizeof digits && h[0] == '"' && h[n - 1] == '"') {
+        memcpy(digits, h + 1, n - 2);
+        digits[n - 2] = '\0';
+        if (digits[0] >= '1' && digits[0] <= '9' && util_parse_int64(digits, 1, INT32_MAX, &v)) {
+            snprintf(version, 16, "%lld", (long long)v);
+            return true;
+        }
     }
-    if (util_parse_int64(v, min, max, out))
-        return true;
-    char msg[128];
-    snprintf(msg, sizeof msg, "must be an integer from %lld to %lld", (long long)min,
-             (long long)max);
-    http_problem_errors(r, P_INVALID_QUERY,
-                        json_pack("[{s:s, s:s}]", "field", name, "message", msg), "%s %s", name,
-                        msg);
+    http_problem(r, P_PRECONDITION_FAILED,
+                 "If-Match must be the %s's current ETag, e.g. \"3\"; got %.64s", what, h);
     return false;
 }
 
@@ -273,7 +401,7 @@ json_t *http_body_object(struct http_req *r) {
         return NULL;
     }
     char why[256];
-    json_t *j = json_parse_object(r->body, r->body_len, why, sizeof why);
+    json_t *j = jf_parse_object(r->body, r->body_len, why, sizeof why);
     if (j == NULL) {
         http_problem(r, P_INVALID_JSON, "%s", why);
         return NULL;
@@ -304,13 +432,14 @@ struct route_metrics {
     _Atomic uint64_t sum_us;
 };
 
-static struct route_metrics *metrics; /* api_routes_len + 1 (the last: no route matched) */
+static const struct http_api *served; /* the routes and fallback of http_start */
+static struct route_metrics *metrics; /* served->nroutes + 1 (the last: no route matched) */
 static _Atomic int64_t in_flight;
 static _Atomic uint64_t server_errors;
 static int64_t started_ms; /* wall clock at http_start, for process_start_time_seconds */
 
 static void metrics_observe(int route, unsigned status, int64_t us) {
-    struct route_metrics *m = &metrics[route < 0 ? (int)api_routes_len : route];
+    struct route_metrics *m = &metrics[route < 0 ? (int)served->nroutes : route];
     size_t c = 0;
     while (metric_codes[c] != 0 && metric_codes[c] != status)
         c++;
@@ -360,9 +489,9 @@ static void render_requests(char **buf, size_t *len, size_t *cap) {
     buf_printf(buf, len, cap,
                "# HELP suanli_http_requests_total HTTP requests answered, by route and status.\n"
                "# TYPE suanli_http_requests_total counter\n");
-    for (size_t i = 0; i <= api_routes_len; i++) {
-        const char *method = i < api_routes_len ? api_routes[i].method : "any";
-        const char *route = i < api_routes_len ? api_routes[i].pattern : "unmatched";
+    for (size_t i = 0; i <= served->nroutes; i++) {
+        const char *method = i < served->nroutes ? served->routes[i].method : "any";
+        const char *route = i < served->nroutes ? served->routes[i].pattern : "unmatched";
         for (size_t c = 0; c < NCODES; c++) {
             uint64_t v = atomic_load(&metrics[i].by_code[c]);
             if (v == 0)
@@ -385,7 +514,7 @@ static void render_durations(char **buf, size_t *len, size_t *cap) {
                "# HELP suanli_http_request_duration_seconds Time from the first byte of a "
                "request to its reply, by route.\n"
                "# TYPE suanli_http_request_duration_seconds histogram\n");
-    for (size_t i = 0; i <= api_routes_len; i++) {
+    for (size_t i = 0; i <= served->nroutes; i++) {
         uint64_t slot[NBUCKETS + 1], count = 0;
         for (size_t b = 0; b <= NBUCKETS; b++) {
             slot[b] = atomic_load(&metrics[i].slots[b]);
@@ -393,8 +522,8 @@ static void render_durations(char **buf, size_t *len, size_t *cap) {
         }
         if (count == 0)
             continue;
-        const char *method = i < api_routes_len ? api_routes[i].method : "any";
-        const char *route = i < api_routes_len ? api_routes[i].pattern : "unmatched";
+        const char *method = i < served->nroutes ? served->routes[i].method : "any";
+        const char *route = i < served->nroutes ? served->routes[i].pattern : "unmatched";
         uint64_t cumulative = 0;
         for (size_t b = 0; b < NBUCKETS; b++) {
             cumulative += slot[b];
@@ -506,22 +635,22 @@ static bool method_is(const char *a, const char *b) {
 static void route_find(struct http_req *r) {
     char allow[128] = "";
     r->route_index = -1;
-    for (size_t i = 0; i < api_routes_len; i++) {
+    for (size_t i = 0; i < served->nroutes; i++) {
         char *params[HTTP_MAX_PARAMS] = {0};
-        if (!route_match(api_routes[i].pattern, r->url, params))
+        if (!route_match(served->routes[i].pattern, r->url, params))
             continue;
-        if (method_is(r->method, api_routes[i].method) && r->route == NULL) {
-            r->route = &api_routes[i];
+        if (method_is(r->method, served->routes[i].method) && r->route == NULL) {
+            r->route = &served->routes[i];
             r->route_index = (int)i;
             memcpy(r->params, params, sizeof params);
             continue;
         }
         for (int k = 0; k < HTTP_MAX_PARAMS; k++)
             free(params[k]);
-        if (strlen(allow) + strlen(api_routes[i].method) + 3 < sizeof allow) {
+        if (strlen(allow) + strlen(served->routes[i].method) + 3 < sizeof allow) {
             if (allow[0])
                 strcat(allow, ", ");
-            strcat(allow, api_routes[i].method);
+            strcat(allow, served->routes[i].method);
         }
     }
     if (r->route != NULL)
@@ -694,9 +823,6 @@ static void run_idempotent(struct http_req *r, const char *key) {
 
 /* ==== dispatch ============================================================================ */
 
-/* Static web UI, defined in api/web.c; used when no API route matches a GET. */
-void api_web_static(struct http_req *r);
-
 static void dispatch(struct http_req *r) {
     if (r->body_too_large) {
         http_problem(r, P_BODY_TOO_LARGE, "the body exceeds %d bytes", HTTP_MAX_BODY);
@@ -704,17 +830,17 @@ static void dispatch(struct http_req *r) {
     }
     route_find(r);
     if (r->route == NULL) {
-        if (r->status == 404 && method_is(r->method, "GET") && strncmp(r->url, "/v1/", 4) != 0) {
+        if (r->status == 404 && method_is(r->method, "GET") && strncmp(r->url, "/v1/", 4) != 0 &&
+            served->fallback != NULL) {
             reset_reply(r);
-            api_web_static(r);
+            served->fallback(r);
         }
         return;
     }
     reset_reply(r);
     /* Writes take their input from the body only; a query string there is a mistake. (GET
-     * handlers name the parameters they accept with http_query_only.) */
-    static const char *const no_query[] = {NULL};
-    if (!method_is(r->method, "GET") && !http_query_only(r, no_query))
+     * handlers name the parameters they accept with qf_decode.) */
+    if (!method_is(r->method, "GET") && !qf_decode(r, NULL))
         return;
     if (r->route->roles != ROLES_PUBLIC || strncmp(r->url, "/v1/", 4) == 0) {
         int rc = auth_resolve(r);
@@ -840,9 +966,9 @@ static enum MHD_Result send_reply(struct http_req *r) {
         }
         resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
         r->resp_body = NULL; /* now owned by resp */
-        if (r->content_type)
-            MHD_add_response_header(resp, "Content-Type", r->content_type);
     }
+    if (r->content_type)
+        MHD_add_response_header(resp, "Content-Type", r->content_type);
     add_security_headers(resp, r->content_type && strncmp(r->content_type, "text/html", 9) == 0);
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
@@ -890,9 +1016,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (r->status != 0 && r->body_too_large)
-        return MHD_YES; /* already answered */
+        return MHD_YES;             /* already answered */
+    log_set_request(r->request_id); /* every line logged for this request names it */
     dispatch(r);
-    return send_reply(r);
+    enum MHD_Result ret = send_reply(r);
+    log_set_request(NULL);
+    return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -921,13 +1050,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         json_object_set_new(line, "aborted", json_integer(toe));
     log_json(r->status >= 500 ? LOG_WARN : LOG_INFO, line);
-    reset_reply(r);
-    for (int i = 0; i < HTTP_MAX_PARAMS; i++)
-        free(r->params[i]);
-    free(r->body);
-    json_decref(r->json);
-    if (r->stream)
-        MHD_destroy_response(r->stream);
+    http_req_release(r);
     free(r);
     *con_cls = NULL;
 }
@@ -942,8 +1065,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     log_warn("libmicrohttpd: %s", buf);
 }
 
-int http_start(const char *host, int port) {
-    metrics = calloc(api_routes_len + 1, sizeof *metrics);
+int http_start(const char *host, int port, const struct http_api *api) {
+    served = api;
+    metrics = calloc(served->nroutes + 1, sizeof *metrics);
     if (metrics == NULL)
         return -1;
     started_ms = util_now_ms();

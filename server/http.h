@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -67,9 +68,23 @@ struct route {
     const char *summary; /* one line, for the route listing */
 };
 
-/* The route table, defined in api/routes.c. */
-extern const struct route api_routes[];
-extern const size_t api_routes_len;
+/* What the server serves, given by its caller (server/main.c passes api/'s table): the routes,
+ * and the handler of a GET outside /v1/ that no route matches (the static web UI), or NULL. */
+struct http_api {
+    const struct route *routes;
+    size_t nroutes;
+    http_handler fallback;
+};
+
+/* Frees what a request owns (http_req_own). */
+typedef void (*http_free_fn)(void *p);
+struct http_owned {
+    void *p;
+    http_free_fn free_fn;
+};
+
+/* Fills buf with up to max bytes of a streamed reply: the count, 0 at the end, -1 on error. */
+typedef ssize_t (*http_stream_fill)(void *cls, char *buf, size_t max);
 
 struct http_header {
     char *name;
@@ -83,7 +98,7 @@ struct http_req {
     const char *method;
     const char *url;
     const struct route *route;
-    int route_index;               /* index in api_routes, -1 when none matched */
+    int route_index;               /* index in the route table, -1 when none matched */
     char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order */
     char *body;
     size_t body_len;
@@ -93,7 +108,9 @@ struct http_req {
     char request_id[65];
     char client_ip[64];
     int64_t started_us;
-    bool retry; /* a handler saw DB_RETRY inside the idempotency transaction */
+    bool retry;               /* a handler saw DB_RETRY inside the idempotency transaction */
+    struct http_owned *owned; /* freed with the request (http_req_own) */
+    size_t nowned, cap_owned;
 
     /* the response */
     unsigned status;
@@ -102,25 +119,39 @@ struct http_req {
     const char *content_type;
     struct http_header headers[HTTP_MAX_HEADERS];
     int nheaders;
-    void *stream; /* a struct MHD_Response * a streaming handler made; replaces resp_body */
+    void *stream; /* the struct MHD_Response * of http_reply_stream; replaces resp_body */
 };
 
 /* --- server lifecycle --------------------------------------------------------------------- */
 
-/* Starts libmicrohttpd with a thread pool on host:port; 0 on success. */
-int http_start(const char *host, int port);
+/* Starts libmicrohttpd with a thread pool on host:port serving api (kept by reference);
+ * 0 on success. */
+int http_start(const char *host, int port, const struct http_api *api);
 void http_stop(void);
+
+/* --- what a request owns ------------------------------------------------------------------ */
+
+/* Hands p to the request: free_fn(p) runs when the request completes (whatever the reply), so
+ * that a handler allocates per request without pairing a free on every path. Returns p; when
+ * p is NULL, or the list cannot grow (p is then freed at once), returns NULL. */
+void *http_req_own(struct http_req *r, void *p, http_free_fn free_fn);
+/* The same for malloc'd memory (a string from json_dumps and the like). */
+char *http_req_own_str(struct http_req *r, char *s);
+/* Frees everything the request holds; called by the completion callback (and the fuzzer). */
+void http_req_release(struct http_req *r);
 
 /* --- request accessors -------------------------------------------------------------------- */
 
 const char *http_header(struct http_req *r, const char *name);
 const char *http_query(struct http_req *r, const char *name);
-/* Refuses (400) any query parameter not in allowed (NULL-terminated); true when all known. */
-bool http_query_only(struct http_req *r, const char *const *allowed);
-/* Parses an optional integer query parameter in [min, max]; default when absent.
- * On a bad value replies 400 naming it and returns false. */
-bool http_query_int(struct http_req *r, const char *name, int64_t min, int64_t max, int64_t def,
-                    int64_t *out);
+/* The first query parameter for which known(cls, name) is false, or NULL (see query.h, which
+ * decodes query strings). */
+const char *http_query_unknown(struct http_req *r, bool (*known)(void *cls, const char *name),
+                               void *cls);
+/* Reads If-Match, a strong ETag "<version>" of the object named what ("offer"), into version.
+ * Absent: version is "" and the answer true, unless required (then 428). Any other value can
+ * never match the current version and answers 412, as a stale one would. */
+bool http_if_match(struct http_req *r, const char *what, bool required, char version[16]);
 
 /* Parses the body as one JSON object (depth and size bounded). On failure replies 400/415 and
  * returns NULL; the object belongs to the request. */
@@ -132,8 +163,15 @@ void http_reply_json(struct http_req *r, unsigned status, json_t *body); /* stea
 /* Replies with a JSON text (e.g. built by PostgreSQL) as it is; copies it. */
 void http_reply_raw(struct http_req *r, unsigned status, const char *ctype, const char *text,
                     size_t len);
+/* The same with a malloc'd text, which the request takes instead of copying. */
+void http_reply_take(struct http_req *r, unsigned status, const char *ctype, char *text,
+                     size_t len);
 void http_reply_empty(struct http_req *r, unsigned status);
 void http_add_header(struct http_req *r, const char *name, const char *value);
+/* Streams the reply: fill(cls, …) is called until it ends; done(cls) runs afterwards in any
+ * case, also when this fails (false, after replying 500). */
+bool http_reply_stream(struct http_req *r, unsigned status, const char *ctype,
+                       http_stream_fill fill, void (*done)(void *cls), void *cls);
 
 /* Replies with the problem's status, type and title, and a printf-style detail. */
 void http_problem(struct http_req *r, enum problem p, const char *fmt, ...)
@@ -141,6 +179,13 @@ void http_problem(struct http_req *r, enum problem p, const char *fmt, ...)
 /* The same with an "errors" array of {field, message}; steals errors. */
 void http_problem_errors(struct http_req *r, enum problem p, json_t *errors, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Appends {field, message} to an errors array. */
+void http_error_add(json_t *errors, const char *field, const char *message);
+/* The one way to answer a list of errors: true (and errors freed) when errors is NULL or
+ * empty; else replies problem p with errors (stolen) and the first one as detail, false. */
+bool http_errors_ok(struct http_req *r, enum problem p, json_t *errors);
+/* Replies problem p with one error {field, message}, detail "<field> <message>". */
+void http_problem_field(struct http_req *r, enum problem p, const char *field, const char *message);
 /* Replies for a failed db_exec status (503, 409, domain problem from SQL, 500). */
 void http_db_fail(struct http_req *r, int db_status);
 

@@ -43,7 +43,7 @@ static const char *type_word(enum jf_type t) {
 }
 
 /* Checks one present value; returns false (after adding an error) when it is wrong. */
-static bool check_value(const struct json_field *f, json_t *v, json_t *errors, const char *prefix) {
+static bool check_value(const struct jf_field *f, json_t *v, json_t *errors, const char *prefix) {
     switch (f->type) {
     case JF_STRING: {
         if (!json_is_string(v))
@@ -150,7 +150,7 @@ static bool check_value(const struct json_field *f, json_t *v, json_t *errors, c
 
 /* Nesting depth of a JSON text, counted before parsing so that a hostile 100 000-deep body
  * never reaches the recursive parser. Brackets inside strings do not count. */
-static int json_depth(const char *s, size_t len) {
+static int jf_depth(const char *s, size_t len) {
     int depth = 0, max = 0;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
@@ -172,12 +172,12 @@ static int json_depth(const char *s, size_t len) {
     return max;
 }
 
-json_t *json_parse_object(const char *text, size_t len, char *why, size_t whylen) {
+json_t *jf_parse_object(const char *text, size_t len, char *why, size_t whylen) {
     if (len == 0) {
         snprintf(why, whylen, "the body is empty; a JSON object is required");
         return NULL;
     }
-    if (json_depth(text, len) > HTTP_MAX_JSON_DEPTH) {
+    if (jf_depth(text, len) > HTTP_MAX_JSON_DEPTH) {
         snprintf(why, whylen, "the JSON nests deeper than %d levels", HTTP_MAX_JSON_DEPTH);
         return NULL;
     }
@@ -196,7 +196,7 @@ json_t *json_parse_object(const char *text, size_t len, char *why, size_t whylen
     return j;
 }
 
-json_t *json_check(json_t *obj, const struct json_field *fields, const char *prefix) {
+json_t *jf_check(json_t *obj, const struct jf_field *fields, const char *prefix) {
     json_t *errors = json_array();
     if (!json_is_object(obj)) {
         add_error(errors, prefix, "", "must be an object");
@@ -205,13 +205,13 @@ json_t *json_check(json_t *obj, const struct json_field *fields, const char *pre
     const char *key;
     json_t *value;
     json_object_foreach(obj, key, value) {
-        const struct json_field *f = fields;
+        const struct jf_field *f = fields;
         while (f->name != NULL && strcmp(f->name, key) != 0)
             f++;
         if (f->name == NULL)
             add_error(errors, prefix, key, "is not a known field");
     }
-    for (const struct json_field *f = fields; f->name != NULL; f++) {
+    for (const struct jf_field *f = fields; f->name != NULL; f++) {
         json_t *v = json_object_get(obj, f->name);
         bool given = v != NULL && !json_is_null(v);
         if (f->present)
@@ -231,16 +231,9 @@ json_t *json_check(json_t *obj, const struct json_field *fields, const char *pre
     return errors;
 }
 
-bool json_decode_body(struct http_req *r, const struct json_field *fields) {
+bool jf_decode_body(struct http_req *r, const struct jf_field *fields) {
     json_t *obj = http_body_object(r);
     if (obj == NULL)
         return false;
-    json_t *errors = json_check(obj, fields, "");
-    if (errors == NULL)
-        return true;
-    json_t *first = json_array_get(errors, 0);
-    http_problem_errors(r, P_VALIDATION, errors, "%s %s",
-                        json_string_value(json_object_get(first, "field")),
-                        json_string_value(json_object_get(first, "message")));
-    return false;
+    return http_errors_ok(r, P_VALIDATION, jf_check(obj, fields, ""));
 }

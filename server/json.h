@@ -1,4 +1,5 @@
-/* json.h — declarative decoding of request bodies (after GNU Taler's TALER_MHD_parse_json_data):
+/* json.h — declarative decoding of request bodies (jf_: JSON fields; query.h is its twin for
+ * query strings) (after GNU Taler's TALER_MHD_parse_json_data):
  * a handler declares its fields once, one call checks them all and answers 400 naming every
  * bad field. Unknown fields are refused (no mass assignment). */
 #ifndef SUANLI_JSON_H
@@ -22,7 +23,7 @@ enum jf_type {
     JF_OBJECT, /* json_t ** (borrowed) */
 };
 
-struct json_field {
+struct jf_field {
     const char *name;
     enum jf_type type;
     void *dst;
@@ -73,13 +74,13 @@ struct json_field {
 
 /* Parses text as one JSON object: nesting deeper than HTTP_MAX_JSON_DEPTH is refused before
  * the parser sees it, duplicate keys are refused. NULL with a reason in why on failure. */
-json_t *json_parse_object(const char *text, size_t len, char *why, size_t whylen);
+json_t *jf_parse_object(const char *text, size_t len, char *why, size_t whylen);
 
 /* Checks obj against fields. Returns NULL when every field is right, else a new array of
  * {field, message} (prefix is prepended to field names, e.g. "vouchers[3]."). */
-json_t *json_check(json_t *obj, const struct json_field *fields, const char *prefix);
+json_t *jf_check(json_t *obj, const struct jf_field *fields, const char *prefix);
 
 /* Parses the request body and checks it; on any error replies 400/415 and returns false. */
-bool json_decode_body(struct http_req *r, const struct json_field *fields);
+bool jf_decode_body(struct http_req *r, const struct jf_field *fields);
 
 #endif

@@ -13,6 +13,12 @@
 static enum log_level min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+static _Thread_local const char *request_id;
+
+void log_set_request(const char *id) {
+    request_id = id;
+}
+
 void log_set_level(enum log_level level) {
     min_level = level;
 }
@@ -32,6 +38,8 @@ void log_json(enum log_level level, json_t *fields) {
     char now[40];
     util_now_rfc3339(now, sizeof now);
     json_t *line = json_pack("{s:s, s:s}", "time", now, "level", level_names[level]);
+    if (request_id != NULL)
+        json_object_set_new(line, "request_id", json_string(request_id));
     json_object_update(line, fields);
     json_decref(fields);
     char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);

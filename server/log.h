@@ -10,6 +10,11 @@ void log_set_level(enum log_level level);
 /* Parses "debug", "info", "warn", "error"; -1 if none of them. */
 int log_level_parse(const char *s);
 
+/* Names the request the calling thread is serving (NULL: none): until it is cleared, every
+ * line this thread logs carries "request_id" (as PgBouncer prefixes lines with the
+ * connection). The dispatcher sets it; id must outlive the request. */
+void log_set_request(const char *id);
+
 /* printf-style message at level; the line carries time, level and msg. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

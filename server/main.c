@@ -117,8 +117,12 @@ static int seed_demo(const char *url) {
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         log_warn("demo seed: could not register the signing keys: %s", PQerrorMessage(pg));
     PQclear(r);
+    if (migrate_load_dev(pg, cfg.sql_dir) != 0) {
+        PQfinish(pg);
+        return -1;
+    }
     const char *params[] = {hash};
-    r = PQexecParams(pg, "SELECT demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(pg, "SELECT pg_temp.demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
         log_error("demo seed failed: %s", PQerrorMessage(pg));
@@ -204,7 +208,9 @@ static int cmd_serve(int argc, char **argv) {
         goto out;
     if (audit_start() != 0 || cron_start() != 0)
         goto out;
-    if (http_start(cfg.listen_host, cfg.listen_port) != 0)
+    /* the API's routes, and the web UI for every other GET; kept until http_stop */
+    const struct http_api api = {api_routes, api_routes_len, api_web_static};
+    if (http_start(cfg.listen_host, cfg.listen_port, &api) != 0)
         goto out;
     log_info("listening on %s:%d with %lld worker threads", cfg.listen_host, cfg.listen_port,
              (long long)cfg.threads);
@@ -614,7 +620,9 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve [--migrate] [--demo-seed]",
      "Serve the API and web UI. --migrate applies pending migrations first; --demo-seed also\n"
      "loads the demo data (development only)."},
-    {"migrate", cmd_migrate, "migrate", "Apply pending migrations from SUANLI_SQL_DIR."},
+    {"migrate", cmd_migrate, "migrate",
+     "Apply pending schema files of SUANLI_SQL_DIR/schema and reload every function of\n"
+     "SUANLI_SQL_DIR/functions, in one transaction."},
     {"keygen", cmd_keygen, "keygen [FILE] [--import PASERK_FILE|- | --checkpoint | --public]",
      "Create a key file (hash secret and Ed25519 signing key), or add a new signing key to an\n"
      "existing one (rotation). FILE defaults to SUANLI_KEY_FILE, else <data dir>/keys.json.\n"

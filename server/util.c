@@ -51,36 +51,86 @@ static bool digits_at(const char *s, int n) {
     return true;
 }
 
-/* Strict enough to refuse anything Postgres would read ambiguously: the date and time are
- * mandatory, the offset is explicit, fractions are at most 6 digits. */
-bool util_is_rfc3339(const char *s) {
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int num_at(const char *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* The one RFC 3339 parser of the program. Strict enough to refuse anything Postgres would read
+ * ambiguously or normalise: the date and time are mandatory, the date is a real one (no
+ * 2026-02-30, no year 0), the hour is below 24, the offset is explicit, fractions have at
+ * most 6 digits. A leap second (:60) is accepted, as PostgreSQL does. */
+bool util_rfc3339_us(const char *s, int64_t *us) {
     if (s == NULL || strlen(s) < 20 || strlen(s) > 35)
         return false;
     if (!digits_at(s, 4) || s[4] != '-' || !digits_at(s + 5, 2) || s[7] != '-' ||
         !digits_at(s + 8, 2) || (s[10] != 'T' && s[10] != 't') || !digits_at(s + 11, 2) ||
         s[13] != ':' || !digits_at(s + 14, 2) || s[16] != ':' || !digits_at(s + 17, 2))
         return false;
-    int mon = atoi(s + 5), day = atoi(s + 8), hh = atoi(s + 11), mm = atoi(s + 14),
-        ss = atoi(s + 17);
-    if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = num_at(s, 4), mon = num_at(s + 5, 2), day = num_at(s + 8, 2);
+    int hh = num_at(s + 11, 2), mm = num_at(s + 14, 2), ss = num_at(s + 17, 2);
+    if (year < 1 || mon < 1 || mon > 12 || hh > 23 || mm > 59 || ss > 60)
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day < 1 || day > mdays[mon - 1] + (mon == 2 && leap))
         return false;
     const char *p = s + 19;
+    int64_t frac = 0;
     if (*p == '.') {
-        p++;
         int n = 0;
-        while (isdigit((unsigned char)*p)) {
-            p++;
-            n++;
-        }
+        for (p++; isdigit((unsigned char)*p); p++, n++)
+            frac = frac * 10 + (*p - '0');
         if (n == 0 || n > 6)
             return false;
+        for (; n < 6; n++)
+            frac *= 10;
     }
-    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-        return true;
-    if ((*p == '+' || *p == '-') && digits_at(p + 1, 2) && p[3] == ':' && digits_at(p + 4, 2) &&
-        p[6] == '\0')
-        return atoi(p + 1) <= 23 && atoi(p + 4) <= 59;
-    return false;
+    int64_t offset = 0;
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+        offset = 0;
+    } else if ((*p == '+' || *p == '-') && digits_at(p + 1, 2) && p[3] == ':' &&
+               digits_at(p + 4, 2) && p[6] == '\0' && num_at(p + 1, 2) <= 23 &&
+               num_at(p + 4, 2) <= 59) {
+        offset = (num_at(p + 1, 2) * 3600 + num_at(p + 4, 2) * 60) * (*p == '+' ? 1 : -1);
+    } else {
+        return false;
+    }
+    int64_t secs = days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss - offset;
+    if (us != NULL)
+        *us = secs * 1000000 + frac;
+    return true;
+}
+
+bool util_is_rfc3339(const char *s) {
+    return util_rfc3339_us(s, NULL);
+}
+
+bool util_is_decimal(const char *s, double min, double max) {
+    size_t n = strlen(s), dots = 0;
+    if (n == 0 || n > 24)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '.')
+            dots++;
+        else if (!isdigit((unsigned char)s[i]))
+            return false;
+    if (n == dots || dots > 1)
+        return false;
+    double v = strtod(s, NULL);
+    return v >= min && v <= max;
 }
 
 int64_t util_now_ms(void) {

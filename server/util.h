@@ -17,8 +17,17 @@ void util_hex(const unsigned char *in, size_t len, char *out);
 /* Fills out with n random bytes rendered as 2n hex characters plus NUL. */
 void util_random_hex(char *out, size_t n);
 
-/* True when s is an RFC 3339 date-time with an explicit offset ("Z" or +hh:mm). */
+/* Parses an RFC 3339 date-time with an explicit offset ("Z" or +hh:mm) into microseconds
+ * since the epoch (us may be NULL); false when it is not one or names an impossible date or
+ * time such as 2026-02-30 or 24:00. The program's only date-time parser. */
+bool util_rfc3339_us(const char *s, int64_t *us);
+
+/* util_rfc3339_us without the value. */
 bool util_is_rfc3339(const char *s);
+
+/* True when s is a plain decimal ("12", "0.85") whose value lies in [min, max]. Exponents,
+ * signs, hex, inf and nan are refused, so that PostgreSQL's numeric reads exactly the same. */
+bool util_is_decimal(const char *s, double min, double max);
 
 /* Current time in milliseconds since the epoch (CLOCK_REALTIME). */
 int64_t util_now_ms(void);

@@ -6,44 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define VTOKEN_MAX_FOOTER 200 /* ours is 59 bytes; a longer one is not ours and is not parsed */
 #define VTOKEN_MAX_AMOUNT INT64_C(1000000000000)
 
 /* ==== time ================================================================================ */
 
-bool vtoken_time_ms(const char *s, int64_t *ms) {
-    if (!util_is_rfc3339(s))
+/* Milliseconds since the epoch of an RFC 3339 date-time; false if it is not a real one. */
+static bool time_ms(const char *s, int64_t *ms) {
+    int64_t us;
+    if (!util_rfc3339_us(s, &us))
         return false;
-    struct tm tm = {0};
-    tm.tm_year = atoi(s) - 1900;
-    tm.tm_mon = atoi(s + 5) - 1;
-    tm.tm_mday = atoi(s + 8);
-    tm.tm_hour = atoi(s + 11);
-    tm.tm_min = atoi(s + 14);
-    tm.tm_sec = atoi(s + 17);
-    int mday = tm.tm_mday, mon = tm.tm_mon;
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != mday || tm.tm_mon != mon) /* 2026-02-30 normalised into March */
-        return false;
-    const char *p = s + 19;
-    int64_t frac_ms = 0;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                frac_ms = frac_ms * 10 + (*p - '0');
-        for (; digits < 3; digits++)
-            frac_ms *= 10;
-    }
-    int64_t offset_s = 0;
-    if (*p == '+' || *p == '-') {
-        offset_s = (int64_t)atoi(p + 1) * 3600 + (int64_t)atoi(p + 4) * 60;
-        if (*p == '-')
-            offset_s = -offset_s;
-    }
-    *ms = ((int64_t)t - offset_s) * 1000 + frac_ms;
+    *ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
     return true;
 }
 
@@ -98,10 +72,9 @@ static bool claims_parse(json_t *p, struct vtoken_claims *c, const char **why) {
     if (!copy_string(p, "jti", c->jti, sizeof c->jti) || !util_is_uuid(c->jti) ||
         !copy_string(p, "sub", c->sub, sizeof c->sub) || !util_is_uuid(c->sub) ||
         !copy_string(p, "prg", c->prg, sizeof c->prg) || !util_is_uuid(c->prg) ||
-        !copy_string(p, "iat", c->iat, sizeof c->iat) || !vtoken_time_ms(c->iat, &iat) ||
-        !copy_string(p, "nbf", c->nbf, sizeof c->nbf) || !vtoken_time_ms(c->nbf, &nbf) ||
-        !copy_string(p, "exp", c->exp, sizeof c->exp) || !vtoken_time_ms(c->exp, &exp) ||
-        exp <= nbf)
+        !copy_string(p, "iat", c->iat, sizeof c->iat) || !time_ms(c->iat, &iat) ||
+        !copy_string(p, "nbf", c->nbf, sizeof c->nbf) || !time_ms(c->nbf, &nbf) ||
+        !copy_string(p, "exp", c->exp, sizeof c->exp) || !time_ms(c->exp, &exp) || exp <= nbf)
         return false;
     *why = NULL;
     return true;
@@ -187,8 +160,8 @@ out:
 
 enum vtoken_status vtoken_check_time(const struct vtoken_claims *c, int64_t now_ms) {
     int64_t nbf = 0, exp = 0;
-    vtoken_time_ms(c->nbf, &nbf);
-    vtoken_time_ms(c->exp, &exp);
+    time_ms(c->nbf, &nbf);
+    time_ms(c->exp, &exp);
     if (now_ms < nbf)
         return VTOKEN_NOT_YET_VALID;
     if (now_ms >= exp)
@@ -264,4 +237,46 @@ char *vtoken_keyring_json(void) {
     char *text = json_dumps(list, JSON_COMPACT);
     json_decref(list);
     return text;
+}
+
+/* ==== this server's verifier =============================================================== */
+
+/* The public keys this process verifies tokens with: its whole keyring, so that vouchers signed
+ * by a key since rotated out of signing stay valid until they expire. */
+static struct vtoken_key *own_keys;
+static size_t nown_keys;
+
+int vtoken_verifier_init(void) {
+    return vtoken_keys_from_keyring(&own_keys, &nown_keys);
+}
+
+void vtoken_verifier_cleanup(void) {
+    free(own_keys);
+    own_keys = NULL;
+    nown_keys = 0;
+}
+
+enum vtoken_status vtoken_verify_own(const char *token, struct vtoken_claims *c,
+                                     char kid_out[PASERK_K4_PID_LEN], const char **why) {
+    return vtoken_verify(token, own_keys, nown_keys, c, kid_out, why);
+}
+
+enum vtoken_status vtoken_resolve_vouchers(json_t *vouchers, size_t *bad, const char **why) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(vouchers, i, e) {
+        const char *token = json_string_value(json_object_get(e, "token"));
+        if (token == NULL)
+            continue;
+        struct vtoken_claims c;
+        enum vtoken_status st = vtoken_verify_own(token, &c, NULL, why);
+        if (st != VTOKEN_OK) {
+            *bad = i;
+            return st;
+        }
+        json_object_del(e, "token");
+        json_object_set_new(e, "voucher_id", json_string(c.jti));
+        json_object_set_new(e, "via_token", json_true());
+    }
+    return VTOKEN_OK;
 }

@@ -78,7 +78,19 @@ int vtoken_keys_from_keyring(struct vtoken_key **keys, size_t *nkeys);
  * JSON text, NULL when out of memory. */
 char *vtoken_keyring_json(void);
 
-/* Parses an RFC 3339 date-time into milliseconds since the epoch; false if it is not one. */
-bool vtoken_time_ms(const char *s, int64_t *ms);
+/* --- this server's verifier: the public half of its keyring ------------------------------- */
+
+/* Loads the keyring's public keys for vtoken_verify_own (after keys_load); 0 on success. */
+int vtoken_verifier_init(void);
+void vtoken_verifier_cleanup(void);
+
+/* vtoken_verify against this server's keys. */
+enum vtoken_status vtoken_verify_own(const char *token, struct vtoken_claims *c,
+                                     char kid_out[PASERK_K4_PID_LEN], const char **why);
+
+/* For POST /v1/orders: replaces every {"token": …} element of a vouchers array by
+ * {"voucher_id": <its jti>, "via_token": true} after verifying it with vtoken_verify_own.
+ * On the first token refused returns its status with *bad its index and *why the reason. */
+enum vtoken_status vtoken_resolve_vouchers(json_t *vouchers, size_t *bad, const char **why);
 
 #endif

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "api.h"
 
 #define MAX_PATHS 256
 #define MAX_OPS 512

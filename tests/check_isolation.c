@@ -8,7 +8,7 @@
 #include "market_world.h"
 #include "voucher_world.h"
 
-#include "http.h"
+#include "api.h"
 
 /* ==== the two worlds ====================================================================== */
 

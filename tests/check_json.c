@@ -18,7 +18,7 @@ struct decoded {
 
 static json_t *check(const char *text, struct decoded *d) {
     memset(d, 0, sizeof *d);
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_STRING("name", &d->name, 1, 8),
         JF_REQ_INT("units", &d->units, 1, 100),
         JF_OPT_NUMBER("share", &d->share, 0, 1, NULL),
@@ -31,7 +31,7 @@ static json_t *check(const char *text, struct decoded *d) {
     };
     json_t *obj = json_loads(text, 0, NULL);
     ck_assert_msg(obj != NULL, "test JSON is invalid: %s", text);
-    json_t *errors = json_check(obj, fields, "");
+    json_t *errors = jf_check(obj, fields, "");
     json_decref(obj); /* the decoded pointers are not used after this */
     return errors;
 }
@@ -59,7 +59,7 @@ START_TEST(valid_body_fills_every_destination) {
                              "\"when\":\"2026-01-02T03:04:05Z\",\"flag\":false,\"list\":[1]}",
                              0, NULL);
     memset(&d, 0, sizeof d);
-    const struct json_field fields[] = {
+    const struct jf_field fields[] = {
         JF_REQ_STRING("name", &d.name, 1, 8),
         JF_REQ_INT("units", &d.units, 1, 100),
         JF_OPT_NUMBER("share", &d.share, 0, 1, NULL),
@@ -70,7 +70,7 @@ START_TEST(valid_body_fills_every_destination) {
         JF_OPT_ARRAY("list", &d.list, 0, 2, NULL),
         JF_END,
     };
-    ck_assert_ptr_null(json_check(obj, fields, ""));
+    ck_assert_ptr_null(jf_check(obj, fields, ""));
     ck_assert_str_eq(d.name, "gpu");
     ck_assert_int_eq(d.units, 5);
     ck_assert(d.share == 0.5);
@@ -171,6 +171,34 @@ START_TEST(rfc3339_parser_accepts_offsets_and_refuses_the_rest) {
 }
 END_TEST
 
+START_TEST(rfc3339_parser_refuses_impossible_dates_and_reads_the_instant) {
+    int64_t us;
+    ck_assert(!util_rfc3339_us("2026-02-30T08:00:00Z", &us));
+    ck_assert(!util_rfc3339_us("2026-02-29T08:00:00Z", &us)); /* 2026 is no leap year */
+    ck_assert(!util_rfc3339_us("2026-04-31T08:00:00Z", &us));
+    ck_assert(!util_rfc3339_us("0000-01-01T00:00:00Z", &us));
+    ck_assert(!util_rfc3339_us("2026-01-01T00:00:00+24:00", &us));
+    ck_assert(util_rfc3339_us("2028-02-29T08:00:00Z", &us));
+    ck_assert(util_rfc3339_us("1970-01-01T00:00:00Z", &us) && us == 0);
+    ck_assert(util_rfc3339_us("1970-01-01T08:00:00+08:00", &us) && us == 0);
+    ck_assert(util_rfc3339_us("1969-12-31T19:00:00.5-05:00", &us) && us == 500000);
+    ck_assert(util_rfc3339_us("1969-12-31T23:59:59.999999Z", &us) && us == -1);
+    ck_assert(util_rfc3339_us("2026-11-28T08:00:00Z", &us) && us == INT64_C(1795852800000000));
+}
+END_TEST
+
+START_TEST(decimal_parser_takes_plain_decimals_in_range) {
+    ck_assert(util_is_decimal("0.85", 0, 1));
+    ck_assert(util_is_decimal("12", 0, 100));
+    ck_assert(!util_is_decimal("1e2", 0, 1000));
+    ck_assert(!util_is_decimal("-1", -5, 5));
+    ck_assert(!util_is_decimal("1.2.3", 0, 10));
+    ck_assert(!util_is_decimal(".", 0, 10));
+    ck_assert(!util_is_decimal("1.5", 0, 1));
+    ck_assert(!util_is_decimal("", 0, 1));
+}
+END_TEST
+
 START_TEST(uuid_parser_is_exact) {
     ck_assert(util_is_uuid("01a222b0-fcca-7e6c-8793-b52de52ddc12"));
     ck_assert(!util_is_uuid("01a222b0fcca7e6c8793b52de52ddc12"));
@@ -202,6 +230,8 @@ int main(void) {
     tcase_add_test(tc, formats_are_checked);
     tcase_add_test(tc, null_means_absent);
     tcase_add_test(tc, rfc3339_parser_accepts_offsets_and_refuses_the_rest);
+    tcase_add_test(tc, rfc3339_parser_refuses_impossible_dates_and_reads_the_instant);
+    tcase_add_test(tc, decimal_parser_takes_plain_decimals_in_range);
     tcase_add_test(tc, uuid_parser_is_exact);
     tcase_add_test(tc, integer_parser_checks_range_and_garbage);
     suite_add_tcase(s, tc);

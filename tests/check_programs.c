@@ -120,7 +120,7 @@ START_TEST(invalid_fields_are_named_and_nothing_is_created) {
         th_resp_free(&r);
         free(body);
     }
-    /* rules checked in SQL name their field in the detail */
+    /* rules checked in SQL name their field in errors[] (and the detail) */
     static const struct {
         const char *overrides, *words;
     } sql_cases[] = {
@@ -133,6 +133,10 @@ START_TEST(invalid_fields_are_named_and_nothing_is_created) {
         struct th_resp r = th_req(&w.srv, "POST", "/v1/programs", &w.admin, body, NULL);
         th_assert_problem(&r, 400, "validation-failed");
         ck_assert_msg(strstr(th_str(&r, "detail"), sql_cases[i].words), "%s", r.body);
+        ck_assert_msg(th_str(&r, "errors.0.field") &&
+                          strcmp(th_str(&r, "errors.0.field"), "ends_at") == 0 &&
+                          strstr(sql_cases[i].words, th_str(&r, "errors.0.message")),
+                      "%s", r.body);
         th_resp_free(&r);
         free(body);
     }

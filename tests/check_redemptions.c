@@ -233,7 +233,7 @@ START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
 
     char *forged = vw_forge_signature(t), *tampered = vw_tamper_payload(t);
     char *foreign = vw_foreign_key_token(t);
-    sleep(3); /* let the expiring voucher expire; reading it releases its balance now */
+    sleep(3); /* let the expiring voucher expire; a read shows it expired, with balance 0 */
     char *ep = path_of("/v1/vouchers/%s", expiring);
     r = th_req(&w.srv, "GET", ep, &w.inst, NULL, NULL);
     th_assert_status(&r, 200);

@@ -506,7 +506,7 @@ END_TEST
 START_TEST(an_expired_voucher_is_released_without_a_cron) {
     char *p = vw_program(&w, "{\"budget_fen\":300}");
     char soon[32];
-    /* the read path releases a due expiry before it answers */
+    /* a read shows a due expiry as released (the display-time rule; reads never write) */
     struct th_resp r = vw_voucher(&w, p, w.inst_org, 100, vw_time(soon, 3), NULL);
     char *v1 = strdup(th_str(&r, "id"));
     th_resp_free(&r);

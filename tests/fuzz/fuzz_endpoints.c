@@ -25,7 +25,7 @@
  *
  * A new endpoint cannot escape: the routes come from api_routes[] itself, and at start the
  * target aborts unless every body-taking route answers an unknown field with 400
- * validation-failed naming it (so its handler reached its own json_decode_body under this
+ * validation-failed naming it (so its handler reached its own jf_decode_body under this
  * harness), and, when SUANLI_FUZZ_SEEDS names the seed directory (tests/fuzz/check-fuzz sets
  * it), unless every such route has a seed there.
  *
@@ -161,17 +161,7 @@ static void request_run(struct http_req *r, const struct route *rt, const uint8_
 
 /* Frees what the request holds, as on_completed does. */
 static void request_free(struct http_req *r) {
-    free(r->resp_body);
-    for (int i = 0; i < r->nheaders; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
-    for (int i = 0; i < HTTP_MAX_PARAMS; i++)
-        free(r->params[i]);
-    free(r->body);
-    json_decref(r->json);
-    if (r->stream != NULL)
-        MHD_destroy_response(r->stream);
+    http_req_release(r);
 }
 
 static void fail(const struct http_req *r, const char *why) {

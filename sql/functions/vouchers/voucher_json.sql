@@ -1,8 +1,7 @@
--- 007 — a voucher names its programme. Institutes may not read programmes (they belong to the
--- city's subsidy office), yet the holder of a voucher should see which programme funds it, not
--- only an id: voucher_json gains program_name, the programme's name. 006's rendering is kept
--- otherwise unchanged.
-CREATE OR REPLACE FUNCTION voucher_json(v vouchers) RETURNS jsonb LANGUAGE sql STABLE AS $$
+-- A voucher as the API shows it, with its programme's name (institutes may not read
+-- programmes, yet see which one funds their voucher), under the display-time rule of
+-- voucher_release_due.
+CREATE FUNCTION voucher_json(v vouchers) RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
     'id', v.id, 'program_id', v.program_id,
     'program_name', (SELECT p.name FROM programs p WHERE p.id = v.program_id),
