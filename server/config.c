@@ -66,6 +66,10 @@ static const struct cf_entry table[] = {
      "milliseconds between two rounds of the audit sealer"},
     {"SUANLI_AUDIT_CHECKPOINT_MS", CF_INT, &cfg.audit_checkpoint_ms, "2000", 0, 3600000,
      "a new signed audit checkpoint once the last one is this old and events arrived"},
+    {"SUANLI_AUDIT_UNCHAINED_MAX_S", CF_INT, &cfg.audit_unchained_max_s, "60", 1, 86400,
+     "GET /v1/audit/verify fails when a committed event stays unchained longer (seconds)"},
+    {"SUANLI_AUDIT_WITNESS_FILE", CF_STRING, &cfg.audit_witness_file, NULL, 0, 0,
+     "file outside the database that every signed audit checkpoint is appended to (JSON lines)"},
 };
 
 static int parse_listen(const char *value) {
@@ -150,6 +154,7 @@ void config_cleanup(void) {
     free(cfg.sql_dir);
     free(cfg.web_dir);
     free(cfg.openapi_file);
+    free(cfg.audit_witness_file);
     memset(&cfg, 0, sizeof cfg);
 }
 

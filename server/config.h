@@ -27,6 +27,8 @@ struct config {
     bool audit_sealer;            /* SUANLI_AUDIT_SEALER=on|off */
     int64_t audit_seal_ms;        /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
     int64_t audit_checkpoint_ms;  /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
+    int64_t audit_unchained_max_s; /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
+    char *audit_witness_file;      /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
 };
 
 extern struct config cfg;
