@@ -88,7 +88,7 @@ static void wait_sealed(void) {
 }
 
 /* Sealer rounds seen since a moment: each round ends with a COMMIT on the sealer's own
- * connection, so the distinct COMMIT start times of one suanlid connection after the moment
+ * connection (db_commit sends it behind a SET LOCAL of the statement timeout), so the distinct COMMIT start times of one suanlid connection after the moment
  * (while the test sends no request) are its rounds. The sealer, every 50 ms here, is the
  * connection that gets there first. */
 #define ROUND_CONNS 32
@@ -106,8 +106,8 @@ static bool rounds_done(void *ctx) {
     char sql[384];
     snprintf(sql, sizeof sql,
              "SELECT coalesce(string_agg(pid || ' ' || query_start, ','), '') FROM "
-             "pg_stat_activity WHERE application_name = 'suanlid' AND query IN ('COMMIT', "
-             "'ROLLBACK') AND query_start > '%s'",
+             "pg_stat_activity WHERE application_name = 'suanlid' AND (query IN ('COMMIT', "
+             "'ROLLBACK') OR query LIKE '%%; COMMIT') AND query_start > '%s'",
              rd->since);
     char *list = th_sql(dburl, sql), *save = NULL;
     bool done = false;
