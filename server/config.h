@@ -3,7 +3,21 @@
 #define SUANLI_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* An address range: family AF_INET or AF_INET6, address in network order, prefix length. */
+struct cidr {
+    int family;
+    unsigned char addr[16];
+    int bits;
+};
+
+/* A list of address ranges from a comma-separated setting ("10.0.0.0/8, 127.0.0.1, ::1"). */
+struct cidr_list {
+    struct cidr *v;
+    size_t n;
+};
 
 struct config {
     char *listen_host;            /* SUANLI_LISTEN host part */
@@ -27,6 +41,7 @@ struct config {
     bool audit_sealer;            /* SUANLI_AUDIT_SEALER=on|off */
     int64_t audit_seal_ms;        /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
     int64_t audit_checkpoint_ms;  /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
+    struct cidr_list trusted_proxies; /* SUANLI_TRUSTED_PROXIES: whose X-Forwarded-For counts */
 };
 
 extern struct config cfg;
@@ -34,6 +49,9 @@ extern struct config cfg;
 /* Reads every SUANLI_* variable, checks it, fills cfg. On a bad value writes a message that
  * names the variable to stderr and returns -1. */
 int config_load(void);
+
+/* Whether the textual address ip (IPv4, IPv6, or IPv4-mapped IPv6) lies in one of the ranges. */
+bool cidr_list_match(const struct cidr_list *list, const char *ip);
 
 /* Frees what config_load allocated. */
 void config_cleanup(void);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -896,6 +897,98 @@ static bool request_id_ok(const char *s) {
     return true;
 }
 
+/* Appends each value of a request header named name to the comma-joined list in ctx. */
+struct header_join {
+    const char *name;
+    char text[2048];
+    bool overflow;
+};
+
+static enum MHD_Result join_header(void *ctx, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    (void)kind;
+    struct header_join *j = ctx;
+    if (key == NULL || value == NULL || strcasecmp(key, j->name) != 0)
+        return MHD_YES;
+    size_t used = strlen(j->text);
+    int n = snprintf(j->text + used, sizeof j->text - used, "%s%s", used ? "," : "", value);
+    if (n < 0 || (size_t)n >= sizeof j->text - used)
+        j->overflow = true;
+    return MHD_YES;
+}
+
+/* The address of one hop of X-Forwarded-For ("1.2.3.4", " ::1") or of a Forwarded element
+ * ("for=1.2.3.4;proto=http", "for=\"[2001:db8::1]:4711\""), copied into out; false when the
+ * hop names no IP address (obfuscated, "unknown", garbage). */
+static bool hop_address(char *hop, bool forwarded, char *out, size_t outlen) {
+    char *v = hop;
+    if (forwarded) {
+        v = NULL;
+        char *save = NULL;
+        for (char *pair = strtok_r(hop, ";", &save); pair != NULL; pair = strtok_r(NULL, ";", &save)) {
+            while (isspace((unsigned char)*pair))
+                pair++;
+            if (strncasecmp(pair, "for=", 4) == 0)
+                v = pair + 4;
+        }
+        if (v == NULL)
+            return false;
+    }
+    while (isspace((unsigned char)*v))
+        v++;
+    char *end = v + strlen(v);
+    while (end > v && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    if (*v == '"' && end - v >= 2 && end[-1] == '"') {
+        v++;
+        *--end = '\0';
+    }
+    if (*v == '[') { /* [v6]:port or [v6] */
+        char *close = strchr(v, ']');
+        if (close == NULL)
+            return false;
+        *close = '\0';
+        v++;
+    } else if (strchr(v, ':') != NULL && strchr(v, ':') == strrchr(v, ':')) {
+        *strchr(v, ':') = '\0'; /* v4:port */
+    }
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, v, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, (socklen_t)outlen) != NULL;
+    if (inet_pton(AF_INET6, v, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, (socklen_t)outlen) != NULL;
+    return false;
+}
+
+/* The client behind trusted proxies: walking the forwarding chain from the right, the first
+ * hop that is not itself a trusted proxy. A hop that names no address ends the walk at the
+ * last trusted one, so a client can never push its own claim past an honest proxy. */
+static void forwarded_client(struct http_req *r) {
+    bool forwarded = false;
+    struct header_join j = {.name = "X-Forwarded-For"};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+    if (j.text[0] == '\0') {
+        forwarded = true;
+        j.name = "Forwarded";
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+    }
+    if (j.text[0] == '\0' || j.overflow)
+        return;
+    for (;;) {
+        char *comma = strrchr(j.text, ',');
+        char *hop = comma != NULL ? comma + 1 : j.text;
+        char ip[sizeof r->client_ip];
+        if (!hop_address(hop, forwarded, ip, sizeof ip))
+            return;
+        snprintf(r->client_ip, sizeof r->client_ip, "%s", ip);
+        if (comma == NULL || !cidr_list_match(&cfg.trusted_proxies, ip))
+            return;
+        *comma = '\0';
+    }
+}
+
+/* The peer address of the connection, or, when the peer is a trusted proxy, the client it
+ * forwards for. Throttling and the audit's client_ip use this. */
 static void client_address(struct http_req *r) {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -908,6 +1001,8 @@ static void client_address(struct http_req *r) {
     else if (ci->client_addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
                   r->client_ip, sizeof r->client_ip);
+    if (cfg.trusted_proxies.n > 0 && cidr_list_match(&cfg.trusted_proxies, r->client_ip))
+        forwarded_client(r);
 }
 
 static struct http_req *req_new(struct MHD_Connection *conn, const char *url, const char *method) {
