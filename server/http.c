@@ -1014,11 +1014,12 @@ static struct http_req *req_new(struct MHD_Connection *conn, const char *url, co
     r->method = method;
     r->route_index = -1;
     r->started_us = util_mono_us();
+    util_random_hex(r->own_request_id, 16);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid != NULL && request_id_ok(rid))
         snprintf(r->request_id, sizeof r->request_id, "%s", rid);
     else
-        util_random_hex(r->request_id, 16);
+        strcpy(r->request_id, r->own_request_id);
     client_address(r);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     int64_t declared;
@@ -1107,7 +1108,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->status != 0 && r->body_too_large)
         return MHD_YES;             /* already answered */
-    log_set_request(r->request_id); /* every line logged for this request names it */
+    log_set_request(r->own_request_id); /* every line logged for this request names it */
     dispatch(r);
     enum MHD_Result ret = send_reply(r);
     log_set_request(NULL);
@@ -1133,8 +1134,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         util_utf8_scrub(path);
     json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "msg", "request", "method",
                              method, "path", path ? path : "", "status", (int)r->status, "ms",
-                             (double)us / 1000.0, "id", r->request_id, "client", r->client_ip);
+                             (double)us / 1000.0, "id", r->own_request_id, "client", r->client_ip);
     free(path);
+    if (strcmp(r->request_id, r->own_request_id) != 0) /* the client's own, echoed to it */
+        json_object_set_new(line, "client_request_id", json_string(r->request_id));
     if (r->who.authenticated)
         json_object_set_new(line, "user", json_string(r->who.user_id));
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)

@@ -105,7 +105,8 @@ struct http_req {
     bool body_too_large;
     json_t *json; /* the parsed body, once http_body_object succeeded */
     struct principal who;
-    char request_id[65];
+    char request_id[65];     /* echoed in X-Request-Id: the client's token if safe, else own_id */
+    char own_request_id[33]; /* always the server's own; what audit rows and log lines carry */
     char client_ip[64];
     int64_t started_us;
     bool retry;               /* a handler saw DB_RETRY inside the idempotency transaction */

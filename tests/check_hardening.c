@@ -3,6 +3,7 @@
  * the client's address. Each case starts its own server, since the settings differ. */
 #include "harness.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,28 +23,32 @@ static void stop(void) {
     free(dburl);
 }
 
-/* Creates an organization with the extra request headers and returns the client_ip of its
- * audit event, malloc'd. */
-static char *audited_ip(const char *const *headers) {
+/* Creates an organization with the extra request headers and returns field ("client_ip",
+ * "request_id") of its audit event, malloc'd; the reply's X-Request-Id into *echoed if asked. */
+static char *audited(const char *const *headers, const char *field, char **echoed) {
     static int n;
     char body[128];
     snprintf(body, sizeof body, "{\"type\":\"city\",\"name\":\"Hardening %d\"}", ++n);
     struct th_resp r = th_req(&srv, "POST", "/v1/organizations", &op, body, headers);
     th_assert_status(&r, 201);
+    if (echoed != NULL)
+        *echoed = th_header(&r, "X-Request-Id");
     char path[160];
     snprintf(path, sizeof path, "/v1/audit/events?subject_id=%s", th_str(&r, "id"));
     th_resp_free(&r);
     r = th_req(&srv, "GET", path, &op, NULL, NULL);
     th_assert_status(&r, 200);
     ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
-    char *ip = strdup(th_str(&r, "items.0.client_ip"));
+    char path_field[64];
+    snprintf(path_field, sizeof path_field, "items.0.%s", field);
+    char *value = strdup(th_str(&r, path_field));
     th_resp_free(&r);
-    return ip;
+    return value;
 }
 
 static void assert_audited_ip(const char *header, const char *want) {
     const char *h[] = {header, NULL};
-    char *ip = audited_ip(header ? h : NULL);
+    char *ip = audited(header ? h : NULL, "client_ip", NULL);
     ck_assert_msg(strcmp(ip, want) == 0, "%s: audited %s, expected %s", header, ip, want);
     free(ip);
 }
@@ -92,6 +97,60 @@ START_TEST(a_bad_proxy_list_stops_start_up) {
 }
 END_TEST
 
+static bool is_own_id(const char *id) {
+    if (strlen(id) != 32)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!strchr("0123456789abcdef", *p))
+            return false;
+    return true;
+}
+
+START_TEST(audit_rows_carry_the_servers_own_request_id) {
+    start(NULL);
+    /* no X-Request-Id: the reply names the id the audit row carries */
+    char *echoed = NULL;
+    char *id = audited(NULL, "request_id", &echoed);
+    ck_assert(is_own_id(id));
+    ck_assert_str_eq(echoed, id);
+    free(id);
+    free(echoed);
+    /* a safe token is echoed, but the audit row carries the server's own id, not the claim */
+    const char *mine[] = {"X-Request-Id: client.chosen_id-1", NULL};
+    id = audited(mine, "request_id", &echoed);
+    ck_assert_str_eq(echoed, "client.chosen_id-1");
+    ck_assert_msg(is_own_id(id), "audit request_id %s", id);
+    free(id);
+    free(echoed);
+    /* 64 safe characters are a token; 65, or anything unsafe, are ignored */
+    char h64[128], h65[128];
+    snprintf(h64, sizeof h64, "X-Request-Id: %064d", 7);
+    snprintf(h65, sizeof h65, "X-Request-Id: %065d", 7);
+    const char *hdr64[] = {h64, NULL}, *hdr65[] = {h65, NULL};
+    const char *unsafe[] = {"X-Request-Id: a b", "X-Request-Id: id\"quote", "X-Request-Id: é"};
+    struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, hdr64);
+    echoed = th_header(&r, "X-Request-Id");
+    ck_assert_str_eq(echoed, h64 + strlen("X-Request-Id: "));
+    free(echoed);
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/healthz", NULL, NULL, hdr65);
+    echoed = th_header(&r, "X-Request-Id");
+    ck_assert(is_own_id(echoed));
+    free(echoed);
+    th_resp_free(&r);
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
+        const char *h[] = {unsafe[i], NULL};
+        r = th_req(&srv, "GET", "/healthz", NULL, NULL, h);
+        th_assert_status(&r, 200);
+        echoed = th_header(&r, "X-Request-Id");
+        ck_assert_msg(is_own_id(echoed), "%s echoed as %s", unsafe[i], echoed);
+        free(echoed);
+        th_resp_free(&r);
+    }
+    stop();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("proxies");
@@ -99,6 +158,7 @@ int main(void) {
     tcase_add_test(tc, forged_forwarding_from_an_untrusted_peer_is_ignored);
     tcase_add_test(tc, forwarding_from_a_trusted_proxy_names_the_client);
     tcase_add_test(tc, a_bad_proxy_list_stops_start_up);
+    tcase_add_test(tc, audit_rows_carry_the_servers_own_request_id);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
