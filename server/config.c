@@ -68,6 +68,9 @@ static const struct cf_entry table[] = {
      "milliseconds between two rounds of the audit sealer"},
     {"SUANLI_AUDIT_CHECKPOINT_MS", CF_INT, &cfg.audit_checkpoint_ms, "2000", 0, 3600000,
      "a new signed audit checkpoint once the last one is this old and events arrived"},
+    {"SUANLI_PUBLIC_URL", CF_STRING, &cfg.public_url, NULL, 0, 0,
+     "the URL clients reach the service at (https://suanli.example.cn); https makes the session "
+     "cookie __Host-/Secure and sends Strict-Transport-Security"},
     {"SUANLI_TRUSTED_PROXIES", CF_CIDRS, &cfg.trusted_proxies, NULL, 0, 0,
      "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/Forwarded is "
      "believed; unset = none, the peer address is the client"},
@@ -239,6 +242,13 @@ int config_load(void) {
             break;
         }
     }
+    if (cfg.public_url != NULL && strncmp(cfg.public_url, "https://", 8) != 0 &&
+        strncmp(cfg.public_url, "http://", 7) != 0) {
+        fprintf(stderr, "suanlid: SUANLI_PUBLIC_URL=%s: expected an http:// or https:// URL\n",
+                cfg.public_url);
+        return -1;
+    }
+    cfg.public_https = cfg.public_url != NULL && strncmp(cfg.public_url, "https://", 8) == 0;
     log_set_level((enum log_level)cfg.log_level);
     return 0;
 }
@@ -253,6 +263,7 @@ void config_cleanup(void) {
     free(cfg.web_dir);
     free(cfg.openapi_file);
     free(cfg.trusted_proxies.v);
+    free(cfg.public_url);
     memset(&cfg, 0, sizeof cfg);
 }
 

@@ -41,6 +41,8 @@ struct config {
     bool audit_sealer;            /* SUANLI_AUDIT_SEALER=on|off */
     int64_t audit_seal_ms;        /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
     int64_t audit_checkpoint_ms;  /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
+    char *public_url;             /* SUANLI_PUBLIC_URL: where clients reach the service */
+    bool public_https;            /* public_url is https: cookies __Host-/Secure, HSTS */
     struct cidr_list trusted_proxies; /* SUANLI_TRUSTED_PROXIES: whose X-Forwarded-For counts */
 };
 

@@ -1021,6 +1021,8 @@ static struct http_req *req_new(struct MHD_Connection *conn, const char *url, co
     else
         strcpy(r->request_id, r->own_request_id);
     client_address(r);
+    const char *proto = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+    r->secure = cfg.public_https || (proto != NULL && strcasecmp(proto, "https") == 0);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     int64_t declared;
     if (cl != NULL && util_parse_int64(cl, 0, INT64_MAX, &declared) && declared > HTTP_MAX_BODY)
@@ -1031,7 +1033,9 @@ static struct http_req *req_new(struct MHD_Connection *conn, const char *url, co
 
 /* One policy for every reply, /docs included: Swagger UI, its viewer, needs no inline script or
  * style and nothing from another origin. */
-static void add_security_headers(struct MHD_Response *resp, bool html) {
+static void add_security_headers(struct MHD_Response *resp, bool html, bool secure) {
+    if (secure)
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
@@ -1060,7 +1064,8 @@ static enum MHD_Result send_reply(struct http_req *r) {
     }
     if (r->content_type)
         MHD_add_response_header(resp, "Content-Type", r->content_type);
-    add_security_headers(resp, r->content_type && strncmp(r->content_type, "text/html", 9) == 0);
+    add_security_headers(resp, r->content_type && strncmp(r->content_type, "text/html", 9) == 0,
+                         r->secure);
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);

@@ -108,6 +108,7 @@ struct http_req {
     char request_id[65];     /* echoed in X-Request-Id: the client's token if safe, else own_id */
     char own_request_id[33]; /* always the server's own; what audit rows and log lines carry */
     char client_ip[64];
+    bool secure; /* served over https: SUANLI_PUBLIC_URL is https, or X-Forwarded-Proto: https */
     int64_t started_us;
     bool retry;               /* a handler saw DB_RETRY inside the idempotency transaction */
     struct http_owned *owned; /* freed with the request (http_req_own) */

@@ -151,6 +151,70 @@ START_TEST(audit_rows_carry_the_servers_own_request_id) {
 }
 END_TEST
 
+/* Under an https SUANLI_PUBLIC_URL, over plain loopback: the session cookie is __Host- and
+ * Secure, every answer carries Strict-Transport-Security, and only the __Host- cookie signs in. */
+START_TEST(https_public_url_makes_cookies_host_only_and_sends_hsts) {
+    dburl = th_db_create("hardening");
+    const char *env[] = {"SUANLI_PUBLIC_URL=https://suanli.example.cn", NULL};
+    th_server_start(&srv, dburl, env);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "SUANLI_PASSWORD=operator-password DATABASE_URL='%s' %s create-user --email "
+             "tls-op@suanli.test >/dev/null 2>>%s",
+             dburl, th_suanlid(), srv.log);
+    ck_assert_int_eq(system(cmd), 0);
+
+    struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    char *hsts = th_header(&r, "Strict-Transport-Security");
+    ck_assert_ptr_nonnull(hsts);
+    ck_assert_ptr_nonnull(strstr(hsts, "max-age="));
+    free(hsts);
+    th_resp_free(&r);
+
+    r = th_req(&srv, "POST", "/v1/sessions", NULL,
+               "{\"email\":\"tls-op@suanli.test\",\"password\":\"operator-password\"}", NULL);
+    th_assert_status(&r, 201);
+    char *cookie = th_header(&r, "Set-Cookie");
+    ck_assert_msg(strncmp(cookie, "__Host-suanli_session=", 22) == 0, "%s", cookie);
+    ck_assert_ptr_nonnull(strstr(cookie, "; Secure"));
+    ck_assert_ptr_nonnull(strstr(cookie, "Path=/"));
+    ck_assert_ptr_null(strstr(cookie, "Domain"));
+    hsts = th_header(&r, "Strict-Transport-Security");
+    ck_assert_ptr_nonnull(hsts);
+    free(hsts);
+    const char *eq = strchr(cookie, '='), *semi = strchr(cookie, ';');
+    char token[256];
+    snprintf(token, sizeof token, "%.*s", (int)(semi - eq - 1), eq + 1);
+    free(cookie);
+    th_resp_free(&r);
+
+    char line[400];
+    snprintf(line, sizeof line, "Cookie: __Host-suanli_session=%s", token);
+    const char *host_cookie[] = {line, NULL};
+    r = th_req(&srv, "GET", "/v1/me", NULL, NULL, host_cookie);
+    th_assert_status(&r, 200);
+    ck_assert_str_eq(th_str(&r, "email"), "tls-op@suanli.test");
+    th_resp_free(&r);
+    /* the unprefixed name, which plain http or a sibling host could plant, is not read */
+    snprintf(line, sizeof line, "Cookie: suanli_session=%s", token);
+    const char *plain_cookie[] = {line, NULL};
+    r = th_req(&srv, "GET", "/v1/me", NULL, NULL, plain_cookie);
+    ck_assert_int_eq(r.status, 401);
+    th_resp_free(&r);
+    stop();
+}
+END_TEST
+
+START_TEST(plain_http_sends_no_hsts) {
+    start(NULL);
+    struct th_resp r = th_req(&srv, "GET", "/healthz", NULL, NULL, NULL);
+    char *hsts = th_header(&r, "Strict-Transport-Security");
+    ck_assert_ptr_null(hsts);
+    th_resp_free(&r);
+    stop();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("proxies");
@@ -159,6 +223,8 @@ int main(void) {
     tcase_add_test(tc, forwarding_from_a_trusted_proxy_names_the_client);
     tcase_add_test(tc, a_bad_proxy_list_stops_start_up);
     tcase_add_test(tc, audit_rows_carry_the_servers_own_request_id);
+    tcase_add_test(tc, https_public_url_makes_cookies_host_only_and_sends_hsts);
+    tcase_add_test(tc, plain_http_sends_no_hsts);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
