@@ -74,6 +74,8 @@ static const struct cf_entry table[] = {
     {"SUANLI_TRUSTED_PROXIES", CF_CIDRS, &cfg.trusted_proxies, NULL, 0, 0,
      "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/Forwarded is "
      "believed; unset = none, the peer address is the client"},
+    {"SUANLI_METRICS_ALLOW", CF_CIDRS, &cfg.metrics_allow, NULL, 0, 0,
+     "comma-separated addresses/CIDRs that may read /metrics (others get 403); unset = anyone"},
 };
 
 static int parse_listen(const char *value) {
@@ -263,6 +265,7 @@ void config_cleanup(void) {
     free(cfg.web_dir);
     free(cfg.openapi_file);
     free(cfg.trusted_proxies.v);
+    free(cfg.metrics_allow.v);
     free(cfg.public_url);
     memset(&cfg, 0, sizeof cfg);
 }

@@ -215,6 +215,26 @@ START_TEST(plain_http_sends_no_hsts) {
 }
 END_TEST
 
+START_TEST(metrics_can_be_restricted_to_listed_addresses) {
+    const char *elsewhere[] = {"SUANLI_METRICS_ALLOW=10.1.2.0/24", NULL};
+    start(elsewhere);
+    struct th_resp r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_problem(&r, 403, "forbidden");
+    th_resp_free(&r);
+    r = th_req(&srv, "GET", "/healthz", NULL, NULL, NULL); /* the rest still answers */
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    stop();
+    const char *here[] = {"SUANLI_METRICS_ALLOW=10.1.2.0/24, 127.0.0.0/8", NULL};
+    start(here);
+    r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "suanli_http_requests_total"));
+    th_resp_free(&r);
+    stop();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("proxies");
@@ -225,6 +245,7 @@ int main(void) {
     tcase_add_test(tc, audit_rows_carry_the_servers_own_request_id);
     tcase_add_test(tc, https_public_url_makes_cookies_host_only_and_sends_hsts);
     tcase_add_test(tc, plain_http_sends_no_hsts);
+    tcase_add_test(tc, metrics_can_be_restricted_to_listed_addresses);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
