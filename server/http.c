@@ -281,6 +281,8 @@ bool http_errors_ok(struct http_req *r, enum problem p, json_t *errors) {
         json_decref(errors);
         return true;
     }
+    while (json_array_size(errors) > HTTP_MAX_ERRORS)
+        json_array_remove(errors, json_array_size(errors) - 1);
     json_t *first = json_array_get(errors, 0);
     http_problem_errors(r, p, errors, "%s %s", json_string_value(json_object_get(first, "field")),
                         json_string_value(json_object_get(first, "message")));

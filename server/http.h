@@ -12,6 +12,9 @@
 #include "util.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
+/* A problem lists at most this many field errors (the first ones found): a 1 MiB body of
+ * unknown keys must not become a 1 MiB answer. */
+#define HTTP_MAX_ERRORS 20
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_JSON_DEPTH 32
 #define HTTP_MAX_HEADERS 12

@@ -235,6 +235,27 @@ START_TEST(metrics_can_be_restricted_to_listed_addresses) {
 }
 END_TEST
 
+START_TEST(unknown_fields_answer_at_most_twenty_errors) {
+    start(NULL);
+    enum { KEYS = 60000 };
+    size_t cap = (size_t)KEYS * 16 + 64, len = 0;
+    char *body = malloc(cap);
+    len += (size_t)snprintf(body + len, cap - len, "{\"type\":\"city\",\"name\":\"N\"");
+    for (int i = 0; i < KEYS; i++)
+        len += (size_t)snprintf(body + len, cap - len, ",\"k%05d\":0", i);
+    len += (size_t)snprintf(body + len, cap - len, "}");
+    ck_assert_uint_lt(len, 1024 * 1024);
+    struct th_resp r = th_req(&srv, "POST", "/v1/organizations", &op, body, NULL);
+    free(body);
+    th_assert_problem(&r, 400, "validation-failed");
+    ck_assert_int_eq((int)json_array_size(json_object_get(r.json, "errors")), 20);
+    ck_assert_str_eq(th_str(&r, "errors.0.message"), "is not a known field");
+    ck_assert_uint_lt(strlen(r.body), 8192);
+    th_resp_free(&r);
+    stop();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("hardening");
     TCase *tc = tcase_create("proxies");
@@ -246,6 +267,7 @@ int main(void) {
     tcase_add_test(tc, https_public_url_makes_cookies_host_only_and_sends_hsts);
     tcase_add_test(tc, plain_http_sends_no_hsts);
     tcase_add_test(tc, metrics_can_be_restricted_to_listed_addresses);
+    tcase_add_test(tc, unknown_fields_answer_at_most_twenty_errors);
     suite_add_tcase(s, tc);
     return th_run(s);
 }
