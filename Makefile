@@ -15,13 +15,18 @@ SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 
 SRC      := $(wildcard server/*.c api/*.c)
 LIB_SRC  := $(filter-out server/main.c,$(SRC))
-HDRS     := $(wildcard server/*.h server/*.def api/*.h tests/*.h)
+HDRS     := $(wildcard server/*.h server/*.def api/*.h)
 
 REL_OBJ  := $(patsubst %.c,$(B)/rel/%.o,$(SRC))
 TEST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(SRC))
 TEST_LIB := $(patsubst %.c,$(B)/test/%.o,$(LIB_SRC))
 
 CHECKS   := $(patsubst tests/%.c,$(B)/test/%,$(wildcard tests/check_*.c))
+# tests/lib: what the Check suites share (the harness, the world they test in).
+CHECK_LIB := $(patsubst %.c,$(B)/test/%.o,$(wildcard tests/lib/*.c))
+CHECK_HDRS := $(wildcard tests/lib/*.h)
+CHECK_FLAGS = $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests/lib $(PKG_CFLAGS) \
+              $(shell pkg-config --cflags check libcurl yaml-0.1)
 
 # libFuzzer targets (clang): every library object rebuilt with coverage instrumentation.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iserver -Iapi -DSUANLI_SHARE_DIR='"$(SHARE_DIR)"' \
@@ -55,10 +60,10 @@ $(B)/test/suanlid: $(TEST_OBJ)
 	@echo "  LD/san  $@"
 	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
-$(B)/test/check_%: tests/check_%.c $(B)/test/tests/harness.o $(TEST_LIB) $(HDRS)
+$(B)/test/check_%: tests/check_%.c $(CHECK_LIB) $(TEST_LIB) $(HDRS) $(CHECK_HDRS)
 	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests $(PKG_CFLAGS) $(shell pkg-config --cflags check libcurl) \
-	    $< $(B)/test/tests/harness.o $(TEST_LIB) -o $@ $(PKG_LIBS) $(shell pkg-config --libs check libcurl)
+	@$(CC) $(CHECK_FLAGS) $< $(CHECK_LIB) $(TEST_LIB) -o $@ $(PKG_LIBS) \
+	    $(shell pkg-config --libs check libcurl yaml-0.1)
 
 $(B)/scale-load: tests/scale/load.c
 	@echo "  CC      $@"
@@ -80,15 +85,16 @@ $(B)/fuzz/fuzz_endpoints: tests/fuzz/fuzz_endpoints.c $(FUZZ_NODB)
 	@echo "  FUZZ    $@"
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) $< $(FUZZ_NODB) -o $@ $(PKG_LIBS)
 # Built through a pattern rule only, make would delete them as intermediate after every run.
-.SECONDARY: $(FUZZ_LIB)
+.SECONDARY: $(FUZZ_LIB) $(CHECK_LIB)
 
 # `make fuzz` runs every target for FUZZ_SECONDS each (make test runs them briefly).
 fuzz: deps $(FUZZERS)
 	@B=$(B) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/check-fuzz
 
-$(B)/test/tests/harness.o: tests/harness.c $(HDRS)
+$(B)/test/tests/lib/%.o: tests/lib/%.c $(HDRS) $(CHECK_HDRS)
 	@mkdir -p $(dir $@)
-	@$(CC) $(CFLAGS_COMMON) $(TEST_CFLAGS) $(SAN) -Itests $(PKG_CFLAGS) $(shell pkg-config --cflags check libcurl) -c $< -o $@
+	@echo "  CC/san  $<"
+	@$(CC) $(CHECK_FLAGS) -c $< -o $@
 
 # Third-party browser code (the QR encoder, Swagger UI for /docs) and the browser tests'
 # tools come from npm, pinned by package-lock.json; the UI serves its copy from web/vendor
@@ -137,7 +143,7 @@ bench: deps
 	@B=$(if $(filter build,$(B)),build-bench,$(B)) tests/bench/marketplace
 
 format:
-	clang-format -i server/*.c server/*.h api/*.c api/*.h tests/*.c tests/*.h tests/fuzz/*.c tests/scale/*.c
+	clang-format -i server/*.c server/*.h api/*.c api/*.h tests/*.c tests/lib/*.c tests/lib/*.h tests/fuzz/*.c tests/scale/*.c
 
 clean:
 	rm -rf build

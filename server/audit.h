@@ -76,6 +76,11 @@ struct audit_checkpoint {
     unsigned char signature[64];
 };
 
+/* Whether cp's signature verifies under the key of its kid among keys (and signed_at is an
+ * RFC 3339 time). */
+bool audit_checkpoint_signed(const struct audit_checkpoint *cp, const struct keys_public *keys,
+                             int nkeys);
+
 /* Looks for another chain position whose recorded leaf is leaf (a reordered event); 0 if none. */
 typedef int64_t (*audit_leaf_finder)(void *ctx, const unsigned char leaf[AUDIT_HASH_BYTES],
                                      int64_t not_position);
@@ -162,5 +167,17 @@ void audit_export_close(struct audit_export *x);
  * 0 when the file was read (the report says whether it verified), -1 with *error otherwise. */
 int audit_verify_export(const char *path, const struct keys_public *keys, int nkeys,
                         json_t **report, char **error);
+
+/* Proves the export's checkpoints are the witnessed ones: every line of the witness file
+ * (SUANLI_AUDIT_WITNESS_FILE, one checkpoint line each) must verify under keys and appear in the
+ * export with the same head, time, kid and signature. Adds "witness": {checkpoints, matched,
+ * first_bad} to report and clears its "ok" on a difference:
+ *   witness-missing            a witnessed checkpoint is not in the export (the tail was cut)
+ *   witness-mismatch           the export's checkpoint of that size differs from the witnessed
+ *   witness-signature-invalid  a witness line does not verify under the keys
+ *   malformed                  a witness line is not a checkpoint line
+ * 0, or -1 with *error when a file cannot be read. */
+int audit_verify_witness(const char *witness_path, const char *export_path,
+                         const struct keys_public *keys, int nkeys, json_t *report, char **error);
 
 #endif

@@ -44,6 +44,20 @@ int audit_checkpoint_message(int64_t size, const char *head_hex, const char *sig
     return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
 
+bool audit_checkpoint_signed(const struct audit_checkpoint *cp, const struct keys_public *keys,
+                             int nkeys) {
+    const struct keys_public *key = NULL;
+    for (int i = 0; i < nkeys && key == NULL; i++)
+        if (strcmp(keys[i].kid, cp->kid) == 0)
+            key = &keys[i];
+    char msg[512];
+    int len =
+        audit_checkpoint_message(cp->size, cp->head_hex, cp->signed_at, cp->kid, msg, sizeof msg);
+    return key != NULL && len >= 0 && util_is_rfc3339(cp->signed_at) &&
+           crypto_sign_verify_detached(cp->signature, (const unsigned char *)msg, (size_t)len,
+                                       key->pk) == 0;
+}
+
 /* ==== the verifier ======================================================================== */
 
 void audit_verifier_init(struct audit_verifier *v, const struct keys_public *keys, int nkeys,
@@ -180,21 +194,15 @@ void audit_verifier_checkpoint(struct audit_verifier *v, const struct audit_chec
                 "checkpoint %lld is out of place (after position %lld)", size, (long long)v->size);
         return;
     }
-    const struct keys_public *key = NULL;
-    for (int i = 0; i < v->nkeys && key == NULL; i++)
-        if (strcmp(v->keys[i].kid, cp->kid) == 0)
-            key = &v->keys[i];
-    char msg[512];
-    int len =
-        audit_checkpoint_message(cp->size, cp->head_hex, cp->signed_at, cp->kid, msg, sizeof msg);
-    if (key == NULL) {
+    bool known = false;
+    for (int i = 0; i < v->nkeys && !known; i++)
+        known = strcmp(v->keys[i].kid, cp->kid) == 0;
+    if (!known) {
         fail_at(v, size, false, 0, "checkpoint-signature-invalid",
                 "checkpoint %lld is signed by %s, which is not among the keys", size, cp->kid);
         return;
     }
-    if (len < 0 || !util_is_rfc3339(cp->signed_at) ||
-        crypto_sign_verify_detached(cp->signature, (const unsigned char *)msg, (size_t)len,
-                                    key->pk) != 0) {
+    if (!audit_checkpoint_signed(cp, v->keys, v->nkeys)) {
         fail_at(v, size, false, 0, "checkpoint-signature-invalid",
                 "the signature of checkpoint %lld (signed at %s) does not verify under %s", size,
                 cp->signed_at, cp->kid);

@@ -330,3 +330,129 @@ int audit_verify_export(const char *path, const struct keys_public *keys, int nk
     json_object_set_new(*report, "redacted", json_integer(k.redacted));
     return 0;
 }
+
+/* ==== the witness file ==================================================================== */
+
+/* The checkpoint of a line of kind "checkpoint"; -1 if it is anything else. */
+static int witness_checkpoint(const char *line, size_t len, struct audit_checkpoint *cp) {
+    struct canon_member *m;
+    size_t n;
+    char kind[16];
+    if (canon_parse_object(line, len, &m, &n) != 0)
+        return -1;
+    int rc = canon_member_str(canon_member_get(m, n, "kind"), kind, sizeof kind) &&
+                     strcmp(kind, "checkpoint") == 0
+                 ? checkpoint_from_line(m, n, cp)
+                 : -1;
+    canon_members_free(m, n);
+    return rc;
+}
+
+/* Reads the checkpoint lines of the export at path into *cps (malloc'd, may be NULL). */
+static int export_checkpoints(const char *path, struct audit_checkpoint **cps, size_t *n,
+                              char **error) {
+    *cps = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (asprintf(error, "cannot open %s: %s", path, strerror(errno)) < 0)
+            *error = NULL;
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0, have = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = read_line(f, &line, &cap)) >= 0) {
+        struct audit_checkpoint cp;
+        if (strstr(line, "\"checkpoint\"") == NULL || witness_checkpoint(line, (size_t)len, &cp))
+            continue;
+        if (*n == have) {
+            have = have ? 2 * have : 64;
+            struct audit_checkpoint *more = realloc(*cps, have * sizeof **cps);
+            if (more == NULL) {
+                rc = -1;
+                *error = NULL;
+                break;
+            }
+            *cps = more;
+        }
+        (*cps)[(*n)++] = cp;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+int audit_verify_witness(const char *witness_path, const char *export_path,
+                         const struct keys_public *keys, int nkeys, json_t *report, char **error) {
+    *error = NULL;
+    struct audit_checkpoint *cps;
+    size_t ncps;
+    if (export_checkpoints(export_path, &cps, &ncps, error) != 0)
+        return -1;
+    FILE *f = fopen(witness_path, "r");
+    if (f == NULL) {
+        if (asprintf(error, "cannot open %s: %s", witness_path, strerror(errno)) < 0)
+            *error = NULL;
+        free(cps);
+        return -1;
+    }
+    char *line = NULL, detail[256] = "";
+    size_t cap = 0;
+    ssize_t len;
+    long long lineno = 0, witnessed = 0, matched = 0, bad_size = 0;
+    const char *reason = NULL;
+    while (reason == NULL && (len = read_line(f, &line, &cap)) >= 0) {
+        lineno++;
+        if (len == 0)
+            continue;
+        struct audit_checkpoint w;
+        if (witness_checkpoint(line, (size_t)len, &w) != 0) {
+            reason = "malformed";
+            snprintf(detail, sizeof detail, "witness line %lld is not a checkpoint line", lineno);
+            break;
+        }
+        witnessed++;
+        bad_size = w.size;
+        if (!audit_checkpoint_signed(&w, keys, nkeys)) {
+            reason = "witness-signature-invalid";
+            snprintf(detail, sizeof detail,
+                     "witness line %lld (checkpoint %lld, %s) does not verify under the keys",
+                     lineno, (long long)w.size, w.kid);
+            break;
+        }
+        const struct audit_checkpoint *e = NULL;
+        for (size_t i = 0; i < ncps && e == NULL; i++)
+            if (cps[i].size == w.size)
+                e = &cps[i];
+        if (e == NULL) {
+            reason = "witness-missing";
+            snprintf(detail, sizeof detail,
+                     "checkpoint %lld, witnessed at %s, is not in the export: the log was cut",
+                     (long long)w.size, w.signed_at);
+        } else if (strcmp(e->head_hex, w.head_hex) != 0 || strcmp(e->signed_at, w.signed_at) != 0 ||
+                   strcmp(e->kid, w.kid) != 0 ||
+                   memcmp(e->signature, w.signature, sizeof w.signature) != 0) {
+            reason = "witness-mismatch";
+            snprintf(detail, sizeof detail,
+                     "the export's checkpoint %lld is not the one witnessed at %s",
+                     (long long)w.size, w.signed_at);
+        } else {
+            matched++;
+        }
+    }
+    free(line);
+    fclose(f);
+    free(cps);
+    json_t *bad = reason == NULL
+                      ? json_null()
+                      : json_pack("{s:I, s:I, s:s, s:s}", "line", (json_int_t)lineno, "size",
+                                  (json_int_t)bad_size, "reason", reason, "detail", detail);
+    json_object_set_new(report, "witness",
+                        json_pack("{s:I, s:I, s:o}", "checkpoints", (json_int_t)witnessed,
+                                  "matched", (json_int_t)matched, "first_bad", bad));
+    if (reason != NULL)
+        json_object_set_new(report, "ok", json_false());
+    return 0;
+}

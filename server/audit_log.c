@@ -2,6 +2,7 @@
  * and online verification (audit_verify_db) over it. */
 #include "audit_log.h"
 
+#include "config.h"
 #include "keys.h"
 #include "util.h"
 
@@ -19,6 +20,9 @@ static const char SQL_LOG_PAGE[] =
 static const char SQL_CHECKPOINT_PAGE[] =
     "SELECT o_size, o_head, o_signed_at, o_kid, o_signature FROM audit_checkpoint_page($1, $2)";
 static const char SQL_LEAF_POSITION[] = "SELECT audit_leaf_position($1, $2)";
+/* Seconds the oldest unchained event of the snapshot has waited since it was written. */
+static const char SQL_UNCHAINED_AGE[] =
+    "SELECT floor(extract(epoch FROM now() - at))::bigint FROM audit_events WHERE seq = $1";
 
 /* ==== the cursor ========================================================================== */
 
@@ -174,6 +178,32 @@ static int64_t db_find_leaf(void *ctx, const unsigned char leaf[AUDIT_HASH_BYTES
     return pos;
 }
 
+/* The age of the oldest unchained event (v->pending_seq) into report as unchained_age_s, and
+ * a failure when it exceeds SUANLI_AUDIT_UNCHAINED_MAX_S: a sealer that stopped (or a
+ * cut-off chain that nobody extends) must not read as a healthy log. */
+static int unchained_age(struct db_session *db, struct audit_verifier *v, int64_t *age) {
+    *age = -1;
+    if (v->failed || !v->pending)
+        return 0;
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)v->pending_seq);
+    const char *params[] = {seq};
+    PGresult *r;
+    int rc = db_session_exec(db, SQL_UNCHAINED_AGE, 1, params, &r);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && !PQgetisnull(r, 0, 0))
+        *age = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (*age > cfg.audit_unchained_max_s)
+        audit_verifier_fail(v, "unchained-too-long",
+                            "%lld committed events are not chained; the oldest (seq %lld) has "
+                            "waited %lld s, more than SUANLI_AUDIT_UNCHAINED_MAX_S=%lld",
+                            (long long)v->unchained, (long long)v->pending_seq, (long long)*age,
+                            (long long)cfg.audit_unchained_max_s);
+    return 0;
+}
+
 int audit_verify_db(json_t **report) {
     *report = NULL;
     int nkeys = 0;
@@ -210,7 +240,12 @@ int audit_verify_db(json_t **report) {
         }
     }
     audit_verifier_finish(&v);
+    int64_t age;
+    if ((rc = unchained_age(c.db, &v, &age)) != 0)
+        goto out;
     *report = audit_verifier_report(&v);
+    if (*report != NULL)
+        json_object_set_new(*report, "unchained_age_s", age >= 0 ? json_integer(age) : json_null());
     rc = *report ? 0 : DB_HARD_ERROR;
 out:
     audit_log_close(&c);

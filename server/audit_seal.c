@@ -12,9 +12,12 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The sealers' advisory lock, in the two-key space so that it cannot meet the single-key locks
  * of migrate.c and sql/003. */
@@ -31,7 +34,7 @@ static const char SQL_CHAIN_APPEND[] =
 static const char SQL_CHECKPOINT_ADD[] =
     "SELECT audit_checkpoint_add($1::bigint, $2, $3::timestamptz, $4, $5)";
 
-/* ==== one round =========================================================================== */
+/* ==== chaining ============================================================================ */
 
 /* Chains, after the head (head_pos, head_seq, head), the events of page that are safe to chain:
  * in seq order, each either at or below the settled horizon or right after the previous one (a
@@ -72,10 +75,39 @@ static int seal_collect(PGresult *page, int64_t settled, int64_t *head_pos, int6
     return chained;
 }
 
-/* Signs the checkpoint {size, head} at now with the current key and stores it. */
+/* ==== the witness file ==================================================================== */
+
+/* Appends line to SUANLI_AUDIT_WITNESS_FILE and waits until it is on disk. The file lies outside
+ * the database, so a superuser who cuts the tail of the log (events, chain and checkpoints
+ * together) cannot cut it there too: `suanlid audit-verify --witness` compares the two. */
+static int witness_append(const char *line, size_t len) {
+    int fd =
+        open(cfg.audit_witness_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = 0;
+    for (size_t off = 0; rc == 0 && off < len;) {
+        ssize_t n = write(fd, line + off, len - off);
+        if (n < 0 && errno != EINTR)
+            rc = -1;
+        else if (n > 0)
+            off += (size_t)n;
+    }
+    if (rc == 0)
+        rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* ==== one round =========================================================================== */
+
+/* Signs the checkpoint {size, head} at now with the checkpoint key and stores it; its witness
+ * line (the export's checkpoint line) goes to witness, written once the round commits. */
 static bool sign_checkpoint(int64_t size, const unsigned char head[AUDIT_HASH_BYTES],
-                            const char *now) {
-    const struct signing_key *key = keys_current();
+                            const char *now, struct buf *witness) {
+    const struct signing_key *key = keys_checkpoint_signer();
     if (key == NULL)
         return false;
     char head_hex[AUDIT_HEX_LEN], msg[512], sig_hex[129], size_s[24];
@@ -88,12 +120,17 @@ static bool sign_checkpoint(int64_t size, const unsigned char head[AUDIT_HASH_BY
     util_hex(sig, sizeof sig, sig_hex);
     snprintf(size_s, sizeof size_s, "%lld", (long long)size);
     const char *params[] = {size_s, head_hex, now, key->kid, sig_hex};
-    return db_exec(SQL_CHECKPOINT_ADD, 5, params, NULL) >= 0;
+    if (cfg.audit_witness_file != NULL)
+        buf_printf(witness,
+                   "{\"kind\":\"checkpoint\",\"size\":%s,\"head_hash\":\"%s\",\"signed_at\":"
+                   "\"%s\",\"kid\":\"%s\",\"signature\":\"%s\"}\n",
+                   size_s, head_hex, now, key->kid, sig_hex);
+    return !witness->oom && db_exec(SQL_CHECKPOINT_ADD, 5, params, NULL) >= 0;
 }
 
 int audit_seal_round(int64_t checkpoint_ms) {
     PGresult *r = NULL;
-    struct buf lists[4] = {{0}};
+    struct buf lists[4] = {{0}}, witness = {0};
     int chained = -1;
     if (db_begin() != 0)
         return -1;
@@ -131,7 +168,7 @@ int audit_seal_round(int64_t checkpoint_ms) {
         if (db_exec(SQL_CHAIN_APPEND, 4, params, NULL) < 0)
             goto out;
     }
-    if (head_pos > checkpoint_size && due && !sign_checkpoint(head_pos, head, now))
+    if (head_pos > checkpoint_size && due && !sign_checkpoint(head_pos, head, now, &witness))
         goto out;
     chained = n;
 out:
@@ -142,6 +179,10 @@ out:
         chained = -1;
     if (chained < 0)
         db_rollback();
+    else if (witness.len > 0 && witness_append(witness.p, witness.len) != 0)
+        log_error("audit sealer: cannot append the checkpoint to the witness file %s: %s",
+                  cfg.audit_witness_file, strerror(errno));
+    buf_free(&witness);
     return chained;
 }
 
@@ -172,6 +213,9 @@ int audit_start(void) {
         log_info("audit sealer off (SUANLI_AUDIT_SEALER=off): events are not chained here");
         return 0;
     }
+    if (keyring.ncheckpoint == 0)
+        log_warn("the key file has no checkpoint key: audit checkpoints are signed with the "
+                 "voucher key; add one with `suanlid keygen --checkpoint` (README, Security)");
     failing = false;
     return cron_add("audit sealer", 0, cfg.audit_seal_ms, seal_job, NULL);
 }

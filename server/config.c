@@ -76,6 +76,10 @@ static const struct cf_entry table[] = {
      "believed; unset = none, the peer address is the client"},
     {"SUANLI_METRICS_ALLOW", CF_CIDRS, &cfg.metrics_allow, NULL, 0, 0,
      "comma-separated addresses/CIDRs that may read /metrics (others get 403); unset = anyone"},
+    {"SUANLI_AUDIT_UNCHAINED_MAX_S", CF_INT, &cfg.audit_unchained_max_s, "60", 1, 86400,
+     "GET /v1/audit/verify fails when a committed event stays unchained longer (seconds)"},
+    {"SUANLI_AUDIT_WITNESS_FILE", CF_STRING, &cfg.audit_witness_file, NULL, 0, 0,
+     "file outside the database that every signed audit checkpoint is appended to (JSON lines)"},
 };
 
 static int parse_listen(const char *value) {
@@ -267,6 +271,7 @@ void config_cleanup(void) {
     free(cfg.trusted_proxies.v);
     free(cfg.metrics_allow.v);
     free(cfg.public_url);
+    free(cfg.audit_witness_file);
     memset(&cfg, 0, sizeof cfg);
 }
 

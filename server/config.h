@@ -43,8 +43,10 @@ struct config {
     int64_t audit_checkpoint_ms;  /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
     char *public_url;             /* SUANLI_PUBLIC_URL: where clients reach the service */
     bool public_https;            /* public_url is https: cookies __Host-/Secure, HSTS */
-    struct cidr_list trusted_proxies;
-    struct cidr_list metrics_allow;   /* SUANLI_METRICS_ALLOW: who may read /metrics; empty = all */ /* SUANLI_TRUSTED_PROXIES: whose X-Forwarded-For counts */
+    struct cidr_list trusted_proxies; /* SUANLI_TRUSTED_PROXIES: whose X-Forwarded-For counts */
+    struct cidr_list metrics_allow;   /* SUANLI_METRICS_ALLOW: who may read /metrics; empty = all */
+    int64_t audit_unchained_max_s; /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
+    char *audit_witness_file;      /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
 };
 
 extern struct config cfg;

@@ -91,10 +91,12 @@ static void set_error(const char *state, const char *msg, const char *detail, co
     snprintf(last_error.message, sizeof last_error.message, "%s", msg ? msg : "");
     snprintf(last_error.detail, sizeof last_error.detail, "%s", detail ? detail : "");
     snprintf(last_error.constraint, sizeof last_error.constraint, "%s", cons ? cons : "");
+    last_error.field[0] = '\0';
 }
 
 /* Session settings every connection gets: UTC so that timestamps render as RFC 3339 with
- * +00:00, a statement timeout so that no request waits forever on a lock. */
+ * +00:00, a statement timeout so that no request waits forever on a lock, and the schema of
+ * the SQL functions (sql/functions, in schema "api") on the search path. */
 static PGconn *connect_url(const char *url, char **error_out) {
     char timeout_s[16];
     snprintf(timeout_s, sizeof timeout_s, "%d",
@@ -108,10 +110,10 @@ static PGconn *connect_url(const char *url, char **error_out) {
         PQfinish(pg);
         return NULL;
     }
-    char set[160];
+    char set[256];
     snprintf(set, sizeof set,
              "SET TIME ZONE 'UTC'; SET statement_timeout = %d; SET lock_timeout = %d; "
-             "SET synchronous_commit = on",
+             "SET synchronous_commit = on; SET search_path = public, api",
              stmt_timeout_ms, stmt_timeout_ms);
     PGresult *r = PQexec(pg, set);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -195,6 +197,9 @@ static int classify(struct db_conn *c, PGresult *r) {
     set_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
               PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL),
               PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME));
+    /* a refusal of one request field (problem_at in sql/functions/core) names it as COLUMN */
+    const char *field = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+    snprintf(last_error.field, sizeof last_error.field, "%s", field ? field : "");
     /* 25006: a primary connection that reached a read-only server (a demoted primary, or the
      * promoted standby before pg_auto_failover opens it to writes): reconnect to the new one. */
     if (PQstatus(c->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
@@ -267,6 +272,41 @@ static int exec_retrying(struct db_conn *c, const char *url, const char *sql, in
 
 int db_exec(const char *sql, int nparams, const char *const *params, PGresult **res) {
     return exec_retrying(&primary, primary_url, sql, nparams, params, res);
+}
+
+int db_statement_timeout_ms(void) {
+    return stmt_timeout_ms;
+}
+
+int db_exec_long(const char *sql, int nparams, const char *const *params, PGresult **res,
+                 int timeout_ms) {
+    if (res != NULL)
+        *res = NULL;
+    bool own = !primary.in_txn;
+    int rc = own ? db_begin() : 0;
+    if (rc < 0)
+        return rc;
+    char ms[16];
+    snprintf(ms, sizeof ms, "%d", timeout_ms);
+    const char *set[] = {ms};
+    rc = db_exec("SELECT set_config('statement_timeout', $1, true)", 1, set, NULL);
+    if (rc >= 0)
+        rc = db_exec(sql, nparams, params, res);
+    if (!own)
+        return rc;
+    if (rc < 0) {
+        db_rollback();
+        return rc;
+    }
+    int c = db_commit();
+    if (c < 0) {
+        if (res != NULL) {
+            PQclear(*res);
+            *res = NULL;
+        }
+        return c;
+    }
+    return rc;
 }
 
 /* Reads go to the replica only once it has replayed everything the primary had flushed when

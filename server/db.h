@@ -24,6 +24,7 @@ struct db_error {
     char message[256]; /* for DB_APP_ERROR: the problem slug */
     char detail[512];
     char constraint[128];
+    char field[128]; /* for DB_APP_ERROR: the request field at fault (problem_at), or "" */
 };
 
 /* Sets the connection strings; read_url may be NULL. Call once before serving. */
@@ -39,6 +40,15 @@ void db_thread_cleanup(void);
  * deadlocks and a connection lost before the statement ran are retried a bounded number of
  * times; inside one, DB_RETRY is returned for the caller to restart the transaction. */
 int db_exec(const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* db_exec for one statement that may rightly run longer than a request's statement timeout
+ * (a batch): it runs with `timeout_ms` instead, in the caller's transaction or in one of its
+ * own, committed here when it succeeds. */
+int db_exec_long(const char *sql, int nparams, const char *const *params, PGresult **res,
+                 int timeout_ms);
+
+/* The statement timeout every connection runs with, in milliseconds (SUANLI_DB_TIMEOUT_MS). */
+int db_statement_timeout_ms(void);
 
 /* The same on the read replica when DATABASE_READ_URL is set and the replica has replayed the
  * primary's flushed WAL (read-your-writes); else on the primary. */

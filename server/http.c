@@ -313,6 +313,11 @@ void http_db_fail(struct http_req *r, int db_status) {
             http_problem(r, P_INTERNAL, "internal error");
             return;
         }
+        if (e->field[0] != '\0') { /* problem_at: the field at fault, with errors[] */
+            json_t *errors = json_pack("[{s:s, s:s}]", "field", e->field, "message", e->detail);
+            http_problem_errors(r, p, errors, "%s: %s", e->field, e->detail);
+            return;
+        }
         http_problem(r, p, "%s", e->detail[0] ? e->detail : problems[p].title);
         return;
     }

@@ -1,6 +1,9 @@
 /* keys.c — the key file, a small JSON document kept at mode 0600:
  *   {"hash_key": "<base64url of 32 bytes>",
- *    "signing_keys": [{"secret": "k4.secret.…", "created_at": "…"}, …]}
+ *    "signing_keys": [{"secret": "k4.secret.…", "created_at": "…"}, …],
+ *    "checkpoint_keys": [{"secret": "k4.secret.…", "created_at": "…"}, …]}
+ * signing_keys sign vouchers, checkpoint_keys sign audit checkpoints (optional: a file without
+ * them, from before they existed, signs checkpoints with the voucher key). No key is in both.
  * Every replica is given the same file, so all sign and hash alike. */
 #include "keys.h"
 
@@ -8,40 +11,140 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct keyring keyring;
 
+/* Secret keys live in sodium_malloc'd memory (locked, guarded, wiped by sodium_free); the hash
+ * secret inside the keyring is locked in place while loaded. */
 void keys_cleanup(void) {
-    if (keyring.keys)
-        sodium_memzero(keyring.keys, (size_t)keyring.nkeys * sizeof *keyring.keys);
-    free(keyring.keys);
+    sodium_free(keyring.keys);
+    sodium_free(keyring.checkpoint_keys);
+    if (keyring.locked)
+        sodium_munlock(keyring.hash_key, sizeof keyring.hash_key); /* also wipes it */
     sodium_memzero(&keyring, sizeof keyring);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KEYS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEYS_SANITIZED 1
+#endif
+#endif
+
+/* No core file may carry the secrets: RLIMIT_CORE 0, and the process is made non-dumpable
+ * (except under AddressSanitizer, whose leak check must attach to the process). */
+static void keys_forbid_core_dumps(void) {
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        log_warn("cannot disable core dumps: %s", strerror(errno));
+#ifndef KEYS_SANITIZED
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        log_warn("cannot make the process non-dumpable: %s", strerror(errno));
+#endif
+}
+
+/* Opens the key file for reading, refusing a symbolic link, anything but a regular file, a file
+ * that another user owns or that group or others may read or write. -1 with a message. */
+static FILE *keyfile_open(const char *path) {
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        log_error("key file %s: %s", path,
+                  errno == ELOOP ? "is a symbolic link; give the file itself" : strerror(errno));
+        return NULL;
+    }
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        why = "is not a regular file";
+    if (why == NULL && st.st_uid != geteuid()) {
+        log_error("key file %s: owned by uid %u, not by the user running suanlid (uid %u); "
+                  "chown it",
+                  path, (unsigned)st.st_uid, (unsigned)geteuid());
+        close(fd);
+        return NULL;
+    }
+    if (why == NULL && (st.st_mode & 077) != 0) {
+        log_error("key file %s: mode %04o lets others read it; it must be 0600 (chmod 600)", path,
+                  (unsigned)(st.st_mode & 07777));
+        close(fd);
+        return NULL;
+    }
+    FILE *f = why == NULL ? fdopen(fd, "r") : NULL;
+    if (f == NULL) {
+        log_error("key file %s: %s", path, why ? why : strerror(errno));
+        close(fd);
+    }
+    return f;
 }
 
 const struct signing_key *keys_current(void) {
     return keyring.nkeys > 0 ? &keyring.keys[keyring.nkeys - 1] : NULL;
 }
 
+const struct signing_key *keys_checkpoint_signer(void) {
+    if (keyring.ncheckpoint > 0)
+        return &keyring.checkpoint_keys[keyring.ncheckpoint - 1];
+    return keys_current();
+}
+
 /* ==== the key file ======================================================================== */
+
+/* Reads the list member of the key file doc into *keys (calloc'd); -1 with a message. */
+static int keys_list_load(const char *path, json_t *doc, const char *member,
+                          struct signing_key **keys, int *n) {
+    json_t *list = json_object_get(doc, member);
+    *n = (int)json_array_size(list);
+    *keys = sodium_allocarray((size_t)*n + 1, sizeof **keys);
+    if (*keys == NULL)
+        return -1;
+    sodium_memzero(*keys, ((size_t)*n + 1) * sizeof **keys);
+    for (int i = 0; i < *n; i++) {
+        json_t *e = json_array_get(list, (size_t)i);
+        struct signing_key *k = &(*keys)[i];
+        const char *secret = json_string_value(json_object_get(e, "secret"));
+        const char *created = json_string_value(json_object_get(e, "created_at"));
+        if (secret == NULL || paserk_k4_secret_decode(secret, k->sk) != 0) {
+            log_error("key file %s: %s[%d].secret is not a k4.secret PASERK", path, member, i);
+            return -1;
+        }
+        crypto_sign_ed25519_sk_to_pk(k->pk, k->sk);
+        paserk_k4_pid(k->pk, k->kid);
+        snprintf(k->created_at, sizeof k->created_at, "%s", created ? created : "");
+    }
+    return 0;
+}
 
 int keys_load(const char *path) {
     keys_cleanup();
+    keys_forbid_core_dumps();
+    FILE *f = keyfile_open(path);
+    if (f == NULL)
+        return -1;
     json_error_t err;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &err);
+    fclose(f);
     if (doc == NULL) {
         log_error("key file %s: %s", path, err.text);
         return -1;
     }
+    keyring.locked = sodium_mlock(keyring.hash_key, sizeof keyring.hash_key) == 0;
     int rc = -1;
     const char *hk = json_string_value(json_object_get(doc, "hash_key"));
     json_t *list = json_object_get(doc, "signing_keys");
+    json_t *cps = json_object_get(doc, "checkpoint_keys");
     size_t binlen;
     if (hk == NULL ||
         sodium_base642bin(keyring.hash_key, sizeof keyring.hash_key, hk, strlen(hk), NULL, &binlen,
@@ -54,23 +157,21 @@ int keys_load(const char *path) {
         log_error("key file %s: signing_keys must be a non-empty array", path);
         goto out;
     }
-    keyring.nkeys = (int)json_array_size(list);
-    keyring.keys = calloc((size_t)keyring.nkeys, sizeof *keyring.keys);
-    if (keyring.keys == NULL)
+    if (cps != NULL && !json_is_array(cps)) {
+        log_error("key file %s: checkpoint_keys must be an array", path);
         goto out;
-    for (int i = 0; i < keyring.nkeys; i++) {
-        json_t *e = json_array_get(list, (size_t)i);
-        struct signing_key *k = &keyring.keys[i];
-        const char *secret = json_string_value(json_object_get(e, "secret"));
-        const char *created = json_string_value(json_object_get(e, "created_at"));
-        if (secret == NULL || paserk_k4_secret_decode(secret, k->sk) != 0) {
-            log_error("key file %s: signing_keys[%d].secret is not a k4.secret PASERK", path, i);
-            goto out;
-        }
-        crypto_sign_ed25519_sk_to_pk(k->pk, k->sk);
-        paserk_k4_pid(k->pk, k->kid);
-        snprintf(k->created_at, sizeof k->created_at, "%s", created ? created : "");
     }
+    if (keys_list_load(path, doc, "signing_keys", &keyring.keys, &keyring.nkeys) != 0 ||
+        keys_list_load(path, doc, "checkpoint_keys", &keyring.checkpoint_keys,
+                       &keyring.ncheckpoint) != 0)
+        goto out;
+    for (int i = 0; i < keyring.ncheckpoint; i++)
+        for (int j = 0; j < keyring.nkeys; j++)
+            if (strcmp(keyring.checkpoint_keys[i].kid, keyring.keys[j].kid) == 0) {
+                log_error("key file %s: key %s is both a voucher and a checkpoint key", path,
+                          keyring.keys[j].kid);
+                goto out;
+            }
     rc = 0;
 out:
     json_decref(doc);
@@ -79,11 +180,41 @@ out:
     return rc;
 }
 
-/* Appends the secret key sk as the new signing key of the key file at path (rotation), or
- * creates the file with a new hash secret around it. A key the file already holds is refused.
- * -1 with the reason in why. */
-static int keyfile_append(const char *path, const unsigned char sk[crypto_sign_SECRETKEYBYTES],
-                          bool *rotated, char *why, size_t whylen) {
+/* Whether the key list member of doc holds the key of sk; -1 when an entry is not a key. */
+static int keyfile_holds(const char *path, json_t *doc, const char *member,
+                         const unsigned char sk[crypto_sign_SECRETKEYBYTES], char *why,
+                         size_t whylen) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, member), i, e) {
+        unsigned char held[crypto_sign_SECRETKEYBYTES];
+        const char *secret = json_string_value(json_object_get(e, "secret"));
+        if (secret == NULL || paserk_k4_secret_decode(secret, held) != 0) {
+            snprintf(why, whylen, "key file %s: %s[%zu].secret is not a k4.secret PASERK", path,
+                     member, i);
+            return -1;
+        }
+        bool same = sodium_memcmp(held + crypto_sign_SEEDBYTES, sk + crypto_sign_SEEDBYTES,
+                                  crypto_sign_PUBLICKEYBYTES) == 0;
+        sodium_memzero(held, sizeof held);
+        if (same) {
+            char kid[PASERK_K4_PID_LEN];
+            paserk_k4_pid(sk + crypto_sign_SEEDBYTES, kid);
+            snprintf(why, whylen, "key file %s already holds %s key %s", path,
+                     strcmp(member, "signing_keys") == 0 ? "signing" : "checkpoint", kid);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Appends the secret key sk as the new key of kind to the key file at path (rotation), or
+ * creates the file with a new hash secret around a voucher key. A key the file already holds,
+ * in either list, is refused. -1 with the reason in why. */
+static int keyfile_append(const char *path, enum keys_kind kind,
+                          const unsigned char sk[crypto_sign_SECRETKEYBYTES], bool *rotated,
+                          char *why, size_t whylen) {
+    const char *member = kind == KEYS_CHECKPOINT ? "checkpoint_keys" : "signing_keys";
     json_t *doc = NULL;
     char *text = NULL;
     int rc = -1;
@@ -96,7 +227,10 @@ static int keyfile_append(const char *path, const unsigned char sk[crypto_sign_S
                      doc ? "no signing_keys array" : err.text);
             goto out;
         }
-        *rotated = true;
+        *rotated = kind == KEYS_VOUCHER || json_array_size(json_object_get(doc, member)) > 0;
+    } else if (kind == KEYS_CHECKPOINT) {
+        snprintf(why, whylen, "key file %s does not exist: create it first", path);
+        goto out;
     } else {
         unsigned char hk[32];
         char hk64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -110,24 +244,14 @@ static int keyfile_append(const char *path, const unsigned char sk[crypto_sign_S
             goto out;
         }
     }
-    json_t *list = json_object_get(doc, "signing_keys");
-    size_t i;
-    json_t *e;
-    json_array_foreach(list, i, e) {
-        unsigned char held[crypto_sign_SECRETKEYBYTES];
-        const char *secret = json_string_value(json_object_get(e, "secret"));
-        if (secret == NULL || paserk_k4_secret_decode(secret, held) != 0) {
-            snprintf(why, whylen, "key file %s: signing_keys[%zu].secret is not a k4.secret PASERK",
-                     path, i);
-            goto out;
-        }
-        bool same = sodium_memcmp(held + crypto_sign_SEEDBYTES, sk + crypto_sign_SEEDBYTES,
-                                  crypto_sign_PUBLICKEYBYTES) == 0;
-        sodium_memzero(held, sizeof held);
-        if (same) {
-            char kid[PASERK_K4_PID_LEN];
-            paserk_k4_pid(sk + crypto_sign_SEEDBYTES, kid);
-            snprintf(why, whylen, "key file %s already holds signing key %s", path, kid);
+    if (keyfile_holds(path, doc, "signing_keys", sk, why, whylen) != 0 ||
+        keyfile_holds(path, doc, "checkpoint_keys", sk, why, whylen) != 0)
+        goto out;
+    json_t *list = json_object_get(doc, member);
+    if (list == NULL) {
+        list = json_array();
+        if (list == NULL || json_object_set_new(doc, member, list) != 0) {
+            snprintf(why, whylen, "out of memory");
             goto out;
         }
     }
@@ -155,15 +279,23 @@ out:
     return rc;
 }
 
-int keys_generate(const char *path, bool *rotated) {
+static int keys_generate_kind(const char *path, enum keys_kind kind, bool *rotated) {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
     char why[PATH_MAX + 128];
     crypto_sign_keypair(pk, sk);
-    int rc = keyfile_append(path, sk, rotated, why, sizeof why);
+    int rc = keyfile_append(path, kind, sk, rotated, why, sizeof why);
     sodium_memzero(sk, sizeof sk);
     if (rc != 0)
         log_error("%s", why);
     return rc;
+}
+
+int keys_generate(const char *path, bool *rotated) {
+    return keys_generate_kind(path, KEYS_VOUCHER, rotated);
+}
+
+int keys_generate_checkpoint(const char *path, bool *rotated) {
+    return keys_generate_kind(path, KEYS_CHECKPOINT, rotated);
 }
 
 /* Decodes a k4.secret PASERK into sk, or says which of its parts is wrong. */
@@ -217,7 +349,7 @@ int keys_import(const char *path, const char *paserk, bool *rotated, char *why, 
     *rotated = false;
     int rc = paserk_secret_check(paserk, sk, why, whylen);
     if (rc == 0)
-        rc = keyfile_append(path, sk, rotated, why, whylen);
+        rc = keyfile_append(path, KEYS_VOUCHER, sk, rotated, why, whylen);
     sodium_memzero(sk, sizeof sk);
     return rc;
 }
@@ -226,14 +358,16 @@ int keys_import(const char *path, const char *paserk, bool *rotated, char *why, 
 
 int keys_public_from_keyring(struct keys_public **keys, int *nkeys) {
     *nkeys = 0;
-    *keys = calloc((size_t)keyring.nkeys + 1, sizeof **keys);
+    *keys = calloc((size_t)(keyring.nkeys + keyring.ncheckpoint) + 1, sizeof **keys);
     if (*keys == NULL)
         return -1;
-    for (int i = 0; i < keyring.nkeys; i++) {
-        memcpy((*keys)[i].pk, keyring.keys[i].pk, sizeof keyring.keys[i].pk);
-        memcpy((*keys)[i].kid, keyring.keys[i].kid, sizeof keyring.keys[i].kid);
+    for (int i = 0; i < keyring.nkeys + keyring.ncheckpoint; i++) {
+        const struct signing_key *k =
+            i < keyring.nkeys ? &keyring.keys[i] : &keyring.checkpoint_keys[i - keyring.nkeys];
+        memcpy((*keys)[i].pk, k->pk, sizeof k->pk);
+        memcpy((*keys)[i].kid, k->kid, sizeof k->kid);
     }
-    *nkeys = keyring.nkeys;
+    *nkeys = keyring.nkeys + keyring.ncheckpoint;
     return 0;
 }
 

@@ -1,6 +1,8 @@
-/* keys.h — the key file: the secret that keys credential hashes, and the Ed25519 signing keys
- * (the last one signs; older ones stay for verification until their vouchers expire); and the
- * one reader of public-key files, for the offline verifiers (audit-verify, voucher-verify). */
+/* keys.h — the key file: the secret that keys credential hashes, the Ed25519 signing keys of
+ * vouchers (the last one signs; older ones stay for verification until their vouchers expire),
+ * and the Ed25519 checkpoint keys of the audit log, rotated on their own (the last one signs);
+ * and the one reader of public-key files, for the offline verifiers (audit-verify,
+ * voucher-verify). */
 #ifndef SUANLI_KEYS_H
 #define SUANLI_KEYS_H
 
@@ -21,16 +23,30 @@ struct keyring {
     unsigned char hash_key[32];
     struct signing_key *keys;
     int nkeys; /* keys[nkeys - 1] is the current signer */
+    /* Audit checkpoint keys; checkpoint_keys[ncheckpoint - 1] signs. A key file from before
+     * they existed has none: checkpoints are then signed by the current voucher key. */
+    struct signing_key *checkpoint_keys;
+    int ncheckpoint;
+    bool locked; /* hash_key is mlock'ed */
 };
 
 extern struct keyring keyring;
 
-/* Loads path into the keyring; -1 with a message naming the file on error. */
+/* Loads path into the keyring; -1 with a message naming the file on error. The file must be a
+ * regular file (no symbolic link) owned by the running user, mode 0600 (or stricter). Secret
+ * keys are held in sodium_malloc'd memory; core dumps are disabled from here on. */
 int keys_load(const char *path);
+
+/* Which list of the key file a new key joins. */
+enum keys_kind { KEYS_VOUCHER, KEYS_CHECKPOINT };
 
 /* Creates path with a new hash secret and one signing key, or, when it exists, appends a new
  * signing key (rotation). Written atomically with mode 0600. */
 int keys_generate(const char *path, bool *rotated);
+
+/* Appends a new checkpoint key to the existing key file at path (the first one, or a rotation:
+ * *rotated tells). Written atomically with mode 0600. */
+int keys_generate_checkpoint(const char *path, bool *rotated);
 
 /* As keys_generate, but the new signing key is one made elsewhere, given as a k4.secret PASERK:
  * checked first (prefix, length, base64url, and that its public half is the one its seed
@@ -43,13 +59,18 @@ void keys_cleanup(void);
 /* The current signing key. */
 const struct signing_key *keys_current(void);
 
+/* The key that signs audit checkpoints: the current checkpoint key, or, in a key file that has
+ * none, the current voucher key. */
+const struct signing_key *keys_checkpoint_signer(void);
+
 /* A public key that verifies signatures (audit checkpoints, voucher tokens), by its PASERK id. */
 struct keys_public {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
     char kid[PASERK_K4_PID_LEN];
 };
 
-/* The public halves of the keyring; *keys malloc'd (never NULL on success). 0 or -1. */
+/* The public halves of the keyring, voucher keys then checkpoint keys (both have signed
+ * checkpoints); *keys malloc'd (never NULL on success). 0 or -1. */
 int keys_public_from_keyring(struct keys_public **keys, int *nkeys);
 
 /* Reads public keys from a saved GET /v1/keys answer ({"items": [{"kid", "paserk"}]}), a JSON

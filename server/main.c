@@ -117,8 +117,12 @@ static int seed_demo(const char *url) {
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         log_warn("demo seed: could not register the signing keys: %s", PQerrorMessage(pg));
     PQclear(r);
+    if (migrate_load_dev(pg, cfg.sql_dir) != 0) {
+        PQfinish(pg);
+        return -1;
+    }
     const char *params[] = {hash};
-    r = PQexecParams(pg, "SELECT demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
+    r = PQexecParams(pg, "SELECT pg_temp.demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
         log_error("demo seed failed: %s", PQerrorMessage(pg));
@@ -288,18 +292,43 @@ static int read_paserk(const char *src, char *buf, size_t cap, char *why, size_t
     return 0;
 }
 
+/* Prints the k4.public PASERKs of the keys that sign audit checkpoints, one a line: the file a
+ * city keeps for `suanlid audit-verify --keys`. */
+static int keygen_print_public(const char *path) {
+    if (keys_load(path) != 0)
+        return 1;
+    const struct signing_key *list = keyring.ncheckpoint ? keyring.checkpoint_keys : keyring.keys;
+    int n = keyring.ncheckpoint ? keyring.ncheckpoint : keyring.nkeys;
+    for (int i = 0; i < n; i++) {
+        char paserk[PASERK_K4_PUBLIC_LEN];
+        paserk_k4_public(list[i].pk, paserk);
+        printf("%s\n", paserk);
+    }
+    keys_cleanup();
+    return 0;
+}
+
 static int cmd_keygen(int argc, char **argv) {
     char path[PATH_MAX];
     const char *file = NULL, *import = NULL;
+    bool checkpoint = false, public = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--import") == 0 && i + 1 < argc && import == NULL)
             import = argv[++i];
-        else if (file == NULL && argv[i][0] != '-')
-            file = argv[i];
+        else if (strcmp(argv[i], "--checkpoint") == 0)
+            checkpoint = true;
+        else if (strcmp(argv[i], "--public") == 0)
+        public = true;
+        else if (file == NULL && argv[i][0] != '-') file = argv[i];
         else {
-            fprintf(stderr, "usage: suanlid keygen [FILE] [--import PASERK_FILE|-]\n");
+            fprintf(stderr, "usage: suanlid keygen [FILE] [--import PASERK_FILE|- | --checkpoint "
+                            "| --public]\n");
             return 2;
         }
+    }
+    if ((import != NULL) + checkpoint + public > 1) {
+        fprintf(stderr, "suanlid keygen: --import, --checkpoint and --public exclude each other\n");
+        return 2;
     }
     if (file != NULL)
         snprintf(path, sizeof path, "%s", file);
@@ -309,6 +338,8 @@ static int cmd_keygen(int argc, char **argv) {
         util_mkdir_p(cfg.data_dir, 0755);
         snprintf(path, sizeof path, "%s/keys.json", cfg.data_dir);
     }
+    if (public)
+        return keygen_print_public(path);
     bool rotated;
     if (import != NULL) {
         bool existed = access(path, F_OK) == 0;
@@ -322,13 +353,23 @@ static int cmd_keygen(int argc, char **argv) {
                     existed ? "is unchanged" : "was not created");
             return 1;
         }
+    } else if (checkpoint) {
+        bool created = false;
+        if (access(path, F_OK) != 0 && keys_generate(path, &created) != 0)
+            return 1;
+        if (keys_generate_checkpoint(path, &rotated) != 0)
+            return 1;
     } else if (keys_generate(path, &rotated) != 0) {
         return 1;
     }
     if (keys_load(path) != 0)
         return 1;
-    printf("%s %s: signing key %s%s\n", rotated ? "rotated" : "created", path, keys_current()->kid,
-           import ? " (imported)" : "");
+    if (checkpoint)
+        printf("%s %s: checkpoint key %s\n", rotated ? "rotated" : "created", path,
+               keys_checkpoint_signer()->kid);
+    else
+        printf("%s %s: signing key %s%s\n", rotated ? "rotated" : "created", path,
+               keys_current()->kid, import ? " (imported)" : "");
     keys_cleanup();
     return 0;
 }
@@ -529,13 +570,16 @@ static int cmd_ledger_check(int argc, char **argv) {
 
 /* ==== audit ============================================================================== */
 
-/* suanlid audit-verify EXPORT --keys FILE: prints the report as JSON; exits 0 when the export
- * verifies, 1 when it does not, 2 when the keys or the export cannot be read. */
+/* suanlid audit-verify EXPORT --keys FILE [--witness FILE]: prints the report as JSON; exits 0
+ * when the export verifies (and matches the witness), 1 when it does not, 2 when the keys, the
+ * export or the witness cannot be read. */
 static int cmd_audit_verify(int argc, char **argv) {
-    const char *export = NULL, *keys_path = NULL;
+    const char *export = NULL, *keys_path = NULL, *witness = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
             keys_path = argv[++i];
+        else if (strcmp(argv[i], "--witness") == 0 && i + 1 < argc)
+            witness = argv[++i];
         else if (export == NULL && argv[i][0] != '-')
             export = argv[i];
         else {
@@ -544,7 +588,7 @@ static int cmd_audit_verify(int argc, char **argv) {
         }
     }
     if (export == NULL || keys_path == NULL) {
-        fprintf(stderr, "usage: suanlid audit-verify EXPORT --keys FILE\n");
+        fprintf(stderr, "usage: suanlid audit-verify EXPORT --keys FILE [--witness FILE]\n");
         return 2;
     }
     struct keys_public *keys;
@@ -557,9 +601,12 @@ static int cmd_audit_verify(int argc, char **argv) {
         return 2;
     }
     int rc = audit_verify_export(export, keys, nkeys, &report, &error);
+    if (rc == 0 && witness != NULL)
+        rc = audit_verify_witness(witness, export, keys, nkeys, report, &error);
     free(keys);
     if (rc != 0) {
-        fprintf(stderr, "suanlid audit-verify: %s\n", error ? error : "cannot read the export");
+        json_decref(report);
+        fprintf(stderr, "suanlid audit-verify: %s\n", error ? error : "cannot read the input");
         free(error);
         return 2;
     }
@@ -573,10 +620,16 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve [--migrate] [--demo-seed]",
      "Serve the API and web UI. --migrate applies pending migrations first; --demo-seed also\n"
      "loads the demo data (development only)."},
-    {"migrate", cmd_migrate, "migrate", "Apply pending migrations from SUANLI_SQL_DIR."},
-    {"keygen", cmd_keygen, "keygen [FILE] [--import PASERK_FILE|-]",
+    {"migrate", cmd_migrate, "migrate",
+     "Apply pending schema files of SUANLI_SQL_DIR/schema and reload every function of\n"
+     "SUANLI_SQL_DIR/functions, in one transaction."},
+    {"keygen", cmd_keygen, "keygen [FILE] [--import PASERK_FILE|- | --checkpoint | --public]",
      "Create a key file (hash secret and Ed25519 signing key), or add a new signing key to an\n"
      "existing one (rotation). FILE defaults to SUANLI_KEY_FILE, else <data dir>/keys.json.\n"
+     "--checkpoint adds a new audit checkpoint key instead (the first one, or a rotation; the\n"
+     "file is created first if needed): checkpoints are then signed by it, not by the voucher\n"
+     "key. --public prints the k4.public PASERKs of the keys that sign checkpoints, one a line:\n"
+     "the file a city keeps and gives to `suanlid audit-verify --keys`.\n"
      "--import adds a signing key made elsewhere (by another PASETO library, say) instead of\n"
      "a new one: a k4.secret PASERK on one line of PASERK_FILE, or of standard input for -,\n"
      "never on the command line. It is checked (prefix, length, base64url, public half derived\n"
@@ -595,10 +648,14 @@ static const struct command commands[] = {
     {"ledger-check", cmd_ledger_check, "ledger-check",
      "Prove the ledger: every entry balances, I1 (conservation) and I2 (no overspend) hold,\n"
      "and every stored balance equals its ledger sum. Exits 0 when all hold, 1 otherwise."},
-    {"audit-verify", cmd_audit_verify, "audit-verify EXPORT --keys FILE",
-     "Verify a GET /v1/audit/export file offline with the public keys alone (a saved\n"
-     "GET /v1/keys answer, or k4.public PASERKs one a line): the BLAKE2b chain over every\n"
-     "event and the Ed25519 signature of every checkpoint. Prints a report naming the first bad\n"
+    {"audit-verify", cmd_audit_verify, "audit-verify EXPORT --keys FILE [--witness FILE]",
+     "Verify a GET /v1/audit/export file offline with the public keys alone: the file the\n"
+     "city keeps (`suanlid keygen --public`, k4.public PASERKs one a line), never keys read\n"
+     "from the database; a saved GET /v1/keys answer serves only key files that have no\n"
+     "checkpoint key. Checks the BLAKE2b chain over every\n"
+     "event and the Ed25519 signature of every checkpoint. --witness FILE (a copy of\n"
+     "SUANLI_AUDIT_WITNESS_FILE) also proves that every witnessed checkpoint is in the export\n"
+     "unchanged, so a tail cut from the database is found. Prints a report naming the first bad\n"
      "position; exits 0 when the export verifies, 1 when it does not, 2 on unreadable input."},
     {"db", cmd_db, "db start|stop",
      "Start the embedded PostgreSQL and print its connection string, or stop it when no\n"

@@ -1,5 +1,10 @@
-/* migrate.c — numbered migrations (sql/NNN_name.sql), applied in order, each once, each in a
- * transaction, under an advisory lock so that replicas starting together do not race. */
+/* migrate.c — the database's shape from the sql/ directory, in one transaction under an advisory
+ * lock (so that replicas starting together do not race):
+ *   sql/schema/NNN_name.sql        tables, indexes, data changes: append-only, each applied once,
+ *                                  in order, checksummed (an edited applied file is refused);
+ *   sql/functions/<area>/<name>.sql one function (with its triggers) per file: the schema "api"
+ *                                  is dropped and every file loaded again on every run;
+ *   sql/dev/<name>.sql             the demo seed, loaded only by migrate_load_dev. */
 #include "migrate.h"
 
 #include "db.h"
@@ -16,82 +21,168 @@
 
 #define MIGRATE_LOCK_ID "7243519870"
 
-struct migration {
-    int version;
-    char name[NAME_MAX + 1];
+struct sql_file {
+    int version; /* schema files: NNN; negative once found applied */
+    char name[PATH_MAX];
     char checksum[65];
     char *text;
 };
 
-static int by_version(const void *a, const void *b) {
-    return ((const struct migration *)a)->version - ((const struct migration *)b)->version;
+struct file_list {
+    struct sql_file *items;
+    int n;
+};
+
+static void list_free(struct file_list *l) {
+    for (int i = 0; i < l->n; i++)
+        free(l->items[i].text);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
 }
 
-static void free_list(struct migration *list, int n) {
-    for (int i = 0; i < n; i++)
-        free(list[i].text);
-    free(list);
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const struct sql_file *)a)->name, ((const struct sql_file *)b)->name);
 }
 
-/* Reads sql_dir/NNN_*.sql, sorted; a duplicate number is an error. */
-static int load(const char *sql_dir, struct migration **out) {
-    DIR *d = opendir(sql_dir);
-    if (d == NULL) {
-        log_error("SUANLI_SQL_DIR=%s: cannot open the migrations directory", sql_dir);
+/* dir/name into out; false when it does not fit. */
+static bool path_join(char *out, size_t cap, const char *dir, const char *name) {
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    return n >= 0 && (size_t)n < cap;
+}
+
+static bool is_sql(const char *name) {
+    size_t len = strlen(name);
+    return len > 4 && name[0] != '.' && strcmp(name + len - 4, ".sql") == 0;
+}
+
+/* Appends dir/name (shown as label) with its text and checksum. */
+static int list_add(struct file_list *l, const char *dir, const char *name, const char *label) {
+    struct sql_file *nl = realloc(l->items, (size_t)(l->n + 1) * sizeof *nl);
+    if (nl == NULL)
+        return -1;
+    l->items = nl;
+    struct sql_file *f = &l->items[l->n++];
+    memset(f, 0, sizeof *f);
+    f->version = atoi(name);
+    snprintf(f->name, sizeof f->name, "%s", label);
+    char path[PATH_MAX];
+    size_t len;
+    f->text = path_join(path, sizeof path, dir, name) ? util_read_file(path, &len) : NULL;
+    if (f->text == NULL) {
+        log_error("cannot read %s", path);
         return -1;
     }
-    struct migration *list = NULL;
-    int n = 0;
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, (const unsigned char *)f->text, len, NULL, 0);
+    util_hex(h, sizeof h, f->checksum);
+    return 0;
+}
+
+/* sql_dir/schema/NNN_*.sql, sorted; a duplicate number is an error. */
+static int load_schema(const char *sql_dir, struct file_list *out) {
+    char dir[PATH_MAX];
+    DIR *d = path_join(dir, sizeof dir, sql_dir, "schema") ? opendir(dir) : NULL;
+    if (d == NULL) {
+        log_error("SUANLI_SQL_DIR=%s: cannot open its schema directory %s", sql_dir, dir);
+        return -1;
+    }
+    struct file_list l = {0};
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 9 || !isdigit((unsigned char)e->d_name[0]) ||
-            !isdigit((unsigned char)e->d_name[1]) || !isdigit((unsigned char)e->d_name[2]) ||
-            e->d_name[3] != '_' || strcmp(e->d_name + len - 4, ".sql") != 0)
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        const char *s = e->d_name;
+        if (!is_sql(s) || strlen(s) < 9 || !isdigit((unsigned char)s[0]) ||
+            !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2]) || s[3] != '_')
             continue;
-        struct migration *nl = realloc(list, (size_t)(n + 1) * sizeof *list);
-        if (nl == NULL)
-            goto fail;
-        list = nl;
-        struct migration *m = &list[n];
-        memset(m, 0, sizeof *m);
-        n++;
-        m->version = atoi(e->d_name);
-        snprintf(m->name, sizeof m->name, "%s", e->d_name);
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", sql_dir, e->d_name);
-        size_t tlen;
-        m->text = util_read_file(path, &tlen);
-        if (m->text == NULL) {
-            log_error("cannot read %s", path);
-            goto fail;
-        }
-        unsigned char h[32];
-        crypto_generichash(h, sizeof h, (const unsigned char *)m->text, tlen, NULL, 0);
-        util_hex(h, sizeof h, m->checksum);
+        rc = list_add(&l, dir, s, s);
     }
     closedir(d);
-    d = NULL;
-    qsort(list, (size_t)n, sizeof *list, by_version);
-    for (int i = 1; i < n; i++) {
-        if (list[i].version == list[i - 1].version) {
-            log_error("migrations %s and %s share a number", list[i - 1].name, list[i].name);
-            goto fail;
+    if (rc == 0) {
+        qsort(l.items, (size_t)l.n, sizeof *l.items, by_name);
+        for (int i = 1; i < l.n; i++) {
+            if (l.items[i].version == l.items[i - 1].version) {
+                log_error("schema files %s and %s share a number", l.items[i - 1].name,
+                          l.items[i].name);
+                rc = -1;
+            }
         }
     }
-    *out = list;
-    return n;
-fail:
-    if (d)
-        closedir(d);
-    free_list(list, n);
-    return -1;
+    if (rc != 0)
+        list_free(&l);
+    *out = l;
+    return rc;
+}
+
+/* Every *.sql of sql_dir/<sub>, and of its subdirectories one level down, sorted by path
+ * (labelled "<sub>/<area>/<file>"). A missing directory is an empty list. */
+static int load_tree(const char *sql_dir, const char *sub, struct file_list *out) {
+    char top[PATH_MAX];
+    struct file_list l = {0};
+    *out = l;
+    DIR *d = path_join(top, sizeof top, sql_dir, sub) ? opendir(top) : NULL;
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        char label[PATH_MAX], area[PATH_MAX];
+        if (is_sql(e->d_name)) {
+            rc = path_join(label, sizeof label, sub, e->d_name)
+                     ? list_add(&l, top, e->d_name, label)
+                     : -1;
+            continue;
+        }
+        if (e->d_name[0] == '.')
+            continue;
+        DIR *a = path_join(area, sizeof area, top, e->d_name) ? opendir(area) : NULL;
+        if (a == NULL)
+            continue;
+        struct dirent *f;
+        while (rc == 0 && (f = readdir(a)) != NULL) {
+            if (!is_sql(f->d_name))
+                continue;
+            char file[PATH_MAX];
+            rc = path_join(file, sizeof file, e->d_name, f->d_name) &&
+                         path_join(label, sizeof label, sub, file)
+                     ? list_add(&l, area, f->d_name, label)
+                     : -1;
+        }
+        closedir(a);
+    }
+    closedir(d);
+    if (rc != 0) {
+        list_free(&l);
+        return -1;
+    }
+    qsort(l.items, (size_t)l.n, sizeof *l.items, by_name);
+    *out = l;
+    return 0;
 }
 
 static const char *const SETUP =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "CREATE TABLE IF NOT EXISTS public.schema_migrations ("
     " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
     " applied_at timestamptz NOT NULL DEFAULT now())";
+
+/* A database migrated before sql/schema existed (sql/NNN_*.sql held functions too) has
+ * migrations recorded but no schema "api". */
+static const char *const OLD_LAYOUT =
+    "SELECT EXISTS (SELECT 1 FROM public.schema_migrations) AND to_regnamespace('api') IS NULL";
+
+/* The functions are reloaded with body checks off, so that files load in any order; then
+ * every function is checked as CREATE FUNCTION would have checked it. */
+static const char *const VALIDATE =
+    "SET LOCAL check_function_bodies = on;"
+    "SELECT count(CASE l.lanname WHEN 'sql' THEN fmgr_sql_validator(p.oid)"
+    "                            WHEN 'plpgsql' THEN plpgsql_validator(p.oid) END)"
+    "  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+    " WHERE p.pronamespace = 'api'::regnamespace";
+
+/* Sessions find the API functions by name (server/db.c sets the same on its connections). */
+static const char *const SEARCH_PATH =
+    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, api',"
+    " current_database()); END $$";
 
 static int exec_ok(PGconn *pg, const char *sql) {
     PGresult *r = PQexec(pg, sql);
@@ -105,32 +196,42 @@ static int exec_ok(PGconn *pg, const char *sql) {
     return 0;
 }
 
-/* Compares what is applied with the files: -1 on an edited or vanished migration. */
-static int compare(PGconn *pg, struct migration *list, int n, int *pending) {
+static int query_true(PGconn *pg, const char *sql) {
+    PGresult *r = PQexec(pg, sql);
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    if (rc < 0)
+        log_error("migration bookkeeping failed: %s", PQerrorMessage(pg));
+    PQclear(r);
+    return rc;
+}
+
+/* Compares what is applied with the files: -1 on an edited or vanished schema file. */
+static int compare(PGconn *pg, struct file_list *l, int *pending) {
     PGresult *r =
-        PQexec(pg, "SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+        PQexec(pg, "SELECT version, name, checksum FROM public.schema_migrations ORDER BY version");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         log_error("cannot read schema_migrations: %s", PQerrorMessage(pg));
         PQclear(r);
         return -1;
     }
     int rc = 0;
-    *pending = n;
+    *pending = l->n;
     for (int row = 0; row < PQntuples(r); row++) {
         int version = atoi(PQgetvalue(r, row, 0));
-        struct migration *m = NULL;
-        for (int i = 0; i < n; i++)
-            if (list[i].version == version)
-                m = &list[i];
+        struct sql_file *m = NULL;
+        for (int i = 0; i < l->n; i++)
+            if (l->items[i].version == version)
+                m = &l->items[i];
         if (m == NULL) {
-            log_error("migration %s is applied but its file is missing from the sql directory",
+            log_error("migration %s is applied but its file is missing from the sql/schema "
+                      "directory",
                       PQgetvalue(r, row, 1));
             rc = -1;
             break;
         }
         if (strcmp(m->checksum, PQgetvalue(r, row, 2)) != 0) {
             log_error("migration %s was edited after it was applied (checksum %.12s, applied "
-                      "%.12s); add a new migration instead",
+                      "%.12s); add a new schema file instead",
                       m->name, m->checksum, PQgetvalue(r, row, 2));
             rc = -1;
             break;
@@ -142,82 +243,139 @@ static int compare(PGconn *pg, struct migration *list, int n, int *pending) {
     return rc;
 }
 
-int migrate_apply(PGconn *pg, const char *sql_dir) {
-    struct migration *list = NULL;
-    int n = load(sql_dir, &list);
-    if (n < 0)
+static int run_file(PGconn *pg, const struct sql_file *f) {
+    char *err = NULL;
+    if (db_run_script(pg, f->text, &err) == 0)
+        return 0;
+    log_error("migration %s failed: %s", f->name, err ? err : "?");
+    free(err);
+    return -1;
+}
+
+/* Applies the pending schema files, recording each; returns how many, or -1. */
+static int apply_schema(PGconn *pg, struct file_list *schema) {
+    int applied = 0;
+    if (exec_ok(pg, "SET LOCAL search_path = public") != 0)
         return -1;
-    int applied = 0, pending;
-    if (exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")") != 0) {
-        free_list(list, n);
-        return -1;
-    }
-    if (exec_ok(pg, "SET client_min_messages = warning") != 0 || exec_ok(pg, SETUP) != 0 ||
-        compare(pg, list, n, &pending) != 0) {
-        applied = -1;
-        goto out;
-    }
-    for (int i = 0; i < n; i++) {
-        struct migration *m = &list[i];
+    for (int i = 0; i < schema->n; i++) {
+        struct sql_file *m = &schema->items[i];
         if (m->version < 0)
             continue;
-        char *err = NULL;
-        if (exec_ok(pg, "BEGIN") != 0)
-            goto fail;
-        if (db_run_script(pg, m->text, &err) != 0) {
-            log_error("migration %s failed: %s", m->name, err ? err : "?");
-            free(err);
-            exec_ok(pg, "ROLLBACK");
-            goto fail;
-        }
+        if (run_file(pg, m) != 0)
+            return -1;
         char version[16];
         snprintf(version, sizeof version, "%d", m->version);
         const char *params[] = {version, m->name, m->checksum};
-        PGresult *r = PQexecParams(
-            pg, "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", 3,
-            NULL, params, NULL, NULL, 0);
+        PGresult *r = PQexecParams(pg,
+                                   "INSERT INTO public.schema_migrations (version, name, checksum)"
+                                   " VALUES ($1, $2, $3)",
+                                   3, NULL, params, NULL, NULL, 0);
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_error("cannot record migration %s: %s", m->name, PQerrorMessage(pg));
         PQclear(r);
-        if (!ok || exec_ok(pg, "COMMIT") != 0) {
-            exec_ok(pg, "ROLLBACK");
-            goto fail;
-        }
+        if (!ok)
+            return -1;
         log_info("applied migration %s", m->name);
         applied++;
     }
-    goto out;
-fail:
-    applied = -1;
-out:
-    exec_ok(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_ID ")");
-    free_list(list, n);
     return applied;
 }
 
+/* Drops the schema "api" with everything in it (functions, and the triggers that call them)
+ * and loads every function file again. */
+static int reload_functions(PGconn *pg, struct file_list *functions) {
+    if (exec_ok(pg, "DROP SCHEMA IF EXISTS api CASCADE") != 0 ||
+        exec_ok(pg, "CREATE SCHEMA api") != 0 ||
+        exec_ok(pg, "SET LOCAL search_path = api, public") != 0 ||
+        exec_ok(pg, "SET LOCAL check_function_bodies = off") != 0)
+        return -1;
+    for (int i = 0; i < functions->n; i++)
+        if (run_file(pg, &functions->items[i]) != 0)
+            return -1;
+    char *err = NULL;
+    if (db_run_script(pg, VALIDATE, &err) != 0) {
+        log_error("a function of sql/functions does not compile: %s", err ? err : "?");
+        free(err);
+        return -1;
+    }
+    if (exec_ok(pg, SEARCH_PATH) != 0)
+        return -1;
+    log_info("reloaded %d function files", functions->n);
+    return 0;
+}
+
+int migrate_apply(PGconn *pg, const char *sql_dir) {
+    struct file_list schema, functions;
+    if (load_schema(sql_dir, &schema) != 0)
+        return -1;
+    if (load_tree(sql_dir, "functions", &functions) != 0) {
+        list_free(&schema);
+        return -1;
+    }
+    int applied = -1, pending;
+    if (exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")") != 0)
+        goto out;
+    if (exec_ok(pg, "SET client_min_messages = warning") != 0 || exec_ok(pg, SETUP) != 0)
+        goto unlock;
+    int old = query_true(pg, OLD_LAYOUT);
+    if (old != 0) {
+        if (old > 0)
+            log_error("this database was migrated by the layout before sql/schema and "
+                      "sql/functions (issue 16), which cannot be adopted: create a fresh "
+                      "database (in development, remove the data directory's cluster)");
+        goto unlock;
+    }
+    if (compare(pg, &schema, &pending) != 0 || exec_ok(pg, "BEGIN") != 0)
+        goto unlock;
+    applied = apply_schema(pg, &schema);
+    if (applied < 0 || reload_functions(pg, &functions) != 0 || exec_ok(pg, "COMMIT") != 0) {
+        applied = -1;
+        exec_ok(pg, "ROLLBACK");
+    }
+unlock:
+    exec_ok(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_ID ")");
+out:
+    list_free(&schema);
+    list_free(&functions);
+    return applied;
+}
+
+int migrate_load_dev(PGconn *pg, const char *sql_dir) {
+    struct file_list dev;
+    if (load_tree(sql_dir, "dev", &dev) != 0)
+        return -1;
+    int rc = dev.n > 0 ? 0 : -1;
+    if (rc != 0)
+        log_error("SUANLI_SQL_DIR=%s has no dev/*.sql to seed the demo from", sql_dir);
+    for (int i = 0; rc == 0 && i < dev.n; i++)
+        rc = run_file(pg, &dev.items[i]);
+    list_free(&dev);
+    return rc;
+}
+
 int migrate_status(PGconn *pg, const char *sql_dir) {
-    struct migration *list = NULL;
-    int n = load(sql_dir, &list);
-    if (n < 0)
+    struct file_list schema;
+    if (load_schema(sql_dir, &schema) != 0)
         return -1;
     int pending = 0;
-    int rc = compare(pg, list, n, &pending);
-    free_list(list, n);
+    int rc = compare(pg, &schema, &pending);
+    list_free(&schema);
     return rc < 0 ? -1 : pending > 0;
 }
 
 int migrate_expected(const char *sql_dir, int *count, char digest[65]) {
-    struct migration *list = NULL;
-    int n = load(sql_dir, &list);
-    if (n < 0)
+    struct file_list schema;
+    if (load_schema(sql_dir, &schema) != 0)
         return -1;
     crypto_generichash_state st;
     unsigned char h[32];
     crypto_generichash_init(&st, NULL, 0, sizeof h);
-    for (int i = 0; i < n; i++)
-        crypto_generichash_update(&st, (const unsigned char *)list[i].checksum, 64);
+    for (int i = 0; i < schema.n; i++)
+        crypto_generichash_update(&st, (const unsigned char *)schema.items[i].checksum, 64);
     crypto_generichash_final(&st, h, sizeof h);
     util_hex(h, sizeof h, digest);
-    *count = n;
-    free_list(list, n);
+    *count = schema.n;
+    list_free(&schema);
     return 0;
 }

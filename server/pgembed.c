@@ -178,17 +178,41 @@ static int prepare_identity(void) {
     return 0;
 }
 
+/* Creates the cluster directory dir for the cluster owner, or takes an existing one only when
+ * it is a real directory (no symbolic link is followed) that the owner already owns: under
+ * /var/tmp another local user could have prepared it, to read or replace the cluster. */
 static int make_owned_dir(const char *dir) {
-    if (util_mkdir_p(dir, 0700) != 0) {
+    uid_t owner = drop_privileges ? run_uid : geteuid();
+    bool created = mkdir(dir, 0700) == 0;
+    if (!created && errno != EEXIST) {
         log_error("cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (drop_privileges && chown(dir, run_uid, run_gid) != 0) {
-        log_error("cannot give %s to the postgres user: %s", dir, strerror(errno));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("%s: %s; refusing to use it for the embedded cluster (remove it)", dir,
+                  errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory"
+                                                     : strerror(errno));
         return -1;
     }
-    chmod(dir, 0700);
-    return 0;
+    struct stat st;
+    int rc = -1;
+    if (fstat(fd, &st) != 0) {
+        log_error("cannot inspect %s: %s", dir, strerror(errno));
+    } else if (created && drop_privileges && fchown(fd, run_uid, run_gid) != 0) {
+        log_error("cannot give %s to the postgres user: %s", dir, strerror(errno));
+    } else if (!created && st.st_uid != owner) {
+        log_error("%s already exists and belongs to uid %u, not to the cluster's user (uid %u): "
+                  "someone else may have prepared it; refusing to start (remove it, or choose "
+                  "another SUANLI_DATA_DIR)",
+                  dir, (unsigned)st.st_uid, (unsigned)owner);
+    } else if (fchmod(fd, 0700) != 0) {
+        log_error("cannot restrict %s to mode 0700: %s", dir, strerror(errno));
+    } else {
+        rc = 0;
+    }
+    close(fd);
+    return rc;
 }
 
 static bool cluster_running(void) {

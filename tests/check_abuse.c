@@ -21,16 +21,19 @@ static struct th_server srv;
 static struct th_auth op;
 static char *dburl;
 static atomic_bool attacking;
+static atomic_bool slow_open;  /* the slowloris connections are open */
+static atomic_int junk_rounds; /* junk requests sent so far */
 
-static void setup(void) {
+static void up(void) {
     dburl = th_db_create("abuse");
     th_server_start(&srv, dburl, NULL);
     th_operator(&srv, &op);
 }
 
-static void teardown(void) {
-    ck_assert_int_eq(th_server_stop(&srv), 0);
+static int down(void) {
+    int rc = th_server_stop(&srv);
     free(dburl);
+    return rc;
 }
 
 /* A TCP connection to the server from the given loopback source address; -1 when refused. */
@@ -108,6 +111,8 @@ static void *slowloris(void *arg) {
         }
         fds[n++] = fd;
     }
+    atomic_store(&slow_open, true);
+    /* a byte every 200 ms keeps each connection just alive: the pace is the attack itself */
     while (atomic_load(&attacking)) {
         for (int i = 0; i < n; i++)
             (void)send(fds[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -116,6 +121,11 @@ static void *slowloris(void *arg) {
     for (int i = 0; i < n; i++)
         close(fds[i]);
     return NULL;
+}
+
+static bool attack_running(void *ctx) {
+    (void)ctx;
+    return atomic_load(&slow_open) && atomic_load(&junk_rounds) >= 2;
 }
 
 static void *junk(void *arg) {
@@ -151,6 +161,7 @@ static void *junk(void *arg) {
         curl_slist_free_all(h);
         curl_easy_cleanup(c);
         fclose(devnull);
+        atomic_fetch_add(&junk_rounds, 1);
     }
     free(hdr);
     free(deep);
@@ -169,7 +180,9 @@ START_TEST(honest_clients_are_served_during_an_attack) {
     for (int i = 0; i < 2; i++)
         pthread_create(&t_junk[i], NULL, junk, NULL);
     pthread_join(t_idle, NULL);
-    usleep(500000);
+    /* the attack is on once the slow connections are open and each junk sender has sent */
+    ck_assert_msg(th_wait_until(attack_running, NULL, 30000, 20),
+                  "the slowloris and junk senders did not get going within 30 s");
 
     honest(300, &att50, &att99);
     atomic_store(&attacking, false);
@@ -201,10 +214,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("abuse");
-    TCase *tc = tcase_create("abuse");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, honest_clients_are_served_during_an_attack);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, honest_clients_are_served_during_an_attack, 180, NULL, NULL);
     return th_run(s);
 }

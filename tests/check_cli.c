@@ -1,6 +1,7 @@
 /* check_cli.c — the suanlid command line: configuration errors, --help, keygen rotation,
  * key import (keygen --import: a PASERK made elsewhere, malformed ones refused), migrations
- * (order, once, checksums), the demo seed, and the embedded PostgreSQL (placed where
+ * (order, once, checksums, functions reloaded in full and each defined once, the old layout
+ * refused), the demo seed, and the embedded PostgreSQL (placed where
  * the postgres user can reach it, shared by two servers, stopped by the last one). */
 #include "harness.h"
 
@@ -260,7 +261,7 @@ START_TEST(migrations_apply_once_and_refuse_an_edited_file) {
     char *db = th_db_create("migrate");
     char dir[] = "/tmp/suanli-sql-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(run(NULL, "cp %s/*.sql %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
+    ck_assert_int_eq(run(NULL, "cp -r %s/. %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
     char *out;
     ck_assert_int_eq(
         run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
@@ -273,13 +274,14 @@ START_TEST(migrations_apply_once_and_refuse_an_edited_file) {
     ck_assert_ptr_nonnull(strstr(out, "0 applied"));
     free(out);
     /* a new file is applied in order */
-    ck_assert_int_eq(run(NULL, "echo 'CREATE TABLE zz_test (x int);' > %s/999_zz.sql", dir), 0);
+    ck_assert_int_eq(run(NULL, "echo 'CREATE TABLE zz_test (x int);' > %s/schema/999_zz.sql", dir),
+                     0);
     ck_assert_int_eq(
         run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_ptr_nonnull(strstr(out, "999_zz.sql"));
     free(out);
     /* editing an applied migration is refused, with its name */
-    ck_assert_int_eq(run(NULL, "echo '-- edited' >> %s/001_foundation.sql", dir), 0);
+    ck_assert_int_eq(run(NULL, "echo '-- edited' >> %s/schema/001_foundation.sql", dir), 0);
     ck_assert_int_ne(
         run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     ck_assert_msg(strstr(out, "001_foundation.sql was edited"), "%s", out);
@@ -297,12 +299,12 @@ START_TEST(a_failing_migration_is_rolled_back_whole) {
     char *db = th_db_create("migfail");
     char dir[] = "/tmp/suanli-sql-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(run(NULL, "cp %s/*.sql %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
-    ck_assert_int_eq(
-        run(NULL,
-            "printf 'CREATE TABLE half (x int);\\nSELECT no_such_function();\\n' > %s/998_bad.sql",
-            dir),
-        0);
+    ck_assert_int_eq(run(NULL, "cp -r %s/. %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
+    ck_assert_int_eq(run(NULL,
+                         "printf 'CREATE TABLE half (x int);\\nSELECT no_such_function();\\n' > "
+                         "%s/schema/998_bad.sql",
+                         dir),
+                     0);
     char *out;
     ck_assert_int_ne(
         run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
@@ -315,6 +317,163 @@ START_TEST(a_failing_migration_is_rolled_back_whole) {
     ck_assert_str_eq(rec, "0");
     free(rec);
     run(NULL, "rm -rf %s", dir);
+    free(db);
+}
+END_TEST
+
+/* A fresh database, migrated from the sql/ directory the suites use. */
+static char *migrated_db(const char *label) {
+    char *db = th_db_create(label);
+    char *out;
+    int rc = run(&out, "DATABASE_URL='%s' %s migrate", db, th_suanlid());
+    ck_assert_msg(rc == 0, "migrate: %s", out);
+    free(out);
+    return db;
+}
+
+/* Every function of sql/functions is defined in exactly one file, <area>/<name>.sql, which
+ * defines that function only; schema files define none but uuid_v7, which column defaults
+ * need. Checked on the files and on what a migrated database holds. */
+START_TEST(each_function_is_defined_in_exactly_one_file) {
+    const char *sql = getenv("SUANLI_SQL_DIR");
+    char *out;
+    /* a file defining anything but the one function its name says */
+    ck_assert_int_eq(
+        run(&out,
+            "cd %s/functions && for f in */*.sql; do n=$(basename $f .sql); "
+            "d=$(grep -ciE '^CREATE (OR REPLACE )?FUNCTION' $f); "
+            "grep -qiE \"^CREATE FUNCTION $n\\(\" $f && [ \"$d\" = 1 ] || echo \"bad: $f\"; done",
+            sql),
+        0);
+    ck_assert_msg(out[0] == '\0', "%s", out);
+    free(out);
+    /* the same name in two files */
+    ck_assert_int_eq(
+        run(&out, "cd %s/functions && ls */*.sql | xargs -n1 basename | sort | uniq -d", sql), 0);
+    ck_assert_msg(out[0] == '\0', "defined twice: %s", out);
+    free(out);
+    /* schema files: uuid_v7 only */
+    ck_assert_int_eq(run(&out,
+                         "grep -hoiE 'CREATE (OR REPLACE )?FUNCTION [a-z_0-9.]+' %s/schema/*.sql "
+                         "| grep -v 'FUNCTION uuid_v7$'",
+                         sql),
+                     1);
+    ck_assert_msg(out[0] == '\0', "a function in a schema file: %s", out);
+    free(out);
+    /* the database holds one function per file, each in schema api, and in public only the
+     * functions that tables depend on */
+    char *db = migrated_db("fnonce");
+    ck_assert_int_eq(run(&out, "ls %s/functions/*/*.sql | wc -l", sql), 0);
+    int files = atoi(out);
+    free(out);
+    char *n = th_sql(db, "SELECT count(DISTINCT proname) || '/' || count(*) FROM pg_proc "
+                         "WHERE pronamespace = 'api'::regnamespace");
+    char want[32];
+    snprintf(want, sizeof want, "%d/%d", files, files);
+    ck_assert_str_eq(n, want);
+    free(n);
+    char *loose = th_sql(db, "SELECT coalesce(string_agg(proname, ' '), '') FROM pg_proc p "
+                             "WHERE pronamespace = 'public'::regnamespace AND NOT EXISTS ("
+                             " SELECT 1 FROM pg_depend d WHERE d.refobjid = p.oid"
+                             " AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass,"
+                             "                   'pg_class'::regclass))");
+    ck_assert_msg(loose == NULL || loose[0] == '\0', "functions in public: %s", loose);
+    free(loose);
+    free(db);
+}
+END_TEST
+
+/* Reads do not write: every function that answers a GET (names ending in _get, _list, _json,
+ * _live, _search, _page, and the report_ and match_ functions) is STABLE or IMMUTABLE, which
+ * PostgreSQL enforces (such a function cannot change a row, nor call one that does). */
+START_TEST(functions_that_answer_reads_cannot_write) {
+    char *db = migrated_db("reads");
+    const char *reads = "FROM pg_proc WHERE pronamespace = 'api'::regnamespace"
+                        " AND (proname ~ '_(get|list|json|live|search|page)$'"
+                        "      OR proname ~ '^(report|match)_')";
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) %s", reads);
+    char *n = th_sql(db, sql);
+    ck_assert_int_ge(atoi(n), 30);
+    free(n);
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(string_agg(proname, ' '), '') %s AND provolatile = 'v'", reads);
+    char *writers = th_sql(db, sql);
+    ck_assert_msg(writers == NULL || writers[0] == '\0', "read functions that may write: %s",
+                  writers);
+    free(writers);
+    free(db);
+}
+END_TEST
+
+/* Re-running migrate reloads every function (new objects, triggers again in place) and keeps
+ * the data; a function file that does not compile rolls the whole run back. */
+START_TEST(migrate_reloads_functions_and_keeps_data) {
+    char *db = th_db_create("reload");
+    char dir[] = "/tmp/suanli-sql-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(run(NULL, "cp -r %s/. %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
+    char *out;
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    free(out);
+    free(th_sql(db, "SELECT org_create('{\"role\":\"operator\"}', 'city', 'Reloadville', NULL)"));
+    const char *oid_sql = "SELECT 'api.org_create'::regproc::oid";
+    const char *trig_sql = "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal";
+    char *oid1 = th_sql(db, oid_sql), *trig1 = th_sql(db, trig_sql);
+    ck_assert_int_gt(atoi(trig1), 0);
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    ck_assert_msg(strstr(out, "0 applied") && strstr(out, "reloaded"), "%s", out);
+    free(out);
+    char *oid2 = th_sql(db, oid_sql), *trig2 = th_sql(db, trig_sql);
+    ck_assert_str_ne(oid1, oid2);
+    ck_assert_str_eq(trig1, trig2);
+    char *kept = th_sql(db, "SELECT count(*) FROM organizations WHERE name = 'Reloadville'");
+    ck_assert_str_eq(kept, "1");
+    free(kept);
+    /* a broken function file: refused with its name, and nothing of the run stays */
+    ck_assert_int_eq(
+        run(NULL, "echo 'CREATE TABLE zz_half (x int);' > %s/schema/997_half.sql", dir), 0);
+    ck_assert_int_eq(run(NULL,
+                         "printf 'CREATE FUNCTION zz_broken() RETURNS int LANGUAGE sql AS "
+                         "$$ SELECT no_such_column FROM organizations $$;\\n' "
+                         "> %s/functions/core/zz_broken.sql",
+                         dir),
+                     0);
+    ck_assert_int_ne(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    ck_assert_msg(strstr(out, "does not compile") && strstr(out, "no_such_column"), "%s", out);
+    free(out);
+    char *half = th_sql(db, "SELECT count(*) FROM pg_tables WHERE tablename = 'zz_half'");
+    ck_assert_str_eq(half, "0");
+    free(half);
+    char *oid3 = th_sql(db, oid_sql);
+    ck_assert_str_eq(oid2, oid3);
+    free(oid1);
+    free(oid2);
+    free(oid3);
+    free(trig1);
+    free(trig2);
+    run(NULL, "rm -rf %s", dir);
+    free(db);
+}
+END_TEST
+
+/* A database migrated by the layout of before sql/schema (functions in public, no schema
+ * api) is refused with the reason, and left as it was. */
+START_TEST(the_old_layout_is_refused) {
+    char *db = th_db_create("oldlayout");
+    free(th_sql(db, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT "
+                    "NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());"
+                    "INSERT INTO schema_migrations VALUES (1, '001_foundation.sql', 'x')"));
+    char *out;
+    ck_assert_int_ne(run(&out, "DATABASE_URL='%s' %s migrate", db, th_suanlid()), 0);
+    ck_assert_msg(strstr(out, "layout before sql/schema"), "%s", out);
+    free(out);
+    char *api = th_sql(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'api'");
+    ck_assert_str_eq(api, "0");
+    free(api);
     free(db);
 }
 END_TEST
@@ -425,18 +584,19 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("cli");
-    TCase *tc = tcase_create("cli");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, bad_configuration_stops_with_the_variable_named);
-    tcase_add_test(tc, every_command_has_help);
-    tcase_add_test(tc, keygen_creates_then_rotates);
-    tcase_add_test(tc, keygen_imports_a_key_made_elsewhere_as_the_new_signing_key);
-    tcase_add_test(tc, keygen_import_refuses_a_bad_key_and_leaves_the_file_unchanged);
-    tcase_add_test(tc, migrations_apply_once_and_refuse_an_edited_file);
-    tcase_add_test(tc, a_failing_migration_is_rolled_back_whole);
-    tcase_add_test(tc, demo_seed_logins_work_and_seed_is_idempotent);
-    tcase_add_test(tc, create_user_bootstraps_an_operator);
-    tcase_add_test(tc, embedded_cluster_is_shared_and_stopped_by_the_last_server);
-    suite_add_tcase(s, tc);
+    th_case(s, bad_configuration_stops_with_the_variable_named, 120, NULL, NULL);
+    th_case(s, every_command_has_help, 120, NULL, NULL);
+    th_case(s, keygen_creates_then_rotates, 120, NULL, NULL);
+    th_case(s, keygen_imports_a_key_made_elsewhere_as_the_new_signing_key, 120, NULL, NULL);
+    th_case(s, keygen_import_refuses_a_bad_key_and_leaves_the_file_unchanged, 120, NULL, NULL);
+    th_case(s, migrations_apply_once_and_refuse_an_edited_file, 120, NULL, NULL);
+    th_case(s, a_failing_migration_is_rolled_back_whole, 120, NULL, NULL);
+    th_case(s, each_function_is_defined_in_exactly_one_file, 120, NULL, NULL);
+    th_case(s, migrate_reloads_functions_and_keeps_data, 120, NULL, NULL);
+    th_case(s, the_old_layout_is_refused, 120, NULL, NULL);
+    th_case(s, functions_that_answer_reads_cannot_write, 120, NULL, NULL);
+    th_case(s, demo_seed_logins_work_and_seed_is_idempotent, 120, NULL, NULL);
+    th_case(s, create_user_bootstraps_an_operator, 120, NULL, NULL);
+    th_case(s, embedded_cluster_is_shared_and_stopped_by_the_last_server, 120, NULL, NULL);
     return th_run(s);
 }

@@ -10,7 +10,7 @@ static struct th_server srv;
 static struct th_auth op, admin, other_admin, institute;
 static char *dburl, *city, *other_city, *inst_org;
 
-static void setup(void) {
+static void up(void) {
     dburl = th_db_create("identity");
     th_server_start(&srv, dburl, NULL);
     th_operator(&srv, &op);
@@ -22,12 +22,13 @@ static void setup(void) {
     th_user(&srv, &admin, "institute", inst_org, "lab@scu.test", &institute);
 }
 
-static void teardown(void) {
-    ck_assert_int_eq(th_server_stop(&srv), 0);
+static int down(void) {
+    int rc = th_server_stop(&srv);
     free(dburl);
     free(city);
     free(other_city);
     free(inst_org);
+    return rc;
 }
 
 START_TEST(login_returns_the_user_a_session_cookie_and_a_csrf_token) {
@@ -348,24 +349,22 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("identity");
-    TCase *tc = tcase_create("identity");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, login_returns_the_user_a_session_cookie_and_a_csrf_token);
-    tcase_add_test(tc, me_answers_for_cookie_and_api_key);
-    tcase_add_test(tc, wrong_password_and_unknown_email_are_the_same_401);
-    tcase_add_test(tc, sixth_failed_login_within_a_minute_is_429_even_with_the_right_password);
-    tcase_add_test(tc, logout_ends_the_session);
-    tcase_add_test(tc, cookie_writes_need_the_csrf_token);
-    tcase_add_test(tc, api_key_is_shown_once_stored_hashed_and_revocable);
-    tcase_add_test(tc, forged_api_key_is_401);
-    tcase_add_test(tc, no_credentials_is_401_and_wrong_role_is_403);
-    tcase_add_test(tc, city_admin_registers_in_its_own_city_only);
-    tcase_add_test(tc, foreign_organizations_are_invisible);
-    tcase_add_test(tc, organization_list_pages_by_cursor);
-    tcase_add_test(tc, duplicate_email_is_409);
-    tcase_add_test(tc, passwords_are_stored_as_argon2id);
-    tcase_add_test(tc, every_identity_change_is_audited);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, login_returns_the_user_a_session_cookie_and_a_csrf_token, 60, NULL, NULL);
+    th_case(s, me_answers_for_cookie_and_api_key, 60, NULL, NULL);
+    th_case(s, wrong_password_and_unknown_email_are_the_same_401, 60, NULL, NULL);
+    th_case(s, sixth_failed_login_within_a_minute_is_429_even_with_the_right_password, 60, NULL,
+            NULL);
+    th_case(s, logout_ends_the_session, 60, NULL, NULL);
+    th_case(s, cookie_writes_need_the_csrf_token, 60, NULL, NULL);
+    th_case(s, api_key_is_shown_once_stored_hashed_and_revocable, 60, NULL, NULL);
+    th_case(s, forged_api_key_is_401, 60, NULL, NULL);
+    th_case(s, no_credentials_is_401_and_wrong_role_is_403, 60, NULL, NULL);
+    th_case(s, city_admin_registers_in_its_own_city_only, 60, NULL, NULL);
+    th_case(s, foreign_organizations_are_invisible, 60, NULL, NULL);
+    th_case(s, organization_list_pages_by_cursor, 60, NULL, NULL);
+    th_case(s, duplicate_email_is_409, 60, NULL, NULL);
+    th_case(s, passwords_are_stored_as_argon2id, 60, NULL, NULL);
+    th_case(s, every_identity_change_is_audited, 60, NULL, NULL);
     return th_run(s);
 }

@@ -5,10 +5,11 @@
  * everything); no list, report or export shows world B's private objects to world A; and a
  * field a role may not set is refused and changes nothing (mass assignment). A route missing
  * from the matrix's table fails the suite, so a new endpoint cannot escape it. */
-#include "market_world.h"
-#include "voucher_world.h"
+#include "world.h"
 
 #include "api.h"
+
+#include <unistd.h>
 
 /* ==== the two worlds ====================================================================== */
 
@@ -20,118 +21,88 @@ static const char *const who_name[W_COUNT] = {
 static const unsigned who_role[W_COUNT] = {
     ROLE_OPERATOR, ROLE_CITY_ADMIN, ROLE_AUDITOR, ROLE_PROVIDER, ROLE_INSTITUTE, ROLE_AUDITOR, 0};
 
-/* One city's cast and objects, all made through the API. */
-struct world {
+/* One city of the shared world (A: Chengdu, B: Hami), its cast and the objects the matrix
+ * reads and writes, all made through the API. */
+struct side {
     char *city, *prov_org, *inst_org;
     struct th_auth admin, auditor, prov, inst;
     char *offer, *program, *voucher, *token, *order, *redemption, *inst_key;
     char name[16];
 };
 
-static struct th_server srv;
-static char *dburl;
-static struct th_auth op, national;
-static struct world A, B;
+static struct world w;
+static struct th_auth national;
+static struct side A, B;
 static int uniq;
 static int cells;
 
-/* The member id of a 201 answer, malloc'd; fails the test on any other status. */
-static char *created(struct th_resp *r, const char *member) {
-    ck_assert_msg(r->status == 201 || r->status == 200, "expected 201, got %ld: %s", r->status,
-                  r->body ? r->body : "");
-    char *id = strdup(th_str(r, member));
-    th_resp_free(r);
-    return id;
-}
-
-static char *post(const struct th_auth *by, const char *path, const char *body,
-                  const char *member) {
-    struct th_resp r = th_req(&srv, "POST", path, by, body, NULL);
-    return created(&r, member);
-}
-
-static char *world_offer(struct world *w) {
-    char *body = mw_offer_body("{\"units\":100000}");
-    char *id = post(&w->prov, "/v1/offers", body, "id");
-    free(body);
-    return id;
-}
-
-/* An order of one unit on the world's offer from start for ten hours (completion needs an
- * order that has started, cancelling one that has not ended). */
-static char *world_order(struct world *w, const char *start, const char *end) {
+/* A voucher of 1 000 000 fen the side's city issues to its institute; its id (and token when
+ * asked), malloc'd. */
+static char *side_voucher(struct side *d, char **token) {
     char body[256];
-    snprintf(body, sizeof body, "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"%s\",\"end\":\"%s\"}",
-             w->offer, start, end);
-    return post(&w->inst, "/v1/orders", body, "id");
-}
-
-static char *world_voucher(struct world *w, char **token) {
-    char body[256], path[96];
     snprintf(body, sizeof body,
              "{\"institute_id\":\"%s\",\"face_value_fen\":1000000,"
              "\"expires_at\":\"2030-06-01T00:00:00Z\"}",
-             w->inst_org);
-    snprintf(path, sizeof path, "/v1/programs/%s/vouchers", w->program);
-    struct th_resp r = th_req(&srv, "POST", path, &w->admin, body, NULL);
+             d->inst_org);
+    struct th_resp r = world_issue(&w, NULL, &d->admin, d->program, body, NULL);
     th_assert_status(&r, 201);
     if (token)
         *token = strdup(th_str(&r, "token"));
-    return created(&r, "id");
+    char *id = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+    return id;
 }
 
-static void world_build(struct world *w, const char *name, const char *city) {
-    char email[96];
-    snprintf(w->name, sizeof w->name, "%s", name);
-    w->city = th_org(&srv, &op, "city", city, NULL);
-    snprintf(email, sizeof email, "%s Provider", city);
-    w->prov_org = th_org(&srv, &op, "provider", email, w->city);
-    snprintf(email, sizeof email, "%s Institute", city);
-    w->inst_org = th_org(&srv, &op, "institute", email, w->city);
-    snprintf(email, sizeof email, "admin@%s.test", name);
-    th_user(&srv, &op, "city_admin", w->city, email, &w->admin);
-    snprintf(email, sizeof email, "auditor@%s.test", name);
-    th_user(&srv, &op, "auditor", w->city, email, &w->auditor);
-    snprintf(email, sizeof email, "ops@%s.test", name);
-    th_user(&srv, &op, "provider", w->prov_org, email, &w->prov);
-    snprintf(email, sizeof email, "lab@%s.test", name);
-    th_user(&srv, &op, "institute", w->inst_org, email, &w->inst);
-    w->offer = world_offer(w);
-    char *body = vw_program_body(NULL);
-    w->program = post(&w->admin, "/v1/programs", body, "id");
+static void side_build(struct side *d, const char *name, const char *city, const char *prov_org,
+                       const char *inst_org, const struct th_auth *admin,
+                       const struct th_auth *auditor, const struct th_auth *prov,
+                       const struct th_auth *inst) {
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->city = strdup(city);
+    d->prov_org = strdup(prov_org);
+    d->inst_org = strdup(inst_org);
+    d->admin = *admin;
+    d->auditor = *auditor;
+    d->prov = *prov;
+    d->inst = *inst;
+    d->offer = world_offer(&w, &d->prov, "{\"units\":100000}");
+    char *body = world_program_body(NULL);
+    d->program = world_post_id(&w.srv, &d->admin, "/v1/programs", body);
     free(body);
-    w->voucher = world_voucher(w, &w->token);
-    w->order = world_order(w, "2030-01-01T00:00:00Z", "2030-01-01T10:00:00Z");
+    d->voucher = side_voucher(d, &d->token);
+    /* one unit for ten hours (completion needs an order that has started, cancelling one that
+     * has not ended) */
+    d->order = world_order(&w, &d->inst, d->offer, 1, 10, "2030-01-01T00:00:00Z");
     char red[256];
     snprintf(red, sizeof red, "{\"voucher_id\":\"%s\",\"order_id\":\"%s\",\"amount_fen\":1000}",
-             w->voucher, w->order);
-    w->redemption = post(&w->inst, "/v1/redemptions", red, "id");
-    struct th_resp r = th_req(&srv, "GET", "/v1/api-keys", &w->inst, NULL, NULL);
+             d->voucher, d->order);
+    d->redemption = world_post_id(&w.srv, &d->inst, "/v1/redemptions", red);
+    struct th_resp r = th_req(&w.srv, "GET", "/v1/api-keys", &d->inst, NULL, NULL);
     th_assert_status(&r, 200);
-    w->inst_key = strdup(json_string_value(
+    d->inst_key = strdup(json_string_value(
         json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")));
     th_resp_free(&r);
 }
 
-static void world_free(struct world *w) {
-    char **all[] = {&w->city,    &w->prov_org, &w->inst_org, &w->offer,      &w->program,
-                    &w->voucher, &w->token,    &w->order,    &w->redemption, &w->inst_key};
+static void side_free(struct side *d) {
+    char **all[] = {&d->city,    &d->prov_org, &d->inst_org, &d->offer,      &d->program,
+                    &d->voucher, &d->token,    &d->order,    &d->redemption, &d->inst_key};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(*all[i]);
 }
 
-static const struct th_auth *world_auth(struct world *w, enum who who) {
+static const struct th_auth *side_auth(struct side *d, enum who who) {
     switch (who) {
     case W_OP:
-        return &op;
+        return &w.op;
     case W_ADMIN:
-        return &w->admin;
+        return &d->admin;
     case W_AUDITOR:
-        return &w->auditor;
+        return &d->auditor;
     case W_PROV:
-        return &w->prov;
+        return &d->prov;
     case W_INST:
-        return &w->inst;
+        return &d->inst;
     case W_NATIONAL:
         return &national;
     default:
@@ -139,20 +110,19 @@ static const struct th_auth *world_auth(struct world *w, enum who who) {
     }
 }
 
-static void setup(void) {
-    dburl = th_db_create("isolation");
-    th_server_start(&srv, dburl, NULL);
-    th_operator(&srv, &op);
-    th_user(&srv, &op, "auditor", op.org_id, "auditor@nation.test", &national);
-    world_build(&A, "chengdu", "Chengdu");
-    world_build(&B, "hami", "Hami");
+static void up(void) {
+    world_setup(&w, "isolation", 0);
+    th_user(&w.srv, &w.op, "auditor", w.op.org_id, "auditor@nation.test", &national);
+    side_build(&A, "chengdu", w.city, w.prov_org, w.inst_org, &w.admin, &w.auditor, &w.prov,
+               &w.inst);
+    side_build(&B, "hami", w.other_city, w.other_prov_org, w.other_inst_org, &w.other_admin,
+               &w.other_auditor, &w.other_prov, &w.other_inst);
 }
 
-static void teardown(void) {
-    ck_assert_int_eq(th_server_stop(&srv), 0);
-    world_free(&A);
-    world_free(&B);
-    free(dburl);
+static int down(void) {
+    side_free(&A);
+    side_free(&B);
+    return world_teardown(&w);
 }
 
 /* ==== the matrix's table ================================================================== */
@@ -278,16 +248,16 @@ static const struct cell_spec *spec_of(const struct route *rt) {
 /* ==== one cell ============================================================================ */
 
 /* body with every ${name} replaced by world w's object; malloc'd (NULL for NULL). */
-static char *body_for(const char *tmpl, struct world *w) {
+static char *body_for(const char *tmpl, struct side *d) {
     if (tmpl == NULL)
         return NULL;
     char n[16];
     snprintf(n, sizeof n, "%d%d", (int)getpid(), ++uniq);
     const struct {
         const char *name, *value;
-    } vars[] = {{"${city}", w->city},   {"${inst_org}", w->inst_org},
-                {"${offer}", w->offer}, {"${voucher}", w->voucher},
-                {"${order}", w->order}, {"${token}", w->token},
+    } vars[] = {{"${city}", d->city},   {"${inst_org}", d->inst_org},
+                {"${offer}", d->offer}, {"${voucher}", d->voucher},
+                {"${order}", d->order}, {"${token}", d->token},
                 {"${uniq}", n}};
     size_t cap = strlen(tmpl) + 4096, len = 0;
     char *out = malloc(cap);
@@ -319,30 +289,30 @@ static bool uses_world(const char *tmpl) {
 }
 
 /* The id the cell's {id} names, malloc'd. */
-static char *object_for(enum object o, struct world *w, bool own, const struct th_auth *caller) {
+static char *object_for(enum object o, struct side *d, bool own, const struct th_auth *caller) {
     switch (o) {
     case O_KEY_FRESH:
         if (!own || caller == NULL)
             return strdup(B.inst_key);
-        return post(caller, "/v1/api-keys", "{\"name\":\"doomed\"}", "id");
+        return world_post_id(&w.srv, caller, "/v1/api-keys", "{\"name\":\"doomed\"}");
     case O_ORG:
-        return strdup(own && caller ? caller->org_id : w->inst_org);
+        return strdup(own && caller ? caller->org_id : d->inst_org);
     case O_OFFER:
-        return strdup(w->offer);
+        return strdup(d->offer);
     case O_OFFER_FRESH:
-        return world_offer(w);
+        return world_offer(&w, &d->prov, "{\"units\":100000}");
     case O_ORDER:
-        return strdup(w->order);
+        return strdup(d->order);
     case O_ORDER_FRESH:
-        return world_order(w, "2030-01-01T00:00:00Z", "2030-01-01T10:00:00Z");
+        return world_order(&w, &d->inst, d->offer, 1, 10, "2030-01-01T00:00:00Z");
     case O_ORDER_DUE:
-        return world_order(w, "2025-01-01T00:00:00Z", "2025-01-01T10:00:00Z");
+        return world_order(&w, &d->inst, d->offer, 1, 10, "2025-01-01T00:00:00Z");
     case O_PROGRAM:
-        return strdup(w->program);
+        return strdup(d->program);
     case O_VOUCHER:
-        return strdup(w->voucher);
+        return strdup(d->voucher);
     case O_VOUCHER_FRESH:
-        return world_voucher(w, NULL);
+        return side_voucher(d, NULL);
     default:
         return NULL;
     }
@@ -361,32 +331,32 @@ static void path_for(char out[256], const char *pattern, const char *id) {
 
 /* A session for the caller (for the one route that needs a cookie). */
 static void cookie_for(const struct th_auth *caller, enum who who, struct th_auth *out) {
-    struct th_resp r = th_req(&srv, "GET", "/v1/me", caller, NULL, NULL);
+    struct th_resp r = th_req(&w.srv, "GET", "/v1/me", caller, NULL, NULL);
     th_assert_status(&r, 200);
     char pw[64];
     snprintf(pw, sizeof pw, who == W_OP ? "operator-password" : "password-%s",
              who == W_NATIONAL ? "auditor" : who_name[who]);
     memset(out, 0, sizeof *out);
-    ck_assert_int_eq(th_login(&srv, th_str(&r, "email"), pw, out), 201);
+    ck_assert_int_eq(th_login(&w.srv, th_str(&r, "email"), pw, out), 201);
     th_resp_free(&r);
 }
 
 /* Runs one cell and checks its answer; returns false (after printing why) on a failure so that
  * every failing cell is listed before the test fails. */
 static bool cell(const struct route *rt, const struct cell_spec *sp, enum who who, bool own) {
-    struct world *w = own ? &A : &B;
-    const struct th_auth *caller = world_auth(&A, who);
+    struct side *d = own ? &A : &B;
+    const struct th_auth *caller = side_auth(&A, who);
     struct th_auth session;
     if ((sp->flags & F_COOKIE) && caller != NULL) {
         cookie_for(caller, who, &session);
         caller = &session;
     }
-    char *id = object_for(sp->object, w, own, caller);
-    char *body = body_for(sp->body, w);
+    char *id = object_for(sp->object, d, own, caller);
+    char *body = body_for(sp->body, d);
     char path[256], etag_line[64] = "";
     path_for(path, rt->pattern, id);
     if (sp->flags & F_IF_MATCH) {
-        struct th_resp g = th_req(&srv, "GET", path, &op, NULL, NULL);
+        struct th_resp g = th_req(&w.srv, "GET", path, &w.op, NULL, NULL);
         th_assert_status(&g, 200);
         char *etag = th_header(&g, "ETag");
         ck_assert_ptr_nonnull(etag);
@@ -395,7 +365,7 @@ static bool cell(const struct route *rt, const struct cell_spec *sp, enum who wh
         th_resp_free(&g);
     }
     const char *headers[] = {etag_line[0] ? etag_line : NULL, NULL};
-    struct th_resp r = th_req(&srv, rt->method, path, caller, body, headers);
+    struct th_resp r = th_req(&w.srv, rt->method, path, caller, body, headers);
     cells++;
 
     long want;
@@ -459,21 +429,21 @@ END_TEST
 
 /* The ids of world B that world A must never see. Offers and their providers are excluded: an
  * active offer is the public marketplace, visible to every institute by design. */
-static json_t *private_ids(struct world *w) {
-    json_t *ids = json_pack("[s,s,s,s,s,s,s,s,s,s]", w->city, w->inst_org, w->program, w->voucher,
-                            w->order, w->redemption, w->admin.user_id, w->auditor.user_id,
-                            w->inst.user_id, w->inst_key);
+static json_t *private_ids(struct side *d) {
+    json_t *ids = json_pack("[s,s,s,s,s,s,s,s,s,s]", d->city, d->inst_org, d->program, d->voucher,
+                            d->order, d->redemption, d->admin.user_id, d->auditor.user_id,
+                            d->inst.user_id, d->inst_key);
     char sql[640];
     snprintf(sql, sizeof sql,
              "SELECT string_agg(DISTINCT subject_id::text, ',') FROM audit_events "
              "WHERE city_id = '%s' AND subject_type NOT IN ('offer') AND subject_id IS NOT NULL "
              "AND NOT EXISTS (SELECT 1 FROM orders o JOIN organizations i ON i.id = o.institute_id "
              "WHERE o.id = subject_id AND i.city_id <> '%s')",
-             w->city, w->city);
-    char *subjects = th_sql(dburl, sql);
+             d->city, d->city);
+    char *subjects = th_sql(w.dburl, sql);
     for (char *save = NULL, *t = subjects ? strtok_r(subjects, ",", &save) : NULL; t;
          t = strtok_r(NULL, ",", &save))
-        if (strcmp(t, w->prov_org) != 0 && strcmp(t, w->prov.user_id) != 0)
+        if (strcmp(t, d->prov_org) != 0 && strcmp(t, d->prov.user_id) != 0)
             json_array_append_new(ids, json_string(t));
     free(subjects);
     return ids;
@@ -487,7 +457,7 @@ static int scan(const char *path, const struct th_auth *caller, enum who who, co
     if (accept)
         snprintf(line, sizeof line, "Accept: %s", accept);
     const char *headers[] = {accept ? line : NULL, NULL};
-    struct th_resp r = th_req(&srv, "GET", path, caller, NULL, headers);
+    struct th_resp r = th_req(&w.srv, "GET", path, caller, NULL, headers);
     *next = NULL;
     if (r.status == 400) {
         th_resp_free(&r);
@@ -518,7 +488,7 @@ START_TEST(no_list_report_or_export_shows_a_foreign_private_object) {
     json_t *ids = private_ids(&B);
     int failed = 0, reads = 0;
     for (enum who who = W_ADMIN; who <= W_INST; who++) {
-        const struct th_auth *caller = world_auth(&A, who);
+        const struct th_auth *caller = side_auth(&A, who);
         for (size_t i = 0; i < api_routes_len; i++) {
             const struct route *rt = &api_routes[i];
             if (strcmp(rt->method, "GET") != 0 || strchr(rt->pattern, '{') ||
@@ -560,7 +530,7 @@ START_TEST(no_list_report_or_export_shows_a_foreign_private_object) {
                                 {"/v1/redemptions?limit=200", B.redemption},
                                 {"/v1/organizations?limit=200", B.inst_org}};
     for (size_t i = 0; i < sizeof control / sizeof control[0]; i++) {
-        struct th_resp r = th_req(&srv, "GET", control[i][0], &op, NULL, NULL);
+        struct th_resp r = th_req(&w.srv, "GET", control[i][0], &w.op, NULL, NULL);
         th_assert_status(&r, 200);
         ck_assert_msg(strstr(r.body, control[i][1]) != NULL, "the operator does not see %s in %s",
                       control[i][1], control[i][0]);
@@ -576,7 +546,7 @@ END_TEST
 /* A fingerprint of everything a write could change. */
 static char *fingerprint(void) {
     return th_sql(
-        dburl,
+        w.dburl,
         "SELECT (SELECT count(*) FROM organizations) || '/' || (SELECT count(*) FROM users)"
         " || '/' || (SELECT count(*) || ':' || sum(price_fen_per_unit_hour) || ':' ||"
         " string_agg(status, '' ORDER BY id) FROM offers)"
@@ -605,7 +575,7 @@ START_TEST(fields_a_role_may_not_set_are_refused_and_change_nothing) {
     snprintf(order_path, sizeof order_path, "/v1/orders/%s/complete", A.order);
     snprintf(cancel_path, sizeof cancel_path, "/v1/orders/%s/cancel", A.order);
     snprintf(revoke_path, sizeof revoke_path, "/v1/vouchers/%s/revoke", A.voucher);
-    char *ob = mw_offer_body(NULL);
+    char *ob = world_offer_body(NULL);
     ob[strlen(ob) - 1] = '\0';
     snprintf(offer_body, sizeof offer_body, "%s,\"%%s\":%%s}", ob);
     free(ob);
@@ -639,7 +609,7 @@ START_TEST(fields_a_role_may_not_set_are_refused_and_change_nothing) {
     snprintf(ubody[0], sizeof ubody[0],
              "{\"email\":\"root@matrix.test\",\"password\":\"password-matrix\","
              "\"role\":\"operator\",\"organization_id\":\"%s\"}",
-             op.org_id);
+             w.op.org_id);
     snprintf(ubody[1], sizeof ubody[1],
              "{\"email\":\"boss@matrix.test\",\"password\":\"password-matrix\","
              "\"role\":\"city_admin\",\"organization_id\":\"%s\",\"city_id\":\"%s\"}",
@@ -705,7 +675,7 @@ START_TEST(fields_a_role_may_not_set_are_refused_and_change_nothing) {
         const struct assignment *c = &cases[i];
         char etag_line[64] = "";
         if (c->etag) {
-            struct th_resp g = th_req(&srv, "GET", c->path, &op, NULL, NULL);
+            struct th_resp g = th_req(&w.srv, "GET", c->path, &w.op, NULL, NULL);
             char *etag = th_header(&g, "ETag");
             ck_assert_ptr_nonnull(etag);
             snprintf(etag_line, sizeof etag_line, "If-Match: %s", etag);
@@ -715,7 +685,7 @@ START_TEST(fields_a_role_may_not_set_are_refused_and_change_nothing) {
         const char *headers[] = {etag_line[0] ? etag_line : NULL, NULL};
         char *before = fingerprint();
         struct th_resp r =
-            th_req(&srv, c->method, c->path, world_auth(&A, c->who), c->body, headers);
+            th_req(&w.srv, c->method, c->path, side_auth(&A, c->who), c->body, headers);
         char *after = fingerprint();
         /* A 400 must be the decoder refusing the field by name, not some other complaint. */
         bool refused = (r.status == 400 && r.body && strstr(r.body, "is not a known field")) ||
@@ -769,7 +739,7 @@ START_TEST(a_foreign_object_named_in_a_body_is_not_found_and_changes_nothing) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *before = fingerprint();
         struct th_resp r =
-            th_req(&srv, "POST", cases[i].path, world_auth(&A, cases[i].who), cases[i].body, NULL);
+            th_req(&w.srv, "POST", cases[i].path, side_auth(&A, cases[i].who), cases[i].body, NULL);
         char *after = fingerprint();
         const char *type = r.json ? json_string_value(json_object_get(r.json, "type")) : NULL;
         bool ok = r.status == 404 && type && strstr(type, "/problems/not-found") && before &&
@@ -791,13 +761,10 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("isolation");
-    TCase *tc = tcase_create("isolation");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, every_route_answers_by_role_and_scope_for_own_and_foreign_objects);
-    tcase_add_test(tc, no_list_report_or_export_shows_a_foreign_private_object);
-    tcase_add_test(tc, fields_a_role_may_not_set_are_refused_and_change_nothing);
-    tcase_add_test(tc, a_foreign_object_named_in_a_body_is_not_found_and_changes_nothing);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, every_route_answers_by_role_and_scope_for_own_and_foreign_objects, 600, NULL, NULL);
+    th_case(s, no_list_report_or_export_shows_a_foreign_private_object, 600, NULL, NULL);
+    th_case(s, fields_a_role_may_not_set_are_refused_and_change_nothing, 600, NULL, NULL);
+    th_case(s, a_foreign_object_named_in_a_body_is_not_found_and_changes_nothing, 600, NULL, NULL);
     return th_run(s);
 }

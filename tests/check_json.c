@@ -220,20 +220,18 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("json");
-    TCase *tc = tcase_create("decode");
-    tcase_add_test(tc, valid_body_fills_every_destination);
-    tcase_add_test(tc, missing_required_fields_are_each_named);
-    tcase_add_test(tc, unknown_fields_are_refused);
-    tcase_add_test(tc, an_unknown_field_with_a_long_multibyte_name_is_still_refused);
-    tcase_add_test(tc, types_are_strict);
-    tcase_add_test(tc, ranges_and_lengths_are_enforced);
-    tcase_add_test(tc, formats_are_checked);
-    tcase_add_test(tc, null_means_absent);
-    tcase_add_test(tc, rfc3339_parser_accepts_offsets_and_refuses_the_rest);
-    tcase_add_test(tc, rfc3339_parser_refuses_impossible_dates_and_reads_the_instant);
-    tcase_add_test(tc, decimal_parser_takes_plain_decimals_in_range);
-    tcase_add_test(tc, uuid_parser_is_exact);
-    tcase_add_test(tc, integer_parser_checks_range_and_garbage);
-    suite_add_tcase(s, tc);
+    th_case(s, valid_body_fills_every_destination, 0, NULL, NULL);
+    th_case(s, missing_required_fields_are_each_named, 0, NULL, NULL);
+    th_case(s, unknown_fields_are_refused, 0, NULL, NULL);
+    th_case(s, an_unknown_field_with_a_long_multibyte_name_is_still_refused, 0, NULL, NULL);
+    th_case(s, types_are_strict, 0, NULL, NULL);
+    th_case(s, ranges_and_lengths_are_enforced, 0, NULL, NULL);
+    th_case(s, formats_are_checked, 0, NULL, NULL);
+    th_case(s, null_means_absent, 0, NULL, NULL);
+    th_case(s, rfc3339_parser_accepts_offsets_and_refuses_the_rest, 0, NULL, NULL);
+    th_case(s, rfc3339_parser_refuses_impossible_dates_and_reads_the_instant, 0, NULL, NULL);
+    th_case(s, decimal_parser_takes_plain_decimals_in_range, 0, NULL, NULL);
+    th_case(s, uuid_parser_is_exact, 0, NULL, NULL);
+    th_case(s, integer_parser_checks_range_and_garbage, 0, NULL, NULL);
     return th_run(s);
 }

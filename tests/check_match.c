@@ -3,16 +3,23 @@
  * earliest window for a duration, split plans, the alternative rankings, an empty answer that
  * counts what each constraint excluded, and a 400 naming every bad field. Each test posts
  * offers under its own accelerator name so that tests do not see each other's offers. */
-#include "market_world.h"
+#include "world.h"
 
-static struct mw w;
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-static void setup(void) {
-    mw_setup(&w, "match");
+static struct world w;
+
+static void up(void) {
+    world_setup(&w, "match", 0);
 }
 
-static void teardown(void) {
-    mw_teardown(&w);
+static int down(void) {
+    return world_teardown(&w);
 }
 
 static struct th_resp match(const char *body) {
@@ -52,9 +59,9 @@ static void free_ids(char **ids, int n) {
 
 START_TEST(plans_are_ranked_by_net_cost_with_their_costs_and_reasons) {
     char *ids[3] = {
-        mw_offer(&w, &w.prov, "{\"accelerator\":\"M-RANK\",\"price_fen_per_unit_hour\":3000}"),
-        mw_offer(&w, &w.prov, "{\"accelerator\":\"M-RANK\",\"price_fen_per_unit_hour\":1000}"),
-        mw_offer(&w, &w.prov2, "{\"accelerator\":\"M-RANK\",\"price_fen_per_unit_hour\":2000}"),
+        world_offer(&w, &w.prov, "{\"accelerator\":\"M-RANK\",\"price_fen_per_unit_hour\":3000}"),
+        world_offer(&w, &w.prov, "{\"accelerator\":\"M-RANK\",\"price_fen_per_unit_hour\":1000}"),
+        world_offer(&w, &w.prov2, "{\"accelerator\":\"M-RANK\",\"price_fen_per_unit_hour\":2000}"),
     };
     const char *demand = "{\"resource_class\":\"gpu\",\"accelerator\":\"M-RANK\",\"units\":4,"
                          "\"start\":\"2030-01-01T00:00:00Z\",\"end\":\"2030-01-01T02:30:00Z\"}";
@@ -91,29 +98,29 @@ END_TEST
 
 START_TEST(every_constraint_of_the_demand_is_honoured) {
     char *ids[5] = {
-        /* A */ mw_offer(&w, &w.prov,
-                         "{\"accelerator\":\"M-CONS\",\"region\":\"guizhou\","
-                         "\"price_fen_per_unit_hour\":1000,\"green_share\":0.9,"
-                         "\"pue\":1.1,\"fp16_tflops_per_unit\":300}"),
+        /* A */ world_offer(&w, &w.prov,
+                            "{\"accelerator\":\"M-CONS\",\"region\":\"guizhou\","
+                            "\"price_fen_per_unit_hour\":1000,\"green_share\":0.9,"
+                            "\"pue\":1.1,\"fp16_tflops_per_unit\":300}"),
         /* B */
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-CONS\",\"region\":\"jing-jin-ji\","
-                 "\"price_fen_per_unit_hour\":1100,\"green_share\":0.3,"
-                 "\"pue\":1.5,\"fp16_tflops_per_unit\":900}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-CONS\",\"region\":\"jing-jin-ji\","
+                    "\"price_fen_per_unit_hour\":1100,\"green_share\":0.3,"
+                    "\"pue\":1.5,\"fp16_tflops_per_unit\":900}"),
         /* C */
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-CONS\",\"region\":\"gansu\","
-                 "\"price_fen_per_unit_hour\":1200,\"green_share\":0.7,"
-                 "\"pue\":1.3,\"fp16_tflops_per_unit\":600}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-CONS\",\"region\":\"gansu\","
+                    "\"price_fen_per_unit_hour\":1200,\"green_share\":0.7,"
+                    "\"pue\":1.3,\"fp16_tflops_per_unit\":600}"),
         /* D */
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-CONS\",\"region\":\"greater-bay\","
-                 "\"price_fen_per_unit_hour\":1300,\"green_share\":0.5,"
-                 "\"pue\":1.2,\"units\":3}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-CONS\",\"region\":\"greater-bay\","
+                    "\"price_fen_per_unit_hour\":1300,\"green_share\":0.5,"
+                    "\"pue\":1.2,\"units\":3}"),
         /* E */
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-CONS\",\"resource_class\":\"npu\","
-                 "\"price_fen_per_unit_hour\":500}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-CONS\",\"resource_class\":\"npu\","
+                    "\"price_fen_per_unit_hour\":500}"),
     };
     char body[512];
 #define DEMAND(extra)                                                                              \
@@ -142,9 +149,9 @@ START_TEST(every_constraint_of_the_demand_is_honoured) {
 END_TEST
 
 START_TEST(free_units_are_counted_against_existing_orders) {
-    char *ids[1] = {mw_offer(&w, &w.prov, "{\"accelerator\":\"M-FREE\"}")};
-    struct th_resp r = mw_order(&w, NULL, &w.inst2, ids[0], 7, "2030-03-01T00:00:00Z",
-                                "2030-03-01T10:00:00Z", NULL);
+    char *ids[1] = {world_offer(&w, &w.prov, "{\"accelerator\":\"M-FREE\"}")};
+    struct th_resp r = world_order_post(&w, NULL, &w.inst2, ids[0], 7, "2030-03-01T00:00:00Z",
+                                        "2030-03-01T10:00:00Z", NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
     const char *four = "{\"resource_class\":\"gpu\",\"accelerator\":\"M-FREE\",\"units\":4,"
@@ -163,13 +170,13 @@ START_TEST(free_units_are_counted_against_existing_orders) {
 END_TEST
 
 START_TEST(a_duration_gets_the_earliest_window_with_room) {
-    char *ids[1] = {mw_offer(&w, &w.prov, "{\"accelerator\":\"M-DUR\"}")};
-    struct th_resp r = mw_order(&w, NULL, &w.inst2, ids[0], 8, "2030-04-01T00:00:00Z",
-                                "2030-04-01T05:00:00Z", NULL);
+    char *ids[1] = {world_offer(&w, &w.prov, "{\"accelerator\":\"M-DUR\"}")};
+    struct th_resp r = world_order_post(&w, NULL, &w.inst2, ids[0], 8, "2030-04-01T00:00:00Z",
+                                        "2030-04-01T05:00:00Z", NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
-    r = mw_order(&w, NULL, &w.inst2, ids[0], 5, "2030-04-01T06:00:00Z", "2030-04-01T07:00:00Z",
-                 NULL);
+    r = world_order_post(&w, NULL, &w.inst2, ids[0], 5, "2030-04-01T06:00:00Z",
+                         "2030-04-01T07:00:00Z", NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
     /* 6 units for 2 hours: not before 05:00 (8 held), not 05:00-07:00 (5 held at 06:00) */
@@ -200,12 +207,12 @@ END_TEST
 
 START_TEST(allow_split_covers_a_demand_with_several_offers) {
     char *ids[3] = {
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-SPLIT\",\"units\":4,\"price_fen_per_unit_hour\":1000}"),
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-SPLIT\",\"units\":4,\"price_fen_per_unit_hour\":1500}"),
-        mw_offer(&w, &w.prov2,
-                 "{\"accelerator\":\"M-SPLIT\",\"units\":4,\"price_fen_per_unit_hour\":1200}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-SPLIT\",\"units\":4,\"price_fen_per_unit_hour\":1000}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-SPLIT\",\"units\":4,\"price_fen_per_unit_hour\":1500}"),
+        world_offer(&w, &w.prov2,
+                    "{\"accelerator\":\"M-SPLIT\",\"units\":4,\"price_fen_per_unit_hour\":1200}"),
     };
     struct th_resp r =
         match("{\"resource_class\":\"gpu\",\"accelerator\":\"M-SPLIT\",\"units\":10,"
@@ -232,8 +239,8 @@ START_TEST(allow_split_covers_a_demand_with_several_offers) {
     ck_assert_ptr_nonnull(strstr(th_str(&r, "items.0.reasons.2"), "split over 3 offers"));
     th_resp_free(&r);
     /* an order on the cheapest shifts the split to the others */
-    r = mw_order(&w, NULL, &w.inst2, ids[0], 3, "2030-05-01T00:00:00Z", "2030-05-01T01:00:00Z",
-                 NULL);
+    r = world_order_post(&w, NULL, &w.inst2, ids[0], 3, "2030-05-01T00:00:00Z",
+                         "2030-05-01T01:00:00Z", NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
     r = match("{\"resource_class\":\"gpu\",\"accelerator\":\"M-SPLIT\",\"units\":9,"
@@ -254,19 +261,19 @@ END_TEST
 START_TEST(alternative_rankings_reorder_the_plans) {
     char *ids[3] = {
         /* A: cheap, grey, slow, late */
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-SORT\",\"price_fen_per_unit_hour\":1000,"
-                 "\"green_share\":0.2,\"fp16_tflops_per_unit\":100,"
-                 "\"available_from\":\"2030-06-03T00:00:00Z\"}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-SORT\",\"price_fen_per_unit_hour\":1000,"
+                    "\"green_share\":0.2,\"fp16_tflops_per_unit\":100,"
+                    "\"available_from\":\"2030-06-03T00:00:00Z\"}"),
         /* B: dear, green, early */
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-SORT\",\"price_fen_per_unit_hour\":3000,"
-                 "\"green_share\":0.95,\"fp16_tflops_per_unit\":600}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-SORT\",\"price_fen_per_unit_hour\":3000,"
+                    "\"green_share\":0.95,\"fp16_tflops_per_unit\":600}"),
         /* C: middle, fastest per fen */
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-SORT\",\"price_fen_per_unit_hour\":2000,"
-                 "\"green_share\":0.6,\"fp16_tflops_per_unit\":900,"
-                 "\"available_from\":\"2030-06-02T00:00:00Z\"}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-SORT\",\"price_fen_per_unit_hour\":2000,"
+                    "\"green_share\":0.6,\"fp16_tflops_per_unit\":900,"
+                    "\"available_from\":\"2030-06-02T00:00:00Z\"}"),
     };
     char body[400];
     const char *sorts[] = {"net_cost", "green_share", "tflops_per_fen", "earliest_start"};
@@ -285,9 +292,9 @@ END_TEST
 
 START_TEST(no_plan_is_200_with_what_each_constraint_excluded) {
     char *ids[2] = {
-        mw_offer(&w, &w.prov, "{\"accelerator\":\"M-NONE\",\"region\":\"guizhou\",\"pue\":1.4}"),
-        mw_offer(&w, &w.prov,
-                 "{\"accelerator\":\"M-NONE\",\"region\":\"cheng-yu\",\"green_share\":0.2}"),
+        world_offer(&w, &w.prov, "{\"accelerator\":\"M-NONE\",\"region\":\"guizhou\",\"pue\":1.4}"),
+        world_offer(&w, &w.prov,
+                    "{\"accelerator\":\"M-NONE\",\"region\":\"cheng-yu\",\"green_share\":0.2}"),
     };
     struct th_resp r =
         match("{\"resource_class\":\"gpu\",\"accelerator\":\"M-NONE\",\"units\":1,"
@@ -403,17 +410,14 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("match");
-    TCase *tc = tcase_create("match");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, plans_are_ranked_by_net_cost_with_their_costs_and_reasons);
-    tcase_add_test(tc, every_constraint_of_the_demand_is_honoured);
-    tcase_add_test(tc, free_units_are_counted_against_existing_orders);
-    tcase_add_test(tc, a_duration_gets_the_earliest_window_with_room);
-    tcase_add_test(tc, allow_split_covers_a_demand_with_several_offers);
-    tcase_add_test(tc, alternative_rankings_reorder_the_plans);
-    tcase_add_test(tc, no_plan_is_200_with_what_each_constraint_excluded);
-    tcase_add_test(tc, every_bad_demand_field_is_a_400_naming_it);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, plans_are_ranked_by_net_cost_with_their_costs_and_reasons, 120, NULL, NULL);
+    th_case(s, every_constraint_of_the_demand_is_honoured, 120, NULL, NULL);
+    th_case(s, free_units_are_counted_against_existing_orders, 120, NULL, NULL);
+    th_case(s, a_duration_gets_the_earliest_window_with_room, 120, NULL, NULL);
+    th_case(s, allow_split_covers_a_demand_with_several_offers, 120, NULL, NULL);
+    th_case(s, alternative_rankings_reorder_the_plans, 120, NULL, NULL);
+    th_case(s, no_plan_is_200_with_what_each_constraint_excluded, 120, NULL, NULL);
+    th_case(s, every_bad_demand_field_is_a_400_naming_it, 120, NULL, NULL);
     return th_run(s);
 }

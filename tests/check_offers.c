@@ -3,16 +3,23 @@
  * (another provider gets 404), and the search: every filter, every sort key, keyset pages that
  * stay stable while offers are inserted, a 400 naming every bad filter, and plans that stay on
  * indexes. */
-#include "market_world.h"
+#include "world.h"
 
-static struct mw w;
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-static void setup(void) {
-    mw_setup(&w, "offers");
+static struct world w;
+
+static void up(void) {
+    world_setup(&w, "offers", 0);
 }
 
-static void teardown(void) {
-    mw_teardown(&w);
+static int down(void) {
+    return world_teardown(&w);
 }
 
 static char *offer_path(const char *id) {
@@ -52,7 +59,8 @@ END_TEST
 /* ==== create and read ===================================================================== */
 
 START_TEST(provider_posts_an_offer_and_reads_it_with_its_etag) {
-    char *body = mw_offer_body("{\"region\":\"inner-mongolia\",\"green_share\":0.85,\"pue\":1.15}");
+    char *body =
+        world_offer_body("{\"region\":\"inner-mongolia\",\"green_share\":0.85,\"pue\":1.15}");
     struct th_resp r = th_req(&w.srv, "POST", "/v1/offers", &w.prov, body, NULL);
     free(body);
     th_assert_status(&r, 201);
@@ -88,7 +96,7 @@ START_TEST(provider_posts_an_offer_and_reads_it_with_its_etag) {
         sql, sizeof sql,
         "SELECT count(*) FROM audit_events WHERE action = 'offer.create' AND subject_id = '%s'",
         id);
-    ck_assert_int_eq(mw_sql_long(&w, sql), 1);
+    ck_assert_int_eq(world_sql_ll(&w, "%s", sql), 1);
     free(path);
     free(id);
 }
@@ -132,9 +140,9 @@ START_TEST(every_offer_field_is_validated) {
         {"{\"provider_id\":\"00000000-0000-7000-8000-000000000000\"}", "provider_id"},
         {"{\"version\":7}", "version"},
     };
-    long before = mw_sql_long(&w, "SELECT count(*) FROM offers");
+    long before = world_sql_ll(&w, "%s", "SELECT count(*) FROM offers");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *body = mw_offer_body(cases[i].overrides);
+        char *body = world_offer_body(cases[i].overrides);
         struct th_resp r = th_req(&w.srv, "POST", "/v1/offers", &w.prov, body, NULL);
         th_assert_problem(&r, 400, "validation-failed");
         ck_assert_msg(th_str(&r, "errors.0.field") &&
@@ -145,18 +153,18 @@ START_TEST(every_offer_field_is_validated) {
         free(body);
     }
     /* a window that already ended is refused by the database rule, still naming the field */
-    char *body = mw_offer_body("{\"available_until\":\"2021-01-01T00:00:00Z\"}");
+    char *body = world_offer_body("{\"available_until\":\"2021-01-01T00:00:00Z\"}");
     struct th_resp r = th_req(&w.srv, "POST", "/v1/offers", &w.prov, body, NULL);
     th_assert_problem(&r, 400, "validation-failed");
     ck_assert_ptr_nonnull(strstr(th_str(&r, "detail"), "available_until"));
     th_resp_free(&r);
     free(body);
-    ck_assert_int_eq(mw_sql_long(&w, "SELECT count(*) FROM offers"), before);
+    ck_assert_int_eq(world_sql_ll(&w, "%s", "SELECT count(*) FROM offers"), before);
 }
 END_TEST
 
 START_TEST(only_providers_post_offers) {
-    char *body = mw_offer_body(NULL);
+    char *body = world_offer_body(NULL);
     struct th_resp r = th_req(&w.srv, "POST", "/v1/offers", &w.inst, body, NULL);
     th_assert_problem(&r, 403, "forbidden");
     th_resp_free(&r);
@@ -181,7 +189,7 @@ static struct th_resp patch(const struct th_auth *by, const char *path, const ch
 }
 
 START_TEST(patch_needs_if_match_and_refuses_a_stale_etag) {
-    char *id = mw_offer(&w, &w.prov, NULL);
+    char *id = world_offer(&w, &w.prov, NULL);
     char *path = offer_path(id);
     struct th_resp r = patch(&w.prov, path, NULL, "{\"price_fen_per_unit_hour\":1800}");
     th_assert_problem(&r, 428, "precondition-required");
@@ -218,14 +226,14 @@ START_TEST(patch_needs_if_match_and_refuses_a_stale_etag) {
         sql, sizeof sql,
         "SELECT count(*) FROM audit_events WHERE action = 'offer.update' AND subject_id = '%s'",
         id);
-    ck_assert_int_eq(mw_sql_long(&w, sql), 1);
+    ck_assert_int_eq(world_sql_ll(&w, "%s", sql), 1);
     free(path);
     free(id);
 }
 END_TEST
 
 START_TEST(patch_validates_its_fields_and_refuses_the_immutable_ones) {
-    char *id = mw_offer(&w, &w.prov, NULL);
+    char *id = world_offer(&w, &w.prov, NULL);
     char *path = offer_path(id);
     const struct bad_field cases[] = {
         {"{\"units\":0}", "units"},
@@ -263,7 +271,7 @@ START_TEST(patch_validates_its_fields_and_refuses_the_immutable_ones) {
 END_TEST
 
 START_TEST(another_provider_gets_404_and_other_roles_403) {
-    char *id = mw_offer(&w, &w.prov, NULL);
+    char *id = world_offer(&w, &w.prov, NULL);
     char *path = offer_path(id);
     struct th_resp r = patch(&w.prov2, path, "\"1\"", "{\"price_fen_per_unit_hour\":1}");
     th_assert_problem(&r, 404, "not-found");
@@ -308,7 +316,7 @@ static bool listed(const struct th_auth *by, const char *query, const char *id) 
 }
 
 START_TEST(a_paused_offer_leaves_the_catalogue_and_comes_back) {
-    char *id = mw_offer(&w, &w.prov, "{\"accelerator\":\"PAUSE-ME\"}");
+    char *id = world_offer(&w, &w.prov, "{\"accelerator\":\"PAUSE-ME\"}");
     char *path = offer_path(id);
     ck_assert(listed(&w.inst, "accelerator=PAUSE-ME", id));
     struct th_resp r = patch(&w.prov, path, "\"1\"", "{\"status\":\"paused\"}");
@@ -336,7 +344,7 @@ START_TEST(a_paused_offer_leaves_the_catalogue_and_comes_back) {
 END_TEST
 
 START_TEST(withdrawing_takes_the_offer_off_for_good) {
-    char *id = mw_offer(&w, &w.prov, "{\"accelerator\":\"WITHDRAW-ME\"}");
+    char *id = world_offer(&w, &w.prov, "{\"accelerator\":\"WITHDRAW-ME\"}");
     char *path = offer_path(id);
     const char *stale[] = {"If-Match: \"5\"", NULL};
     struct th_resp r = th_req(&w.srv, "DELETE", path, &w.prov, NULL, stale);
@@ -362,7 +370,7 @@ START_TEST(withdrawing_takes_the_offer_off_for_good) {
         sql, sizeof sql,
         "SELECT count(*) FROM audit_events WHERE action = 'offer.withdraw' AND subject_id = '%s'",
         id);
-    ck_assert_int_eq(mw_sql_long(&w, sql), 1);
+    ck_assert_int_eq(world_sql_ll(&w, "%s", sql), 1);
     free(path);
     free(id);
 }
@@ -398,7 +406,7 @@ static char *ids[NDATA];
 
 static void dataset_post(void) {
     for (int i = 0; i < NDATA; i++)
-        ids[i] = mw_offer(&w, &w.prov2, dataset[i]);
+        ids[i] = world_offer(&w, &w.prov2, dataset[i]);
 }
 
 static void dataset_free(void) {
@@ -475,7 +483,7 @@ static void page_through(const char *sort, int base) {
             over, sizeof over,
             "{\"accelerator\":\"PAGED-%d\",\"price_fen_per_unit_hour\":%d,\"green_share\":0.%d}",
             base, 1000 + (i % 3) * 100, 3 + i % 3);
-        orig[i] = mw_offer(&w, &w.prov, over);
+        orig[i] = world_offer(&w, &w.prov, over);
     }
     char cursor[256] = "", seen[64][40];
     int nseen = 0, inserted = 0;
@@ -503,7 +511,7 @@ static void page_through(const char *sort, int base) {
         snprintf(over, sizeof over,
                  "{\"accelerator\":\"PAGED-%d\",\"price_fen_per_unit_hour\":%d,\"green_share\":%s}",
                  base, inserted % 2 ? 5000 : 500, inserted % 2 ? "0.1" : "0.99");
-        free(mw_offer(&w, &w.prov, over));
+        free(world_offer(&w, &w.prov, over));
         inserted++;
     }
     for (int i = 0; i < 7; i++) {
@@ -527,8 +535,8 @@ END_TEST
 
 START_TEST(every_bad_filter_value_is_a_400_naming_it) {
     /* a real cursor for sort=price, to replay under another sort */
-    char *a = mw_offer(&w, &w.prov, "{\"accelerator\":\"CURSOR-X\"}");
-    char *b = mw_offer(&w, &w.prov, "{\"accelerator\":\"CURSOR-X\"}");
+    char *a = world_offer(&w, &w.prov, "{\"accelerator\":\"CURSOR-X\"}");
+    char *b = world_offer(&w, &w.prov, "{\"accelerator\":\"CURSOR-X\"}");
     struct th_resp r = th_req(&w.srv, "GET", "/v1/offers?accelerator=CURSOR-X&sort=price&limit=1",
                               &w.inst, NULL, NULL);
     char other_sort[320];
@@ -673,23 +681,20 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("offers");
-    TCase *tc = tcase_create("offers");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, regions_are_the_eight_hubs_with_their_zones);
-    tcase_add_test(tc, provider_posts_an_offer_and_reads_it_with_its_etag);
-    tcase_add_test(tc, every_offer_field_is_validated);
-    tcase_add_test(tc, only_providers_post_offers);
-    tcase_add_test(tc, patch_needs_if_match_and_refuses_a_stale_etag);
-    tcase_add_test(tc, patch_validates_its_fields_and_refuses_the_immutable_ones);
-    tcase_add_test(tc, another_provider_gets_404_and_other_roles_403);
-    tcase_add_test(tc, a_paused_offer_leaves_the_catalogue_and_comes_back);
-    tcase_add_test(tc, withdrawing_takes_the_offer_off_for_good);
-    tcase_add_test(tc, each_filter_narrows_the_search_and_they_combine);
-    tcase_add_test(tc, every_sort_key_orders_the_search);
-    tcase_add_test(tc, keyset_pages_stay_stable_while_offers_are_inserted);
-    tcase_add_test(tc, every_bad_filter_value_is_a_400_naming_it);
-    tcase_add_test(tc, searches_over_many_offers_stay_on_indexes);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, regions_are_the_eight_hubs_with_their_zones, 180, NULL, NULL);
+    th_case(s, provider_posts_an_offer_and_reads_it_with_its_etag, 180, NULL, NULL);
+    th_case(s, every_offer_field_is_validated, 180, NULL, NULL);
+    th_case(s, only_providers_post_offers, 180, NULL, NULL);
+    th_case(s, patch_needs_if_match_and_refuses_a_stale_etag, 180, NULL, NULL);
+    th_case(s, patch_validates_its_fields_and_refuses_the_immutable_ones, 180, NULL, NULL);
+    th_case(s, another_provider_gets_404_and_other_roles_403, 180, NULL, NULL);
+    th_case(s, a_paused_offer_leaves_the_catalogue_and_comes_back, 180, NULL, NULL);
+    th_case(s, withdrawing_takes_the_offer_off_for_good, 180, NULL, NULL);
+    th_case(s, each_filter_narrows_the_search_and_they_combine, 180, NULL, NULL);
+    th_case(s, every_sort_key_orders_the_search, 180, NULL, NULL);
+    th_case(s, keyset_pages_stay_stable_while_offers_are_inserted, 180, NULL, NULL);
+    th_case(s, every_bad_filter_value_is_a_400_naming_it, 180, NULL, NULL);
+    th_case(s, searches_over_many_offers_stay_on_indexes, 180, NULL, NULL);
     return th_run(s);
 }

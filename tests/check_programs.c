@@ -1,21 +1,28 @@
 /* check_programs.c — subsidy programmes: create, read, list, update with If-Match, the budget
  * that can never drop below what is committed, city isolation, audit and ledger. */
-#include "voucher_world.h"
+#include "world.h"
 
-static struct vw w;
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-static void setup(void) {
-    vw_setup(&w, "programs", false);
+static struct world w;
+
+static void up(void) {
+    world_setup(&w, "programs", 0);
 }
 
-static void teardown(void) {
-    vw_teardown(&w);
+static int down(void) {
+    return world_teardown(&w);
 }
 
 START_TEST(a_city_admin_creates_a_programme_with_balances_and_an_etag) {
-    char *body = vw_program_body("{\"budget_fen\":250000,\"regions\":[\"gansu\",\"guizhou\"],"
-                                 "\"resource_classes\":[\"gpu\"],\"min_green_share\":0.35,"
-                                 "\"per_institute_cap_fen\":100000}");
+    char *body = world_program_body("{\"budget_fen\":250000,\"regions\":[\"gansu\",\"guizhou\"],"
+                                    "\"resource_classes\":[\"gpu\"],\"min_green_share\":0.35,"
+                                    "\"per_institute_cap_fen\":100000}");
     struct th_resp r = th_req(&w.srv, "POST", "/v1/programs", &w.admin, body, NULL);
     free(body);
     th_assert_status(&r, 201);
@@ -42,7 +49,7 @@ START_TEST(a_city_admin_creates_a_programme_with_balances_and_an_etag) {
     th_resp_free(&r);
 
     /* without rules, every region and class is subsidised */
-    char *id = vw_program(&w, NULL);
+    char *id = world_program(&w, NULL);
     char path[96];
     snprintf(path, sizeof path, "/v1/programs/%s", id);
     r = th_req(&w.srv, "GET", path, &w.auditor, NULL, NULL);
@@ -52,12 +59,12 @@ START_TEST(a_city_admin_creates_a_programme_with_balances_and_an_etag) {
     ck_assert(json_is_null(json_object_get(r.json, "per_institute_cap_fen")));
     th_resp_free(&r);
     free(id);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
 }
 END_TEST
 
 START_TEST(the_operator_names_the_city_and_admins_stay_in_their_own) {
-    char *body = vw_program_body(NULL);
+    char *body = world_program_body(NULL);
     struct th_resp r = th_req(&w.srv, "POST", "/v1/programs", &w.op, body, NULL);
     th_assert_problem(&r, 400, "validation-failed");
     ck_assert_ptr_nonnull(strstr(th_str(&r, "detail"), "city_id"));
@@ -66,7 +73,7 @@ START_TEST(the_operator_names_the_city_and_admins_stay_in_their_own) {
 
     char over[128];
     snprintf(over, sizeof over, "{\"city_id\":\"%s\"}", w.other_city);
-    body = vw_program_body(over);
+    body = world_program_body(over);
     r = th_req(&w.srv, "POST", "/v1/programs", &w.op, body, NULL);
     th_assert_status(&r, 201);
     ck_assert_str_eq(th_str(&r, "city_id"), w.other_city);
@@ -77,7 +84,7 @@ START_TEST(the_operator_names_the_city_and_admins_stay_in_their_own) {
     th_resp_free(&r);
     free(body);
     /* institutes, auditors and providers may not create programmes at all */
-    body = vw_program_body(NULL);
+    body = world_program_body(NULL);
     const struct th_auth *refused[] = {&w.inst, &w.auditor, &w.prov};
     for (int i = 0; i < 3; i++) {
         r = th_req(&w.srv, "POST", "/v1/programs", refused[i], body, NULL);
@@ -109,9 +116,9 @@ START_TEST(invalid_fields_are_named_and_nothing_is_created) {
         {"{\"issued_fen\":5}", "issued_fen"},
         {"{\"version\":7}", "version"},
     };
-    long long before = vw_sql_ll(&w, "SELECT count(*) FROM programs");
+    long long before = world_sql_ll(&w, "SELECT count(*) FROM programs");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *body = vw_program_body(cases[i].overrides);
+        char *body = world_program_body(cases[i].overrides);
         struct th_resp r = th_req(&w.srv, "POST", "/v1/programs", &w.admin, body, NULL);
         th_assert_problem(&r, 400, "validation-failed");
         ck_assert_msg(th_str(&r, "errors.0.field") &&
@@ -120,7 +127,7 @@ START_TEST(invalid_fields_are_named_and_nothing_is_created) {
         th_resp_free(&r);
         free(body);
     }
-    /* rules checked in SQL name their field in the detail */
+    /* rules checked in SQL name their field in errors[] (and the detail) */
     static const struct {
         const char *overrides, *words;
     } sql_cases[] = {
@@ -129,19 +136,23 @@ START_TEST(invalid_fields_are_named_and_nothing_is_created) {
          "ends_at: must be in the future"},
     };
     for (size_t i = 0; i < sizeof sql_cases / sizeof sql_cases[0]; i++) {
-        char *body = vw_program_body(sql_cases[i].overrides);
+        char *body = world_program_body(sql_cases[i].overrides);
         struct th_resp r = th_req(&w.srv, "POST", "/v1/programs", &w.admin, body, NULL);
         th_assert_problem(&r, 400, "validation-failed");
         ck_assert_msg(strstr(th_str(&r, "detail"), sql_cases[i].words), "%s", r.body);
+        ck_assert_msg(th_str(&r, "errors.0.field") &&
+                          strcmp(th_str(&r, "errors.0.field"), "ends_at") == 0 &&
+                          strstr(sql_cases[i].words, th_str(&r, "errors.0.message")),
+                      "%s", r.body);
         th_resp_free(&r);
         free(body);
     }
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM programs"), before);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM programs"), before);
 }
 END_TEST
 
 START_TEST(cities_are_isolated_and_roles_checked) {
-    char *id = vw_program(&w, NULL);
+    char *id = world_program(&w, NULL);
     char path[96];
     snprintf(path, sizeof path, "/v1/programs/%s", id);
     /* Hami's administrator: as if it did not exist, for reads and writes */
@@ -178,7 +189,7 @@ START_TEST(cities_are_isolated_and_roles_checked) {
 END_TEST
 
 START_TEST(an_update_needs_the_current_etag) {
-    char *id = vw_program(&w, NULL);
+    char *id = world_program(&w, NULL);
     char path[96];
     snprintf(path, sizeof path, "/v1/programs/%s", id);
     struct th_resp r = th_req(&w.srv, "PATCH", path, &w.admin, "{\"max_subsidy_bp\":3000}", NULL);
@@ -227,20 +238,20 @@ START_TEST(an_update_needs_the_current_etag) {
     ck_assert_str_eq(etag, "\"3\"");
     free(etag);
     th_resp_free(&r);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM audit_events WHERE subject_id = '%s' "
-                               "AND action = 'program.update'",
-                               id),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM audit_events WHERE subject_id = '%s' "
+                                  "AND action = 'program.update'",
+                                  id),
                      2);
     free(id);
 }
 END_TEST
 
 START_TEST(the_budget_never_drops_below_what_is_issued_and_not_released) {
-    char *id = vw_program(&w, "{\"budget_fen\":100000}");
+    char *id = world_program(&w, "{\"budget_fen\":100000}");
     char path[96];
     snprintf(path, sizeof path, "/v1/programs/%s", id);
-    char *v = vw_voucher_id(&w, id, w.inst_org, 60000);
+    char *v = world_voucher_id(&w, id, w.inst_org, 60000);
     const char *m1[] = {"If-Match: \"1\"", NULL};
     struct th_resp r = th_req(&w.srv, "PATCH", path, &w.admin, "{\"budget_fen\":59999}", m1);
     th_assert_problem(&r, 409, "budget-below-committed");
@@ -264,19 +275,19 @@ START_TEST(the_budget_never_drops_below_what_is_issued_and_not_released) {
     ck_assert_int_eq(th_int(&r, "available_fen"), 0);
     th_resp_free(&r);
     /* a budget change is a ledger movement: the ledger still proves every balance */
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM ledger_entries WHERE program_id = '%s' "
-                               "AND kind = 'fund'",
-                               id),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM ledger_entries WHERE program_id = '%s' "
+                                  "AND kind = 'fund'",
+                                  id),
                      3);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(v);
     free(id);
 }
 END_TEST
 
 START_TEST(a_suspended_programme_issues_nothing) {
-    char *id = vw_program(&w, "{\"status\":null}");
+    char *id = world_program(&w, "{\"status\":null}");
     char path[96];
     snprintf(path, sizeof path, "/v1/programs/%s", id);
     const char *m1[] = {"If-Match: \"1\"", NULL};
@@ -288,7 +299,7 @@ START_TEST(a_suspended_programme_issues_nothing) {
         body, sizeof body,
         "{\"institute_id\":\"%s\",\"face_value_fen\":100,\"expires_at\":\"2029-01-01T00:00:00Z\"}",
         w.inst_org);
-    r = vw_issue(&w, NULL, &w.admin, id, body, NULL);
+    r = world_issue(&w, NULL, &w.admin, id, body, NULL);
     th_assert_problem(&r, 409, "program-not-active");
     th_resp_free(&r);
     free(id);
@@ -299,7 +310,7 @@ START_TEST(lists_are_paginated_and_scoped) {
     char over[128];
     snprintf(over, sizeof over, "{\"city_id\":\"%s\"}", w.other_city);
     for (int i = 0; i < 3; i++) {
-        char *body = vw_program_body(over);
+        char *body = world_program_body(over);
         struct th_resp r = th_req(&w.srv, "POST", "/v1/programs", &w.other_admin, body, NULL);
         th_assert_status(&r, 201);
         th_resp_free(&r);
@@ -307,7 +318,7 @@ START_TEST(lists_are_paginated_and_scoped) {
     }
     /* pages of 2 walk every programme of Hami once, in id order */
     long long total =
-        vw_sql_ll(&w, "SELECT count(*) FROM programs WHERE city_id = '%s'", w.other_city);
+        world_sql_ll(&w, "SELECT count(*) FROM programs WHERE city_id = '%s'", w.other_city);
     ck_assert_int_ge(total, 3);
     char path[160], last[40] = "";
     char *cursor = NULL;
@@ -354,20 +365,20 @@ START_TEST(lists_are_paginated_and_scoped) {
 END_TEST
 
 START_TEST(every_change_is_audited_in_the_programmes_city) {
-    long long before = vw_sql_ll(&w,
-                                 "SELECT count(*) FROM audit_events WHERE action = "
-                                 "'program.create' AND city_id = '%s'",
-                                 w.city);
-    char *id = vw_program(&w, NULL);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM audit_events WHERE action = "
-                               "'program.create' AND city_id = '%s'",
-                               w.city),
+    long long before = world_sql_ll(&w,
+                                    "SELECT count(*) FROM audit_events WHERE action = "
+                                    "'program.create' AND city_id = '%s'",
+                                    w.city);
+    char *id = world_program(&w, NULL);
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM audit_events WHERE action = "
+                                  "'program.create' AND city_id = '%s'",
+                                  w.city),
                      before + 1);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM audit_events WHERE subject_id = '%s' "
-                               "AND actor_user = '%s' AND data->>'program_id' = '%s'",
-                               id, w.admin.user_id, id),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM audit_events WHERE subject_id = '%s' "
+                                  "AND actor_user = '%s' AND data->>'program_id' = '%s'",
+                                  id, w.admin.user_id, id),
                      1);
     free(id);
 }
@@ -375,18 +386,15 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("programs");
-    TCase *tc = tcase_create("programs");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, a_city_admin_creates_a_programme_with_balances_and_an_etag);
-    tcase_add_test(tc, the_operator_names_the_city_and_admins_stay_in_their_own);
-    tcase_add_test(tc, invalid_fields_are_named_and_nothing_is_created);
-    tcase_add_test(tc, cities_are_isolated_and_roles_checked);
-    tcase_add_test(tc, an_update_needs_the_current_etag);
-    tcase_add_test(tc, the_budget_never_drops_below_what_is_issued_and_not_released);
-    tcase_add_test(tc, a_suspended_programme_issues_nothing);
-    tcase_add_test(tc, lists_are_paginated_and_scoped);
-    tcase_add_test(tc, every_change_is_audited_in_the_programmes_city);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, a_city_admin_creates_a_programme_with_balances_and_an_etag, 120, NULL, NULL);
+    th_case(s, the_operator_names_the_city_and_admins_stay_in_their_own, 120, NULL, NULL);
+    th_case(s, invalid_fields_are_named_and_nothing_is_created, 120, NULL, NULL);
+    th_case(s, cities_are_isolated_and_roles_checked, 120, NULL, NULL);
+    th_case(s, an_update_needs_the_current_etag, 120, NULL, NULL);
+    th_case(s, the_budget_never_drops_below_what_is_issued_and_not_released, 120, NULL, NULL);
+    th_case(s, a_suspended_programme_issues_nothing, 120, NULL, NULL);
+    th_case(s, lists_are_paginated_and_scoped, 120, NULL, NULL);
+    th_case(s, every_change_is_audited_in_the_programmes_city, 120, NULL, NULL);
     return th_run(s);
 }

@@ -4,23 +4,40 @@
  * completion settles the subsidy to the provider; 1 000 concurrent redemptions never
  * overspend; Idempotency-Key replays; the ledger check (SQL and `suanlid ledger-check`)
  * proves every balance after each scenario. */
-#include "voucher_world.h"
+#include "world.h"
+
+#include "paseto.h"
+#include "vtoken.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <pthread.h>
 #include <sys/wait.h>
 
-static struct vw w;
+static struct world w;
 static char *program; /* max_subsidy_bp 5000, budget 100 000 000 */
 
+static void up(void) {
+    world_setup(&w, "redemptions", WORLD_TWO_SERVERS | WORLD_OFFER);
+}
+
+static int down(void) {
+    return world_teardown(&w);
+}
+
+/* Each test case gets a programme of its own, and leaves the ledger in order. */
 static void setup(void) {
-    vw_setup(&w, "redemptions", true);
-    program = vw_program(&w, NULL);
+    program = world_program(&w, NULL);
 }
 
 static void teardown(void) {
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(program);
-    vw_teardown(&w);
 }
 
 /* ==== helpers ============================================================================= */
@@ -43,11 +60,11 @@ static struct th_resp redeem(const struct th_server *s, const struct th_auth *by
 }
 
 static long long voucher_balance(const char *id) {
-    return vw_sql_ll(&w, "SELECT balance_fen FROM vouchers WHERE id = '%s'", id);
+    return world_sql_ll(&w, "SELECT balance_fen FROM vouchers WHERE id = '%s'", id);
 }
 
 static long long order_subsidy(const char *id) {
-    return vw_sql_ll(&w, "SELECT subsidy_fen FROM orders WHERE id = '%s'", id);
+    return world_sql_ll(&w, "SELECT subsidy_fen FROM orders WHERE id = '%s'", id);
 }
 
 /* A fingerprint of all the money: redemptions, voucher balances, order subsidies, releases. */
@@ -61,7 +78,7 @@ static char *money(void) {
 
 static char *issue_token(const char *prog, const char *inst, long long face, const char *extra,
                          char **id) {
-    struct th_resp r = vw_voucher(&w, prog, inst, face, NULL, extra);
+    struct th_resp r = world_voucher(&w, prog, inst, face, NULL, extra);
     char *token = strdup(th_str(&r, "token"));
     if (id)
         *id = strdup(th_str(&r, "id"));
@@ -89,9 +106,9 @@ static void patch_program(const char *id, const char *etag, const char *body) {
 /* ==== the happy paths ===================================================================== */
 
 START_TEST(a_voucher_pays_part_of_an_own_reserved_order) {
-    char *v = vw_voucher_id(&w, program, w.inst_org, 10000);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL); /* gross 20 000 */
-    long long redeemed0 = vw_sql_ll(&w, "SELECT program_redeemed('%s')", program);
+    char *v = world_voucher_id(&w, program, w.inst_org, 10000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL); /* gross 20 000 */
+    long long redeemed0 = world_sql_ll(&w, "SELECT program_redeemed('%s')", program);
     struct th_resp r = redeem(&w.srv2, &w.inst, v, NULL, o, 3000, NULL);
     th_assert_status(&r, 201);
     ck_assert_int_eq(th_int(&r, "amount_fen"), 3000);
@@ -109,10 +126,10 @@ START_TEST(a_voucher_pays_part_of_an_own_reserved_order) {
     ck_assert_int_eq(th_int(&r, "net_fen"), 17000);
     th_resp_free(&r);
     char *vp = path_of("/v1/vouchers/%s", v);
-    ck_assert_int_eq(vw_get_int(&w, &w.inst, vp, "balance_fen"), 7000);
-    ck_assert_int_eq(vw_get_int(&w, &w.inst, vp, "redeemed_fen"), 3000);
+    ck_assert_int_eq(world_get_int(&w, &w.inst, vp, "balance_fen"), 7000);
+    ck_assert_int_eq(world_get_int(&w, &w.inst, vp, "redeemed_fen"), 3000);
     char *pp = path_of("/v1/programs/%s", program);
-    ck_assert_int_eq(vw_get_int(&w, &w.admin, pp, "redeemed_fen"), redeemed0 + 3000);
+    ck_assert_int_eq(world_get_int(&w, &w.admin, pp, "redeemed_fen"), redeemed0 + 3000);
 
     /* who sees it: the institute, its city, the provider of the offer; not the others */
     char *lp = path_of("/v1/redemptions?order_id=%s", o);
@@ -134,12 +151,12 @@ START_TEST(a_voucher_pays_part_of_an_own_reserved_order) {
     th_assert_problem(&r, 400, "invalid-query");
     ck_assert_str_eq(th_str(&r, "errors.0.field"), "order_id");
     th_resp_free(&r);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM audit_events WHERE action = "
-                               "'redemption.create' AND subject_id = '%s' AND city_id = '%s'",
-                               rid, w.city),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM audit_events WHERE action = "
+                                  "'redemption.create' AND subject_id = '%s' AND city_id = '%s'",
+                                  rid, w.city),
                      1);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(rid);
     free(op);
     free(vp);
@@ -153,7 +170,7 @@ END_TEST
 START_TEST(a_token_stands_for_its_voucher) {
     char *id;
     char *token = issue_token(program, w.inst_org, 5000, NULL, &id);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     struct th_resp r = redeem(NULL, &w.inst, NULL, token, o, 1234, NULL);
     th_assert_status(&r, 201);
     ck_assert_str_eq(th_str(&r, "voucher_id"), id);
@@ -179,7 +196,7 @@ struct step {
 START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
     char soon[32];
     /* a voucher that expires in a moment, issued first so that it is expired by the end */
-    struct th_resp r = vw_voucher(&w, program, w.inst_org, 1000, vw_time(soon, 3), NULL);
+    struct th_resp r = world_voucher(&w, program, w.inst_org, 1000, world_time(soon, 3), NULL);
     char *expiring = strdup(th_str(&r, "id"));
     th_resp_free(&r);
 
@@ -194,16 +211,16 @@ START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
     th_assert_status(&r, 200);
     th_resp_free(&r);
     free(rp);
-    char *p_west = vw_program(&w, "{\"regions\":[\"gansu\",\"guizhou\",\"ningxia\"]}");
-    char *p_npu = vw_program(&w, "{\"resource_classes\":[\"npu\"]}");
-    char *p_green = vw_program(&w, "{\"min_green_share\":0.9}");
-    char *p_cap = vw_program(&w, "{\"per_institute_cap_fen\":1000}");
-    char *p_susp = vw_program(&w, NULL);
-    v_west = vw_voucher_id(&w, p_west, w.inst_org, 5000);
-    v_npu = vw_voucher_id(&w, p_npu, w.inst_org, 5000);
-    v_green = vw_voucher_id(&w, p_green, w.inst_org, 5000);
-    v_cap = vw_voucher_id(&w, p_cap, w.inst_org, 5000);
-    v_susp = vw_voucher_id(&w, p_susp, w.inst_org, 5000);
+    char *p_west = world_program(&w, "{\"regions\":[\"gansu\",\"guizhou\",\"ningxia\"]}");
+    char *p_npu = world_program(&w, "{\"resource_classes\":[\"npu\"]}");
+    char *p_green = world_program(&w, "{\"min_green_share\":0.9}");
+    char *p_cap = world_program(&w, "{\"per_institute_cap_fen\":1000}");
+    char *p_susp = world_program(&w, NULL);
+    v_west = world_voucher_id(&w, p_west, w.inst_org, 5000);
+    v_npu = world_voucher_id(&w, p_npu, w.inst_org, 5000);
+    v_green = world_voucher_id(&w, p_green, w.inst_org, 5000);
+    v_cap = world_voucher_id(&w, p_cap, w.inst_org, 5000);
+    v_susp = world_voucher_id(&w, p_susp, w.inst_org, 5000);
     patch_program(p_susp, "1", "{\"status\":\"suspended\"}");
 
     struct th_resp e =
@@ -217,10 +234,10 @@ START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
     char *east = strdup(th_str(&e, "id"));
     th_resp_free(&e);
 
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);      /* gross 20 000: 10 000 at most */
-    char *o_east = vw_order(&w, &w.inst, east, 1, 10, NULL); /* east, green 0.95 */
-    char *o_other = vw_order(&w, &w.inst2, NULL, 1, 10, NULL);
-    char *o_cancelled = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);      /* gross 20 000: 10 000 at most */
+    char *o_east = world_order(&w, &w.inst, east, 1, 10, NULL); /* east, green 0.95 */
+    char *o_other = world_order(&w, &w.inst2, NULL, 1, 10, NULL);
+    char *o_cancelled = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     char *cp = path_of("/v1/orders/%s/cancel", o_cancelled);
     r = th_req(&w.srv, "POST", cp, &w.inst, NULL, NULL);
     th_assert_status(&r, 200);
@@ -231,9 +248,9 @@ START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
     th_assert_status(&r, 201);
     th_resp_free(&r);
 
-    char *forged = vw_forge_signature(t), *tampered = vw_tamper_payload(t);
-    char *foreign = vw_foreign_key_token(t);
-    sleep(3); /* let the expiring voucher expire; reading it releases its balance now */
+    char *forged = world_forge_signature(t), *tampered = world_tamper_payload(t);
+    char *foreign = world_foreign_key_token(t);
+    th_wait_past(w.dburl, soon, 15000); /* the voucher has expired; a read shows it expired, with balance 0 */
     char *ep = path_of("/v1/vouchers/%s", expiring);
     r = th_req(&w.srv, "GET", ep, &w.inst, NULL, NULL);
     th_assert_status(&r, 200);
@@ -309,7 +326,7 @@ START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
         th_assert_problem(&r, 400, "validation-failed");
         th_resp_free(&r);
     }
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(before);
     free(expiring);
     free(t);
@@ -351,7 +368,7 @@ static struct th_resp order_with(const char *vouchers_json) {
 }
 
 START_TEST(an_order_pays_with_vouchers_and_cancelling_returns_them) {
-    char *v1 = vw_voucher_id(&w, program, w.inst_org, 3000);
+    char *v1 = world_voucher_id(&w, program, w.inst_org, 3000);
     char *v2;
     char *t2 = issue_token(program, w.inst_org, 20000, NULL, &v2);
     char list[1024];
@@ -367,7 +384,7 @@ START_TEST(an_order_pays_with_vouchers_and_cancelling_returns_them) {
     th_resp_free(&r);
     ck_assert_int_eq(voucher_balance(v1), 0);
     ck_assert_int_eq(voucher_balance(v2), 13000);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
 
     char *cp = path_of("/v1/orders/%s/cancel", o);
     r = th_req(&w.srv2, "POST", cp, &w.inst, NULL, NULL);
@@ -377,17 +394,17 @@ START_TEST(an_order_pays_with_vouchers_and_cancelling_returns_them) {
     th_resp_free(&r);
     ck_assert_int_eq(voucher_balance(v1), 3000);
     ck_assert_int_eq(voucher_balance(v2), 20000);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM vouchers WHERE id IN ('%s', '%s') "
-                               "AND status = 'active'",
-                               v1, v2),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM vouchers WHERE id IN ('%s', '%s') "
+                                  "AND status = 'active'",
+                                  v1, v2),
                      2);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
-                               "status = 'reversed' AND reversed_to = 'voucher'",
-                               o),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
+                                  "status = 'reversed' AND reversed_to = 'voucher'",
+                                  o),
                      2);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(cp);
     free(o);
     free(v1);
@@ -397,12 +414,12 @@ START_TEST(an_order_pays_with_vouchers_and_cancelling_returns_them) {
 END_TEST
 
 START_TEST(an_order_whose_voucher_fails_is_not_made) {
-    char *v = vw_voucher_id(&w, program, w.inst_org, 3000);
+    char *v = world_voucher_id(&w, program, w.inst_org, 3000);
     char *rp = path_of("/v1/vouchers/%s/revoke", v);
     struct th_resp r = th_req(&w.srv, "POST", rp, &w.admin, NULL, NULL);
     th_assert_status(&r, 200);
     th_resp_free(&r);
-    long long orders = vw_sql_ll(&w, "SELECT count(*) FROM orders");
+    long long orders = world_sql_ll(&w, "SELECT count(*) FROM orders");
     char list[256];
     snprintf(list, sizeof list, "[{\"voucher_id\":\"%s\"}]", v);
     r = order_with(list);
@@ -417,16 +434,16 @@ START_TEST(an_order_whose_voucher_fails_is_not_made) {
     r = order_with(list);
     th_assert_problem(&r, 400, "validation-failed");
     th_resp_free(&r);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM orders"), orders);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM orders"), orders);
     free(rp);
     free(v);
 }
 END_TEST
 
 START_TEST(cancelling_after_revocation_returns_the_amount_to_the_programme) {
-    char *p = vw_program(&w, "{\"budget_fen\":10000}");
-    char *v = vw_voucher_id(&w, p, w.inst_org, 10000);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *p = world_program(&w, "{\"budget_fen\":10000}");
+    char *v = world_voucher_id(&w, p, w.inst_org, 10000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     struct th_resp r = redeem(NULL, &w.inst, v, NULL, o, 4000, NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
@@ -439,10 +456,10 @@ START_TEST(cancelling_after_revocation_returns_the_amount_to_the_programme) {
     r = th_req(&w.srv, "POST", cp, &w.inst, NULL, NULL);
     th_assert_status(&r, 200);
     th_resp_free(&r);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
-                               "reversed_to = 'program'",
-                               o),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
+                                  "reversed_to = 'program'",
+                                  o),
                      1);
     char *pp = path_of("/v1/programs/%s", p);
     r = th_req(&w.srv, "GET", pp, &w.admin, NULL, NULL);
@@ -452,7 +469,7 @@ START_TEST(cancelling_after_revocation_returns_the_amount_to_the_programme) {
     ck_assert_int_eq(th_int(&r, "available_fen"), 10000);
     th_resp_free(&r);
     ck_assert_int_eq(voucher_balance(v), 0);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(pp);
     free(cp);
     free(rp);
@@ -464,24 +481,24 @@ END_TEST
 
 START_TEST(cancelling_after_expiry_returns_the_amount_to_the_programme) {
     char soon[32];
-    struct th_resp r = vw_voucher(&w, program, w.inst_org, 8000, vw_time(soon, 3), NULL);
+    struct th_resp r = world_voucher(&w, program, w.inst_org, 8000, world_time(soon, 3), NULL);
     char *v = strdup(th_str(&r, "id"));
     th_resp_free(&r);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     r = redeem(&w.srv2, &w.inst, v, NULL, o, 3000, NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
-    sleep(4);
+    th_wait_past(w.dburl, soon, 15000);
     long long released0 =
-        vw_sql_ll(&w, "SELECT released_fen FROM programs WHERE id = '%s'", program);
+        world_sql_ll(&w, "SELECT released_fen FROM programs WHERE id = '%s'", program);
     char *cp = path_of("/v1/orders/%s/cancel", o);
     r = th_req(&w.srv, "POST", cp, &w.inst, NULL, NULL);
     th_assert_status(&r, 200);
     th_resp_free(&r);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
-                               "reversed_to = 'program'",
-                               o),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM redemptions WHERE order_id = '%s' AND "
+                                  "reversed_to = 'program'",
+                                  o),
                      1);
     /* the expired voucher stays empty; its 5 000 unspent and the 3 000 reversed are released */
     char *vp = path_of("/v1/vouchers/%s", v);
@@ -492,9 +509,9 @@ START_TEST(cancelling_after_expiry_returns_the_amount_to_the_programme) {
     ck_assert_int_eq(th_int(&r, "released_fen"), 8000);
     ck_assert_int_eq(th_int(&r, "redeemed_fen"), 0);
     th_resp_free(&r);
-    ck_assert_int_ge(vw_sql_ll(&w, "SELECT released_fen FROM programs WHERE id = '%s'", program),
+    ck_assert_int_ge(world_sql_ll(&w, "SELECT released_fen FROM programs WHERE id = '%s'", program),
                      released0 + 3000);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(vp);
     free(cp);
     free(o);
@@ -503,13 +520,13 @@ START_TEST(cancelling_after_expiry_returns_the_amount_to_the_programme) {
 END_TEST
 
 START_TEST(completing_an_order_settles_its_subsidy_to_the_provider) {
-    char *v = vw_voucher_id(&w, program, w.inst_org, 10000);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, "2025-06-01T00:00:00Z");
-    long long receivable0 =
-        vw_sql_ll(&w,
-                  "SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings WHERE account_kind = "
-                  "'provider_receivable' AND account_id = '%s'",
-                  w.prov_org);
+    char *v = world_voucher_id(&w, program, w.inst_org, 10000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, "2025-06-01T00:00:00Z");
+    long long receivable0 = world_sql_ll(
+        &w,
+        "SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings WHERE account_kind = "
+        "'provider_receivable' AND account_id = '%s'",
+        w.prov_org);
     struct th_resp r = redeem(NULL, &w.inst, v, NULL, o, 2500, NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
@@ -518,16 +535,17 @@ START_TEST(completing_an_order_settles_its_subsidy_to_the_provider) {
     th_assert_status(&r, 200);
     th_resp_free(&r);
     ck_assert_int_eq(
-        vw_sql_ll(&w,
-                  "SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings WHERE account_kind = "
-                  "'provider_receivable' AND account_id = '%s'",
-                  w.prov_org),
+        world_sql_ll(
+            &w,
+            "SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings WHERE account_kind = "
+            "'provider_receivable' AND account_id = '%s'",
+            w.prov_org),
         receivable0 + 2500);
     ck_assert_int_eq(order_subsidy(o), 2500);
     r = redeem(NULL, &w.inst, v, NULL, o, 100, NULL);
     th_assert_problem(&r, 409, "order-state-conflict");
     th_resp_free(&r);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(cp);
     free(o);
     free(v);
@@ -535,9 +553,9 @@ START_TEST(completing_an_order_settles_its_subsidy_to_the_provider) {
 END_TEST
 
 START_TEST(matching_prices_what_the_vouchers_would_pay) {
-    char *v1 = vw_voucher_id(&w, program, w.inst_org, 3000);
-    char *v2 = vw_voucher_id(&w, program, w.inst_org, 30000);
-    char *theirs = vw_voucher_id(&w, program, w.inst2_org, 30000);
+    char *v1 = world_voucher_id(&w, program, w.inst_org, 3000);
+    char *v2 = world_voucher_id(&w, program, w.inst_org, 30000);
+    char *theirs = world_voucher_id(&w, program, w.inst2_org, 30000);
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT match_subsidy(jsonb_build_object('role', 'institute', 'org_id', '%s'), "
@@ -608,18 +626,18 @@ static void storm(const char *voucher, const char *order, long long amount, stru
 }
 
 START_TEST(a_thousand_concurrent_full_redemptions_succeed_exactly_once) {
-    char *p = vw_program(&w, "{\"max_subsidy_bp\":10000}");
-    char *v = vw_voucher_id(&w, p, w.inst_org, 5000);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
+    char *v = world_voucher_id(&w, p, w.inst_org, 5000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     struct storm x;
     storm(v, o, 5000, &x);
     ck_assert_int_eq(x.ok, 1);
     ck_assert_int_eq(x.short_balance, STORM - 1);
     ck_assert_int_eq(voucher_balance(v), 0);
     ck_assert_int_eq(order_subsidy(o), 5000);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v),
-                     1);
-    vw_ledger_ok(&w);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 1);
+    world_ledger_ok(&w);
     free(p);
     free(v);
     free(o);
@@ -627,20 +645,20 @@ START_TEST(a_thousand_concurrent_full_redemptions_succeed_exactly_once) {
 END_TEST
 
 START_TEST(a_thousand_concurrent_small_redemptions_take_floor_v_over_a) {
-    char *p = vw_program(&w, "{\"max_subsidy_bp\":10000}");
-    char *v = vw_voucher_id(&w, p, w.inst_org, 1000);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
+    char *v = world_voucher_id(&w, p, w.inst_org, 1000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     struct storm x;
     storm(v, o, 7, &x);
     ck_assert_int_eq(x.ok, 1000 / 7);
     ck_assert_int_eq(voucher_balance(v), 1000 % 7);
     ck_assert_int_eq(order_subsidy(o), 1000 / 7 * 7);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM redemptions WHERE voucher_id = '%s' AND "
-                               "amount_fen = 7",
-                               v),
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM redemptions WHERE voucher_id = '%s' AND "
+                                  "amount_fen = 7",
+                                  v),
                      1000 / 7);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(p);
     free(v);
     free(o);
@@ -665,8 +683,8 @@ static void replay_one(int i, void *ctx) {
 
 START_TEST(concurrent_replays_of_one_redemption_key_debit_once) {
     struct replay x = {0};
-    char *v = vw_voucher_id(&w, program, w.inst_org, 1000);
-    char *o = vw_order(&w, &w.inst, NULL, 1, 10, NULL);
+    char *v = world_voucher_id(&w, program, w.inst_org, 1000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     x.voucher = v;
     x.order = o;
     th_parallel(32, replay_one, &x);
@@ -677,8 +695,8 @@ START_TEST(concurrent_replays_of_one_redemption_key_debit_once) {
     for (int i = 0; i < 32; i++)
         free(x.answers[i]);
     ck_assert_int_eq(voucher_balance(v), 1000 - 321);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v),
-                     1);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 1);
     /* the same key with another body is refused, and debits nothing */
     const char *key[] = {"Idempotency-Key: redeem-once", NULL};
     struct th_resp r = redeem(NULL, &w.inst, v, NULL, o, 322, key);
@@ -710,7 +728,7 @@ START_TEST(ledger_check_proves_the_books_and_finds_a_forged_balance) {
     ck_assert_ptr_nonnull(strstr(out, "\"ok\": true"));
     free(out);
     /* someone with database access adds a fen to a voucher: the books no longer agree */
-    char *v = vw_voucher_id(&w, program, w.inst_org, 100);
+    char *v = world_voucher_id(&w, program, w.inst_org, 100);
     char sql[256];
     snprintf(sql, sizeof sql, "UPDATE vouchers SET balance_fen = balance_fen - 1 WHERE id = '%s'",
              v);
@@ -732,22 +750,21 @@ int main(void) {
     if (sodium_init() < 0)
         return 1;
     Suite *s = suite_create("redemptions");
-    TCase *tc = tcase_create("redemptions");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, a_voucher_pays_part_of_an_own_reserved_order);
-    tcase_add_test(tc, a_token_stands_for_its_voucher);
-    tcase_add_test(tc, each_failing_condition_has_its_own_problem_and_changes_nothing);
-    tcase_add_test(tc, an_order_pays_with_vouchers_and_cancelling_returns_them);
-    tcase_add_test(tc, an_order_whose_voucher_fails_is_not_made);
-    tcase_add_test(tc, cancelling_after_revocation_returns_the_amount_to_the_programme);
-    tcase_add_test(tc, cancelling_after_expiry_returns_the_amount_to_the_programme);
-    tcase_add_test(tc, completing_an_order_settles_its_subsidy_to_the_provider);
-    tcase_add_test(tc, matching_prices_what_the_vouchers_would_pay);
-    tcase_add_test(tc, a_thousand_concurrent_full_redemptions_succeed_exactly_once);
-    tcase_add_test(tc, a_thousand_concurrent_small_redemptions_take_floor_v_over_a);
-    tcase_add_test(tc, concurrent_replays_of_one_redemption_key_debit_once);
-    tcase_add_test(tc, ledger_check_proves_the_books_and_finds_a_forged_balance);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, a_voucher_pays_part_of_an_own_reserved_order, 600, setup, teardown);
+    th_case(s, a_token_stands_for_its_voucher, 600, setup, teardown);
+    th_case(s, each_failing_condition_has_its_own_problem_and_changes_nothing, 600, setup,
+            teardown);
+    th_case(s, an_order_pays_with_vouchers_and_cancelling_returns_them, 600, setup, teardown);
+    th_case(s, an_order_whose_voucher_fails_is_not_made, 600, setup, teardown);
+    th_case(s, cancelling_after_revocation_returns_the_amount_to_the_programme, 600, setup,
+            teardown);
+    th_case(s, cancelling_after_expiry_returns_the_amount_to_the_programme, 600, setup, teardown);
+    th_case(s, completing_an_order_settles_its_subsidy_to_the_provider, 600, setup, teardown);
+    th_case(s, matching_prices_what_the_vouchers_would_pay, 600, setup, teardown);
+    th_case(s, a_thousand_concurrent_full_redemptions_succeed_exactly_once, 600, setup, teardown);
+    th_case(s, a_thousand_concurrent_small_redemptions_take_floor_v_over_a, 600, setup, teardown);
+    th_case(s, concurrent_replays_of_one_redemption_key_debit_once, 600, setup, teardown);
+    th_case(s, ledger_check_proves_the_books_and_finds_a_forged_balance, 600, setup, teardown);
     return th_run(s);
 }

@@ -5,9 +5,16 @@
  * parses back to the same figures; bad parameters and Accept headers are refused naming what
  * is wrong; a city sees nothing of another; each anomaly flag fires on crafted data and says
  * why. */
-#include "voucher_world.h"
+#include "world.h"
 
-static struct vw w;
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct world w;
 static struct th_auth prov2, inst3;
 static char *prov2_org, *inst3_org, *offer2;
 
@@ -16,8 +23,8 @@ static char *prog_a, *prog_b, *hami_prog;
 
 /* The world, and its money built at random once for every test (each runs in its own
  * process; the database is what they share). */
-static void setup(void) {
-    vw_setup(&w, "reports", false);
+static void up(void) {
+    world_setup(&w, "reports", WORLD_OFFER);
     /* an eastern provider, and an institute whose name needs quoting in CSV */
     prov2_org = th_org(&w.srv, &w.op, "provider", "East Compute", w.city);
     json_t *b = json_pack("{s:s, s:s, s:s}", "type", "institute", "name", "Lab, \"Quoted\" & Co",
@@ -44,15 +51,18 @@ static void setup(void) {
     build_random_money();
 }
 
-static void teardown(void) {
-    vw_ledger_ok(&w);
+static void ledger_ok(void) {
+    world_ledger_ok(&w);
+}
+
+static int down(void) {
     free(prov2_org);
     free(inst3_org);
     free(offer2);
     free(prog_a);
     free(prog_b);
     free(hami_prog);
-    vw_teardown(&w);
+    return world_teardown(&w);
 }
 
 /* ==== helpers ============================================================================= */
@@ -188,15 +198,15 @@ static void build_random_money(void) {
     seed = (unsigned)time(NULL);
     fprintf(stderr, "check_reports: random seed %u\n", seed);
     srand(seed);
-    prog_a = vw_program(&w, NULL);
-    prog_b = vw_program(&w, "{\"max_subsidy_bp\":8000}");
+    prog_a = world_program(&w, NULL);
+    prog_b = world_program(&w, "{\"max_subsidy_bp\":8000}");
     const struct th_auth *insts[] = {&w.inst, &w.inst2, &inst3};
     const char *orgs[] = {w.inst_org, w.inst2_org, inst3_org};
     char *vouchers[9];
     long long balance[9];
     for (int i = 0; i < 9; i++) {
         balance[i] = 20000 + rand() % 200000;
-        vouchers[i] = vw_voucher_id(&w, i % 2 ? prog_b : prog_a, orgs[i % 3], balance[i]);
+        vouchers[i] = world_voucher_id(&w, i % 2 ? prog_b : prog_a, orgs[i % 3], balance[i]);
     }
     char start[32];
     for (int k = 0; k < 24; k++) {
@@ -243,13 +253,13 @@ static void build_random_money(void) {
              "{\"institute_id\":\"%s\",\"face_value_fen\":77777,\"expires_at\":\"2030-01-01T00:00:"
              "00Z\"}",
              w.other_inst_org);
-    r = vw_issue(&w, NULL, &w.other_admin, hami_prog, body, NULL);
+    r = world_issue(&w, NULL, &w.other_admin, hami_prog, body, NULL);
     th_assert_status(&r, 201);
     char *hv = strdup(th_str(&r, "id"));
     th_resp_free(&r);
     free(paid_order(&w.other_inst, w.offer, 1, 10, "2030-03-01T00:00:00Z", hv, 5555));
     free(hv);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
 }
 
 /* ==== the report ========================================================================== */
@@ -399,7 +409,8 @@ END_TEST
 
 START_TEST(a_time_range_selects_movements_by_when_they_happened) {
     char q[256], from[32], to[32];
-    snprintf(q, sizeof q, "group_by=month&from=%s&to=%s", vw_time(from, -3600), vw_time(to, 3600));
+    snprintf(q, sizeof q, "group_by=month&from=%s&to=%s", world_time(from, -3600),
+             world_time(to, 3600));
     struct th_resp all = report(&w.admin, "group_by=month");
     struct th_resp now = report(&w.admin, q);
     ck_assert_int_eq(jint(json_object_get(now.json, "totals"), "subsidy_fen"),
@@ -407,7 +418,7 @@ START_TEST(a_time_range_selects_movements_by_when_they_happened) {
     ck_assert_int_eq(strncmp(json_string_value(json_object_get(now.json, "from")), from, 19), 0);
     th_resp_free(&now);
     th_resp_free(&all);
-    snprintf(q, sizeof q, "from=%s", vw_time(from, 3600));
+    snprintf(q, sizeof q, "from=%s", world_time(from, 3600));
     struct th_resp later = report(&w.admin, q);
     ck_assert_int_eq(json_array_size(json_object_get(later.json, "items")), 0);
     ck_assert_int_eq(jint(json_object_get(later.json, "totals"), "vouchers_issued_fen"), 0);
@@ -565,9 +576,9 @@ static json_t *find_flag(json_t *items, const char *kind, const char *subject) {
 }
 
 START_TEST(each_anomaly_fires_on_crafted_data_and_says_why) {
-    char *p = vw_program(&w, NULL);
-    char *big = vw_voucher_id(&w, p, inst3_org, 10000000);
-    char *small = vw_voucher_id(&w, p, w.inst2_org, 10000);
+    char *p = world_program(&w, NULL);
+    char *big = world_voucher_id(&w, p, inst3_org, 10000000);
+    char *small = world_voucher_id(&w, p, w.inst2_org, 10000);
     /* inst3: 12 orders with redemptions inside an hour (none before), 3 of them cancelled */
     for (int k = 0; k < 12; k++) {
         char start[32];
@@ -631,15 +642,12 @@ int main(void) {
     if (sodium_init() < 0)
         return 1;
     Suite *s = suite_create("reports");
-    TCase *tc = tcase_create("reports");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, totals_of_every_grouping_reconcile_with_the_ledger);
-    tcase_add_test(tc, a_city_sees_nothing_of_another);
-    tcase_add_test(tc, a_time_range_selects_movements_by_when_they_happened);
-    tcase_add_test(tc, csv_parses_back_to_the_same_figures);
-    tcase_add_test(tc, bad_parameters_and_accept_headers_are_refused_naming_them);
-    tcase_add_test(tc, each_anomaly_fires_on_crafted_data_and_says_why);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, totals_of_every_grouping_reconcile_with_the_ledger, 600, NULL, ledger_ok);
+    th_case(s, a_city_sees_nothing_of_another, 600, NULL, ledger_ok);
+    th_case(s, a_time_range_selects_movements_by_when_they_happened, 600, NULL, ledger_ok);
+    th_case(s, csv_parses_back_to_the_same_figures, 600, NULL, ledger_ok);
+    th_case(s, bad_parameters_and_accept_headers_are_refused_naming_them, 600, NULL, ledger_ok);
+    th_case(s, each_anomaly_fires_on_crafted_data_and_says_why, 600, NULL, ledger_ok);
     return th_run(s);
 }

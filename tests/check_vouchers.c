@@ -3,23 +3,40 @@
  * tokens (PASETO v4.public, recomputed identically, verified online and offline, forged,
  * tampered, unknown key, key rotation), reads and isolation, revocation and expiry without a
  * cron, and the idempotency records' cleanup. The ledger check closes every scenario. */
-#include "voucher_world.h"
+#include "world.h"
+
+#include "paseto.h"
+#include "vtoken.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <pthread.h>
 #include <sys/wait.h>
 
-static struct vw w;
+static struct world w;
 static char *program; /* budget 100 000 000, max_subsidy_bp 5000 */
 
+static void up(void) {
+    world_setup(&w, "vouchers", WORLD_TWO_SERVERS | WORLD_OFFER);
+}
+
+static int down(void) {
+    return world_teardown(&w);
+}
+
+/* Each test case gets a programme of its own, and leaves the ledger in order. */
 static void setup(void) {
-    vw_setup(&w, "vouchers", true);
-    program = vw_program(&w, NULL);
+    program = world_program(&w, NULL);
 }
 
 static void teardown(void) {
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(program);
-    vw_teardown(&w);
 }
 
 /* ==== helpers ============================================================================= */
@@ -73,7 +90,7 @@ START_TEST(issuing_one_voucher_commits_budget_and_returns_its_token) {
     long long issued0, released0, avail0;
     balances(program, &issued0, &released0, &avail0);
     struct th_resp r =
-        vw_voucher(&w, program, w.inst_org, 12345, "2029-03-01T08:00:00+08:00", NULL);
+        world_voucher(&w, program, w.inst_org, 12345, "2029-03-01T08:00:00+08:00", NULL);
     char *loc = th_header(&r, "Location");
     char *want = path_of("/v1/vouchers/%s", th_str(&r, "id"));
     ck_assert_str_eq(loc, want);
@@ -133,7 +150,7 @@ START_TEST(issuing_one_voucher_commits_budget_and_returns_its_token) {
     balances(program, &issued, &released, &avail);
     ck_assert_int_eq(issued, issued0 + 12345);
     ck_assert_int_eq(avail, avail0 - 12345);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
 }
 END_TEST
 
@@ -156,20 +173,20 @@ static char *batch_body(int n, int face, int bad_at) {
 }
 
 START_TEST(a_batch_of_ten_thousand_is_issued_all_or_nothing) {
-    char *p = vw_program(&w, "{\"budget_fen\":1000000}");
-    long long before = vw_sql_ll(&w, "SELECT count(*) FROM vouchers");
+    char *p = world_program(&w, "{\"budget_fen\":1000000}");
+    long long before = world_sql_ll(&w, "SELECT count(*) FROM vouchers");
     /* one bad institute at the very end refuses the whole batch */
     char *bad = batch_body(10000, 100, 9999);
     ck_assert_int_lt((int)strlen(bad), 1024 * 1024);
-    struct th_resp r = vw_issue(&w, NULL, &w.admin, p, bad, NULL);
+    struct th_resp r = world_issue(&w, NULL, &w.admin, p, bad, NULL);
     th_assert_problem(&r, 404, "not-found");
     ck_assert_ptr_nonnull(strstr(th_str(&r, "detail"), "vouchers[9999].institute_id"));
     th_resp_free(&r);
     free(bad);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers"), before);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers"), before);
 
     char *good = batch_body(10000, 100, -1);
-    r = vw_issue(&w, NULL, &w.admin, p, good, NULL);
+    r = world_issue(&w, NULL, &w.admin, p, good, NULL);
     th_assert_status(&r, 201);
     json_t *items = json_object_get(r.json, "items");
     ck_assert_int_eq((int)json_array_size(items), 10000);
@@ -181,47 +198,49 @@ START_TEST(a_batch_of_ten_thousand_is_issued_all_or_nothing) {
         ck_assert_int_eq(json_integer_value(json_object_get(v, "face_value_fen")), 100);
     }
     th_resp_free(&r);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", p),
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", p),
                      10000);
     long long issued, released, avail;
     balances(p, &issued, &released, &avail);
     ck_assert_int_eq(issued, 1000000);
     ck_assert_int_eq(avail, 0);
     /* the budget is spent: one more fen is refused, and nothing changes */
-    r = vw_issue(&w, NULL, &w.admin, p, good, NULL);
+    r = world_issue(&w, NULL, &w.admin, p, good, NULL);
     th_assert_problem(&r, 409, "budget-exceeded");
     th_resp_free(&r);
     free(good);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", p),
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", p),
                      10000);
     /* each voucher is audited */
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM audit_events WHERE action = 'voucher.issue' "
-                               "AND data->>'program_id' = '%s'",
-                               p),
-                     10000);
-    vw_ledger_ok(&w);
+    ck_assert_int_eq(
+        world_sql_ll(&w,
+                     "SELECT count(*) FROM audit_events WHERE action = 'voucher.issue' "
+                     "AND data->>'program_id' = '%s'",
+                     p),
+        10000);
+    world_ledger_ok(&w);
     free(p);
 }
 END_TEST
 
 START_TEST(a_batch_over_the_available_budget_changes_nothing) {
-    char *p = vw_program(&w, "{\"budget_fen\":1000}");
+    char *p = world_program(&w, "{\"budget_fen\":1000}");
     char *b = batch_body(11, 100, -1);
-    struct th_resp r = vw_issue(&w, NULL, &w.admin, p, b, NULL);
+    struct th_resp r = world_issue(&w, NULL, &w.admin, p, b, NULL);
     th_assert_problem(&r, 409, "budget-exceeded");
     ck_assert_ptr_nonnull(strstr(th_str(&r, "detail"), "1100"));
     th_resp_free(&r);
     free(b);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", p), 0);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT issued_fen FROM programs WHERE id = '%s'", p), 0);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", p),
+                     0);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT issued_fen FROM programs WHERE id = '%s'", p), 0);
     b = batch_body(10, 100, -1);
-    r = vw_issue(&w, NULL, &w.admin, p, b, NULL);
+    r = world_issue(&w, NULL, &w.admin, p, b, NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
     free(b);
     free(p);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
 }
 END_TEST
 
@@ -247,7 +266,7 @@ START_TEST(each_voucher_of_a_request_is_validated) {
     };
     for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
         snprintf(body, sizeof body, shape[i].json, w.inst_org);
-        struct th_resp r = vw_issue(&w, NULL, &w.admin, program, body, NULL);
+        struct th_resp r = world_issue(&w, NULL, &w.admin, program, body, NULL);
         th_assert_problem(&r, 400, "validation-failed");
         ck_assert_msg(strcmp(th_str(&r, "errors.0.field"), shape[i].field) == 0, "expected %s: %s",
                       shape[i].field, r.body);
@@ -269,7 +288,7 @@ START_TEST(each_voucher_of_a_request_is_validated) {
          ",\"not_before\":\"2029-06-01T00:00:00Z\",\"expires_at\":\"2029-05-01T00:00:00Z\"", 400,
          "validation-failed", "after not_before"},
     };
-    long long before = vw_sql_ll(&w, "SELECT count(*) FROM vouchers");
+    long long before = world_sql_ll(&w, "SELECT count(*) FROM vouchers");
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         if (strstr(rules[i].extra, "expires_at"))
             snprintf(body, sizeof body, "{\"institute_id\":\"%s\",\"face_value_fen\":100%s}",
@@ -279,27 +298,27 @@ START_TEST(each_voucher_of_a_request_is_validated) {
                      "{\"institute_id\":\"%s\",\"face_value_fen\":100,"
                      "\"expires_at\":\"2029-01-01T00:00:00Z\"}",
                      rules[i].inst);
-        struct th_resp r = vw_issue(&w, NULL, &w.admin, program, body, NULL);
+        struct th_resp r = world_issue(&w, NULL, &w.admin, program, body, NULL);
         th_assert_problem(&r, rules[i].status, rules[i].slug);
         ck_assert_msg(strstr(th_str(&r, "detail"), rules[i].words), "%s", r.body);
         th_resp_free(&r);
     }
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers"), before);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers"), before);
     /* who may issue: Chengdu's administrator and the operator; not Hami's, not the others */
     snprintf(
         body, sizeof body,
         "{\"institute_id\":\"%s\",\"face_value_fen\":100,\"expires_at\":\"2029-01-01T00:00:00Z\"}",
         w.inst_org);
-    struct th_resp r = vw_issue(&w, NULL, &w.other_admin, program, body, NULL);
+    struct th_resp r = world_issue(&w, NULL, &w.other_admin, program, body, NULL);
     th_assert_problem(&r, 404, "not-found");
     th_resp_free(&r);
     const struct th_auth *refused[] = {&w.auditor, &w.inst, &w.prov};
     for (int i = 0; i < 3; i++) {
-        r = vw_issue(&w, NULL, refused[i], program, body, NULL);
+        r = world_issue(&w, NULL, refused[i], program, body, NULL);
         th_assert_problem(&r, 403, "forbidden");
         th_resp_free(&r);
     }
-    r = vw_issue(&w, NULL, &w.op, program, body, NULL);
+    r = world_issue(&w, NULL, &w.op, program, body, NULL);
     th_assert_status(&r, 201);
     th_resp_free(&r);
 }
@@ -312,23 +331,25 @@ START_TEST(an_idempotency_key_replays_issuance) {
         "{\"institute_id\":\"%s\",\"face_value_fen\":777,\"expires_at\":\"2029-01-01T00:00:00Z\"}",
         w.inst_org);
     const char *key[] = {"Idempotency-Key: issue-777", NULL};
-    struct th_resp a = vw_issue(&w, NULL, &w.admin, program, body, key);
+    struct th_resp a = world_issue(&w, NULL, &w.admin, program, body, key);
     th_assert_status(&a, 201);
-    struct th_resp b = vw_issue(&w, &w.srv2, &w.admin, program, body, key);
+    struct th_resp b = world_issue(&w, &w.srv2, &w.admin, program, body, key);
     th_assert_status(&b, 201);
     ck_assert_str_eq(a.body, b.body);
     char *replayed = th_header(&b, "Idempotent-Replayed");
     ck_assert_str_eq(replayed, "true");
     free(replayed);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE face_value_fen = 777"), 1);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE face_value_fen = 777"),
+                     1);
     th_resp_free(&a);
     th_resp_free(&b);
     body[strlen(body) - 1] = '\0';
     strcat(body, ",\"not_before\":\"2027-01-01T00:00:00Z\"}");
-    struct th_resp c = vw_issue(&w, NULL, &w.admin, program, body, key);
+    struct th_resp c = world_issue(&w, NULL, &w.admin, program, body, key);
     th_assert_problem(&c, 422, "idempotency-key-reused");
     th_resp_free(&c);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE face_value_fen = 777"), 1);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE face_value_fen = 777"),
+                     1);
 }
 END_TEST
 
@@ -341,7 +362,7 @@ struct replay {
 static void replay_one(int i, void *ctx) {
     struct replay *x = ctx;
     const char *key[] = {"Idempotency-Key: concurrent-issue", NULL};
-    struct th_resp r = vw_issue(&w, i % 2 ? &w.srv2 : &w.srv, &w.admin, program, x->body, key);
+    struct th_resp r = world_issue(&w, i % 2 ? &w.srv2 : &w.srv, &w.admin, program, x->body, key);
     x->status[i] = r.status;
     x->answers[i] = strdup(r.body);
     th_resp_free(&r);
@@ -360,7 +381,8 @@ START_TEST(concurrent_replays_of_one_key_have_one_effect_and_one_answer) {
     }
     for (int i = 0; i < 32; i++)
         free(x.answers[i]);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE face_value_fen = 4242"), 1);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE face_value_fen = 4242"),
+                     1);
 }
 END_TEST
 
@@ -377,7 +399,7 @@ static void race_one(int i, void *ctx) {
         body, sizeof body,
         "{\"institute_id\":\"%s\",\"face_value_fen\":7000,\"expires_at\":\"2029-01-01T00:00:00Z\"}",
         i % 2 ? w.inst_org : w.inst2_org);
-    struct th_resp r = vw_issue(&w, i % 2 ? &w.srv2 : &w.srv, &w.admin, x->program, body, NULL);
+    struct th_resp r = world_issue(&w, i % 2 ? &w.srv2 : &w.srv, &w.admin, x->program, body, NULL);
     pthread_mutex_lock(&x->lock);
     if (r.status == 201)
         x->ok++;
@@ -391,17 +413,17 @@ static void race_one(int i, void *ctx) {
 }
 
 START_TEST(concurrent_issuance_racing_for_the_last_of_the_budget_never_overspends) {
-    struct race x = {.program = vw_program(&w, "{\"budget_fen\":100000}")};
+    struct race x = {.program = world_program(&w, "{\"budget_fen\":100000}")};
     pthread_mutex_init(&x.lock, NULL);
     th_parallel(40, race_one, &x);
     ck_assert_int_eq(x.other, 0);
     ck_assert_int_eq(x.ok, 14); /* floor(100000 / 7000) */
     ck_assert_int_eq(x.refused, 26);
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT issued_fen FROM programs WHERE id = '%s'", x.program),
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT issued_fen FROM programs WHERE id = '%s'", x.program),
                      98000);
     ck_assert_int_eq(
-        vw_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", x.program), 14);
-    vw_ledger_ok(&w);
+        world_sql_ll(&w, "SELECT count(*) FROM vouchers WHERE program_id = '%s'", x.program), 14);
+    world_ledger_ok(&w);
     free(x.program);
 }
 END_TEST
@@ -409,8 +431,8 @@ END_TEST
 /* ==== reads =============================================================================== */
 
 START_TEST(institutes_see_their_own_vouchers_and_city_staff_their_citys) {
-    char *mine = vw_voucher_id(&w, program, w.inst_org, 31);
-    char *theirs = vw_voucher_id(&w, program, w.inst2_org, 32);
+    char *mine = world_voucher_id(&w, program, w.inst_org, 31);
+    char *theirs = world_voucher_id(&w, program, w.inst2_org, 32);
     char *p = path_of("/v1/vouchers/%s", theirs);
     struct th_resp r = th_req(&w.srv, "GET", p, &w.inst, NULL, NULL);
     th_assert_problem(&r, 404, "not-found");
@@ -469,8 +491,8 @@ END_TEST
 /* ==== revocation and expiry =============================================================== */
 
 START_TEST(revoking_releases_the_balance_to_the_programme) {
-    char *p = vw_program(&w, "{\"budget_fen\":5000}");
-    char *v = vw_voucher_id(&w, p, w.inst_org, 5000);
+    char *p = world_program(&w, "{\"budget_fen\":5000}");
+    char *v = world_voucher_id(&w, p, w.inst_org, 5000);
     char *rp = path_of("/v1/vouchers/%s/revoke", v);
     struct th_resp r = th_req(&w.srv, "POST", rp, &w.inst, NULL, NULL);
     th_assert_problem(&r, 403, "forbidden");
@@ -494,9 +516,9 @@ START_TEST(revoking_releases_the_balance_to_the_programme) {
     ck_assert_int_eq(released, 5000);
     ck_assert_int_eq(avail, 5000);
     /* the released budget can be issued again */
-    char *v2 = vw_voucher_id(&w, p, w.inst2_org, 5000);
+    char *v2 = world_voucher_id(&w, p, w.inst2_org, 5000);
     free(v2);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(rp);
     free(v);
     free(p);
@@ -504,17 +526,17 @@ START_TEST(revoking_releases_the_balance_to_the_programme) {
 END_TEST
 
 START_TEST(an_expired_voucher_is_released_without_a_cron) {
-    char *p = vw_program(&w, "{\"budget_fen\":300}");
+    char *p = world_program(&w, "{\"budget_fen\":300}");
     char soon[32];
-    /* the read path releases a due expiry before it answers */
-    struct th_resp r = vw_voucher(&w, p, w.inst_org, 100, vw_time(soon, 3), NULL);
+    /* a read shows a due expiry as released (the display-time rule; reads never write) */
+    struct th_resp r = world_voucher(&w, p, w.inst_org, 100, world_time(soon, 3), NULL);
     char *v1 = strdup(th_str(&r, "id"));
     th_resp_free(&r);
     /* and the maintenance thread releases one that nobody reads */
-    r = vw_voucher(&w, p, w.inst2_org, 200, vw_time(soon, 3), NULL);
+    r = world_voucher(&w, p, w.inst2_org, 200, world_time(soon, 3), NULL);
     char *v2 = strdup(th_str(&r, "id"));
     th_resp_free(&r);
-    sleep(4);
+    th_wait_past(w.dburl, soon, 15000); /* both have expired now */
     char *path = path_of("/v1/vouchers/%s", v1);
     r = th_req(&w.srv, "GET", path, &w.inst, NULL, NULL);
     th_assert_status(&r, 200);
@@ -523,34 +545,27 @@ START_TEST(an_expired_voucher_is_released_without_a_cron) {
     ck_assert_int_eq(th_int(&r, "released_fen"), 100);
     th_resp_free(&r);
     free(path);
-    bool released = false;
-    for (int i = 0; i < 50 && !released; i++) {
-        char *st = NULL;
-        char sql[160];
-        snprintf(sql, sizeof sql, "SELECT status FROM vouchers WHERE id = '%s'", v2);
-        st = th_sql(w.dburl, sql);
-        released = strcmp(st, "expired") == 0;
-        free(st);
-        if (!released)
-            usleep(200000);
-    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT status FROM vouchers WHERE id = '%s'", v2);
+    bool released = th_sql_wait(w.dburl, sql, "expired", 10000);
     ck_assert_msg(released, "the maintenance thread did not release voucher %s", v2);
     long long issued, rel, avail;
     balances(p, &issued, &rel, &avail);
     ck_assert_int_eq(rel, 300);
     ck_assert_int_eq(avail, 300);
-    ck_assert_int_eq(vw_sql_ll(&w,
-                               "SELECT count(*) FROM audit_events WHERE action = 'voucher.expire' "
-                               "AND subject_id IN ('%s', '%s')",
-                               v1, v2),
-                     2);
+    ck_assert_int_eq(
+        world_sql_ll(&w,
+                     "SELECT count(*) FROM audit_events WHERE action = 'voucher.expire' "
+                     "AND subject_id IN ('%s', '%s')",
+                     v1, v2),
+        2);
     /* an expired voucher cannot be revoked */
     path = path_of("/v1/vouchers/%s/revoke", v1);
     r = th_req(&w.srv, "POST", path, &w.admin, NULL, NULL);
     th_assert_problem(&r, 409, "voucher-expired");
     th_resp_free(&r);
     free(path);
-    vw_ledger_ok(&w);
+    world_ledger_ok(&w);
     free(v1);
     free(v2);
     free(p);
@@ -561,10 +576,10 @@ END_TEST
 
 START_TEST(verify_reports_signature_claims_and_live_state) {
     char later[32], soon[32];
-    struct th_resp r = vw_voucher(&w, program, w.inst_org, 502, vw_time(soon, 3), NULL);
+    struct th_resp r = world_voucher(&w, program, w.inst_org, 502, world_time(soon, 3), NULL);
     char *expiring = strdup(th_str(&r, "token"));
     th_resp_free(&r);
-    r = vw_voucher(&w, program, w.inst_org, 500, NULL, NULL);
+    r = world_voucher(&w, program, w.inst_org, 500, NULL, NULL);
     char *good = strdup(th_str(&r, "token")), *id = strdup(th_str(&r, "id"));
     th_resp_free(&r);
     struct th_resp v = verify(&w.srv2, good);
@@ -575,19 +590,20 @@ START_TEST(verify_reports_signature_claims_and_live_state) {
     ck_assert_str_eq(th_str(&v, "voucher.status"), "active");
     th_resp_free(&v);
 
-    char *forged = vw_forge_signature(good), *tampered = vw_tamper_payload(good);
-    char *foreign = vw_foreign_key_token(good);
+    char *forged = world_forge_signature(good), *tampered = world_tamper_payload(good);
+    char *foreign = world_foreign_key_token(good);
     assert_verdict(&w.srv, forged, false, "voucher-token-invalid");
     assert_verdict(&w.srv, tampered, false, "voucher-token-invalid");
     assert_verdict(&w.srv, foreign, false, "voucher-key-unknown");
     assert_verdict(&w.srv, "v4.local.abc", false, "voucher-token-invalid");
     assert_verdict(&w.srv, "not a token", false, "voucher-token-invalid");
 
-    r = vw_voucher(&w, program, w.inst_org, 501, NULL, ",\"not_before\":\"2029-01-01T00:00:00Z\"");
+    r = world_voucher(&w, program, w.inst_org, 501, NULL,
+                      ",\"not_before\":\"2029-01-01T00:00:00Z\"");
     char *future = strdup(th_str(&r, "token"));
     th_resp_free(&r);
     assert_verdict(&w.srv, future, false, "voucher-not-yet-valid");
-    r = vw_voucher(&w, program, w.inst_org, 503, vw_time(later, 3600), NULL);
+    r = world_voucher(&w, program, w.inst_org, 503, world_time(later, 3600), NULL);
     char *revoked = strdup(th_str(&r, "token"));
     char *rp = path_of("/v1/vouchers/%s/revoke", th_str(&r, "id"));
     th_resp_free(&r);
@@ -595,7 +611,7 @@ START_TEST(verify_reports_signature_claims_and_live_state) {
     th_assert_status(&r, 200);
     th_resp_free(&r);
     assert_verdict(&w.srv2, revoked, false, "voucher-revoked");
-    sleep(4);
+    th_wait_past(w.dburl, soon, 15000);
     assert_verdict(&w.srv, expiring, false, "voucher-expired");
     /* the body is checked like any other */
     r = th_req(&w.srv, "POST", "/v1/vouchers/verify", &w.inst, "{}", NULL);
@@ -642,7 +658,7 @@ START_TEST(voucher_verify_checks_a_token_offline_with_saved_keys) {
     fputs("{\"items\":[{\"kid\":\"k4.pid.x\",\"paserk\":\"k4.public.y\"}]}", f);
     fclose(f);
     th_resp_free(&k);
-    struct th_resp r = vw_voucher(&w, program, w.inst_org, 900, NULL, NULL);
+    struct th_resp r = world_voucher(&w, program, w.inst_org, 900, NULL, NULL);
     char *token = strdup(th_str(&r, "token")), *id = strdup(th_str(&r, "id"));
     th_resp_free(&r);
 
@@ -656,7 +672,7 @@ START_TEST(voucher_verify_checks_a_token_offline_with_saved_keys) {
     json_decref(j);
     free(out);
 
-    char *forged = vw_forge_signature(token), *foreign = vw_foreign_key_token(token);
+    char *forged = world_forge_signature(token), *foreign = world_foreign_key_token(token);
     snprintf(cmd, sizeof cmd, "%s voucher-verify '%s' --keys %s 2>/dev/null", th_suanlid(), forged,
              keys);
     ck_assert_int_eq(run(cmd, &out), 1);
@@ -692,15 +708,11 @@ START_TEST(idempotency_records_older_than_48_hours_are_dropped) {
              "('%s', 'young-key', 'x', 201, '{}', now() - interval '47 hours')",
              w.admin.user_id, w.admin.user_id);
     free(th_sql(w.dburl, sql));
-    bool gone = false;
-    for (int i = 0; i < 50 && !gone; i++) {
-        gone = vw_sql_ll(&w, "SELECT count(*) FROM idempotency_keys WHERE key = 'old-key'") == 0;
-        if (!gone)
-            usleep(200000);
-    }
+    bool gone = th_sql_wait(w.dburl, "SELECT count(*) FROM idempotency_keys WHERE key = 'old-key'",
+                            "0", 10000);
     ck_assert_msg(gone, "the 49-hour-old idempotency record was not dropped");
-    ck_assert_int_eq(vw_sql_ll(&w, "SELECT count(*) FROM idempotency_keys WHERE key = 'young-key'"),
-                     1);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM idempotency_keys WHERE key = 'young-key'"), 1);
 }
 END_TEST
 
@@ -737,7 +749,7 @@ END_TEST
 /* A new key signs from then on; vouchers signed by the old one stay valid until they expire;
  * a server that does not hold a token's key refuses it (fail closed). */
 START_TEST(after_rotation_old_vouchers_stay_valid_and_unknown_keys_fail_closed) {
-    struct th_resp r = vw_voucher(&w, program, w.inst_org, 1111, "2029-09-09T00:00:00Z", NULL);
+    struct th_resp r = world_voucher(&w, program, w.inst_org, 1111, "2029-09-09T00:00:00Z", NULL);
     char *old_token = strdup(th_str(&r, "token")), *old_id = strdup(th_str(&r, "id"));
     char *old_kid = strdup(th_str(&r, "kid"));
     th_resp_free(&r);
@@ -778,7 +790,7 @@ START_TEST(after_rotation_old_vouchers_stay_valid_and_unknown_keys_fail_closed) 
         body, sizeof body,
         "{\"institute_id\":\"%s\",\"face_value_fen\":2222,\"expires_at\":\"2029-01-01T00:00:00Z\"}",
         w.inst_org);
-    r = vw_issue(&w, &s3, &w.admin, program, body, NULL);
+    r = world_issue(&w, &s3, &w.admin, program, body, NULL);
     th_assert_status(&r, 201);
     ck_assert_str_eq(th_str(&r, "kid"), new_kid_copy);
     char *new_token = strdup(th_str(&r, "token"));
@@ -807,24 +819,23 @@ int main(void) {
     if (sodium_init() < 0)
         return 1;
     Suite *s = suite_create("vouchers");
-    TCase *tc = tcase_create("vouchers");
-    tcase_add_unchecked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, issuing_one_voucher_commits_budget_and_returns_its_token);
-    tcase_add_test(tc, a_batch_of_ten_thousand_is_issued_all_or_nothing);
-    tcase_add_test(tc, a_batch_over_the_available_budget_changes_nothing);
-    tcase_add_test(tc, each_voucher_of_a_request_is_validated);
-    tcase_add_test(tc, an_idempotency_key_replays_issuance);
-    tcase_add_test(tc, concurrent_replays_of_one_key_have_one_effect_and_one_answer);
-    tcase_add_test(tc, concurrent_issuance_racing_for_the_last_of_the_budget_never_overspends);
-    tcase_add_test(tc, institutes_see_their_own_vouchers_and_city_staff_their_citys);
-    tcase_add_test(tc, revoking_releases_the_balance_to_the_programme);
-    tcase_add_test(tc, an_expired_voucher_is_released_without_a_cron);
-    tcase_add_test(tc, verify_reports_signature_claims_and_live_state);
-    tcase_add_test(tc, voucher_verify_checks_a_token_offline_with_saved_keys);
-    tcase_add_test(tc, idempotency_records_older_than_48_hours_are_dropped);
-    tcase_add_test(tc, keys_are_public_paserk_with_status);
-    tcase_add_test(tc, after_rotation_old_vouchers_stay_valid_and_unknown_keys_fail_closed);
-    suite_add_tcase(s, tc);
+    th_shared(up, down);
+    th_case(s, issuing_one_voucher_commits_budget_and_returns_its_token, 300, setup, teardown);
+    th_case(s, a_batch_of_ten_thousand_is_issued_all_or_nothing, 300, setup, teardown);
+    th_case(s, a_batch_over_the_available_budget_changes_nothing, 300, setup, teardown);
+    th_case(s, each_voucher_of_a_request_is_validated, 300, setup, teardown);
+    th_case(s, an_idempotency_key_replays_issuance, 300, setup, teardown);
+    th_case(s, concurrent_replays_of_one_key_have_one_effect_and_one_answer, 300, setup, teardown);
+    th_case(s, concurrent_issuance_racing_for_the_last_of_the_budget_never_overspends, 300, setup,
+            teardown);
+    th_case(s, institutes_see_their_own_vouchers_and_city_staff_their_citys, 300, setup, teardown);
+    th_case(s, revoking_releases_the_balance_to_the_programme, 300, setup, teardown);
+    th_case(s, an_expired_voucher_is_released_without_a_cron, 300, setup, teardown);
+    th_case(s, verify_reports_signature_claims_and_live_state, 300, setup, teardown);
+    th_case(s, voucher_verify_checks_a_token_offline_with_saved_keys, 300, setup, teardown);
+    th_case(s, idempotency_records_older_than_48_hours_are_dropped, 300, setup, teardown);
+    th_case(s, keys_are_public_paserk_with_status, 300, setup, teardown);
+    th_case(s, after_rotation_old_vouchers_stay_valid_and_unknown_keys_fail_closed, 300, setup,
+            teardown);
     return th_run(s);
 }

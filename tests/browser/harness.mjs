@@ -79,7 +79,7 @@ export async function startServer() {
 
 // Every response a page gets from the server for what openapi.yaml describes (the API, the
 // operations endpoints, /openapi.yaml and /docs; not the UI's static files) is appended to
-// SUANLI_TEST_RESPONSES in the format of tests/harness.c's record(), for tests/run-all's
+// SUANLI_TEST_RESPONSES in the format of tests/lib/harness.c's record(), for tests/run-all's
 // contract step (tests/contract/validate.mjs). Responses a test stubs with page.route() are
 // not the server's and carry no X-Request-Id (the server sets one on every reply): skipped.
 const SPEC_PATH = /^\/(v1\/.*|healthz|readyz|metrics|openapi\.yaml|docs)$/;
@@ -104,7 +104,7 @@ function recordResponses(context, base) {
       const text = buf.toString('utf8');
       try { rec.body = JSON.parse(text); } catch { rec.text = text; }
     }, () => {
-      // 204 and 304 have no body (as tests/harness.c records them: empty text); any other is
+      // 204 and 304 have no body (as tests/lib/harness.c records them: empty text); any other is
       // checked for its status and content type only.
       if (rec.status === 204 || rec.status === 304) rec.text = '';
       else recordStats.withoutBody++;

@@ -1,5 +1,5 @@
 // Checks every response recorded by the integration suites (JSON Lines written by
-// tests/harness.c) against openapi.yaml: the operation must exist, the status must be
+// tests/lib/harness.c) against openapi.yaml: the operation must exist, the status must be
 // documented for it, the content type must match, and the body must validate against the
 // documented schema. Prints "contract: N responses checked, M mismatches" and exits 1 on any.
 import { readFileSync } from 'node:fs';

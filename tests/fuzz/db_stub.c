@@ -36,6 +36,16 @@ int db_exec_read(const char *sql, int nparams, const char *const *params, PGresu
     return db_exec(sql, nparams, params, res);
 }
 
+int db_exec_long(const char *sql, int nparams, const char *const *params, PGresult **res,
+                 int timeout_ms) {
+    (void)timeout_ms;
+    return db_exec(sql, nparams, params, res);
+}
+
+int db_statement_timeout_ms(void) {
+    return 5000;
+}
+
 void db_read_stats(unsigned long long *replica_reads, unsigned long long *primary_reads) {
     *replica_reads = 0;
     *primary_reads = 0;

@@ -290,8 +290,9 @@ const SLUG_FIELDS = {
   'bad-credentials': 'password',
 };
 
-// Shows an API error on a form: field errors next to their fields (also "field: message"
-// details of problems raised by SQL), the rest in words at the top; focuses the first.
+// Shows an API error on a form: field errors (the problem's errors[], from the body decoder or
+// from a rule checked in the database) next to their fields, the rest in words at the top;
+// focuses the first.
 export function showProblem(form, err, aliases = {}) {
   clearErrors(form);
   const p = (err && err.problem) || {};
@@ -300,15 +301,14 @@ export function showProblem(form, err, aliases = {}) {
     const name = aliases[field] || field;
     return name && (fieldError(form, name, message) || fieldError(form, name.replace(/\[\d+\].*$/, ''), message));
   };
-  for (const e of p.errors || []) if (!place(e.field, e.message)) rest.push(e);
-  const m = /^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)?): (.+)$/s.exec(p.detail || '');
-  const detailPlaced = !(p.errors && p.errors.length) && m && place(m[1], m[2]);
-  // domain refusals name no field, but each has an obvious culprit on the form
+  let placed = 0;
+  for (const e of p.errors || []) if (place(e.field, e.message)) placed++; else rest.push(e);
+  // domain refusals that name no field still have an obvious culprit on the form
   const culprit = SLUG_FIELDS[(p.type || '').replace(/^.*\/problems\//, '')];
-  if (culprit && !detailPlaced) fieldError(form, culprit, problemTitle(err));
+  if (culprit && !placed) fieldError(form, culprit, problemTitle(err));
   const box = problemBox({ ...err, problem: { ...p, errors: rest, detail: p.detail } });
   box.classList.add('form-problem');
-  if (detailPlaced && !rest.length) box.classList.add('form-problem-summary');
+  if (placed && !rest.length) box.classList.add('form-problem-summary');
   form.prepend(box);
   const first = form.querySelector('[aria-invalid="true"]') || box;
   if (first === box) box.setAttribute('tabindex', '-1');

@@ -310,9 +310,7 @@ export async function issue(main, { params }) {
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         // errors name vouchers[i].field: i counts from the chunk's first row.
-        const detail = /^(vouchers\[\d+\][.\w]*): (.+)$/s.exec(e.problem.detail || '');
-        const listed = e.problem.errors && e.problem.errors.length ? e.problem.errors : detail ? [{ field: detail[1], message: detail[2] }] : [];
-        const perRow = listed.map((er) => {
+        const perRow = (e.problem.errors || []).map((er) => {
           const m = /^vouchers\[(\d+)\]\.?(.*)$/.exec(er.field || '');
           return m ? { row: chunk[Number(m[1])].line, message: `${m[2] ? `${m[2]}: ` : ''}${er.message}` } : { row: null, message: `${er.field ? `${er.field}: ` : ''}${er.message}` };
         });

@@ -1,0 +1,121 @@
+-- The demo of DESIGN.md §6, for development only: loaded by `suanlid demo-seed` and
+-- `suanlid serve --demo-seed` (never in production mode) into the session's temporary schema,
+-- called once as pg_temp.demo_seed(password hash), and gone when that session ends; nothing of
+-- it stays in the database but the rows it inserts. Every step is idempotent.
+-- Functions of pg_temp are never found through search_path: they are called by their full name.
+
+-- DESIGN.md §6: West Cloud offers capacity in every western hub, East Compute in every
+-- eastern one, from the seed day for a year. Idempotent: a provider that has offers is left
+-- as it is.
+CREATE FUNCTION pg_temp.demo_seed_marketplace(p_actor jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_provider uuid;
+  v_zone text;
+  v_from timestamptz := date_trunc('day', now());
+  r record;
+  a record;
+  v_offer offers;
+  v_i integer := 0;
+BEGIN
+  FOR v_provider, v_zone IN
+    SELECT o.id, CASE o.name WHEN 'West Cloud' THEN 'west' ELSE 'east' END
+      FROM organizations o
+     WHERE o.type = 'provider' AND o.name IN ('West Cloud', 'East Compute')
+       AND NOT EXISTS (SELECT 1 FROM offers f WHERE f.provider_id = o.id)
+  LOOP
+    FOR r IN SELECT code, zone FROM regions WHERE zone = v_zone ORDER BY code LOOP
+      v_i := v_i + 1;
+      -- accelerator, class, units, fp16 TFLOPS, memory GiB, price fen per unit-hour
+      FOR a IN SELECT * FROM (VALUES
+          ('H100', 'gpu', 64, 989.0, 80, 2600),
+          ('A800', 'gpu', 128, 312.0, 80, 1300),
+          ('Ascend-910B', 'npu', 256, 320.0, 64, 900),
+          ('CPU', 'cpu', 512, 2.5, 256, 160)) AS t(accel, cls, units, tflops, mem, price)
+         WHERE v_zone = 'west' OR accel <> 'Ascend-910B'
+      LOOP
+        INSERT INTO offers (provider_id, resource_class, accelerator, units, fp16_tflops_per_unit,
+                            memory_gib_per_unit, region, zone, price_fen_per_unit_hour,
+                            available_from, available_until, pue, green_share)
+        VALUES (v_provider, a.cls, a.accel, a.units, a.tflops, a.mem, r.code, r.zone,
+                -- the west is cheaper and greener (East Data, West Computing)
+                CASE WHEN v_zone = 'west' THEN a.price * 85 / 100 ELSE a.price END + v_i * 10,
+                v_from, v_from + interval '1 year',
+                CASE WHEN v_zone = 'west' THEN 1.15 + v_i % 4 * 0.03 ELSE 1.30 + v_i % 4 * 0.04 END,
+                CASE WHEN v_zone = 'west' THEN 0.62 + v_i % 4 * 0.08 ELSE 0.25 + v_i % 4 * 0.05 END)
+        RETURNING * INTO v_offer;
+        PERFORM audit_append(p_actor, 'offer.create', 'offer', v_offer.id, offer_json(v_offer),
+                             (SELECT city_id FROM organizations WHERE id = v_provider));
+      END LOOP;
+    END LOOP;
+  END LOOP;
+END $$;
+
+-- DESIGN.md §6: Chengdu's programme and the Sichuan University AI Lab's voucher, signed with
+-- the current key (the server registers its keyring before it seeds).
+CREATE FUNCTION pg_temp.demo_seed_vouchers(p_actor jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_city uuid;
+  v_scu uuid;
+  v_program uuid;
+  v_kid text;
+  v_start timestamptz := date_trunc('day', now());
+BEGIN
+  SELECT id INTO v_city FROM organizations WHERE type = 'city' AND name = 'Chengdu';
+  SELECT id INTO v_scu FROM organizations WHERE type = 'institute' AND name = 'Sichuan University AI Lab';
+  IF v_city IS NULL OR v_scu IS NULL THEN
+    RETURN;
+  END IF;
+  SELECT id INTO v_program FROM programs WHERE city_id = v_city AND name = 'Chengdu Compute Voucher 2026';
+  IF NOT FOUND THEN
+    SELECT c.program->>'id' INTO v_program
+      FROM program_create(p_actor, jsonb_build_object(
+             'city_id', v_city, 'name', 'Chengdu Compute Voucher 2026', 'budget_fen', 1000000000,
+             'starts_at', v_start, 'ends_at', v_start + interval '2 years',
+             'max_subsidy_bp', 5000, 'min_green_share', 0)) c;
+  END IF;
+  SELECT kid INTO v_kid FROM signing_keys WHERE status = 'current';
+  IF v_kid IS NULL OR EXISTS (SELECT 1 FROM vouchers WHERE program_id = v_program AND institute_id = v_scu) THEN
+    RETURN;
+  END IF;
+  PERFORM voucher_issue(p_actor, v_program, v_kid, jsonb_build_array(jsonb_build_object(
+            'institute_id', v_scu, 'face_value_fen', 50000000,
+            'expires_at', v_start + interval '1 year')));
+END $$;
+
+-- Chengdu, its providers and institute and six logins; then the marketplace and voucher parts.
+CREATE FUNCTION pg_temp.demo_seed(p_hash text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  v_actor jsonb := jsonb_build_object('role', 'operator', 'request_id', 'demo-seed');
+  v_op uuid;
+  v_city uuid;
+  v_west uuid;
+  v_east uuid;
+  v_scu uuid;
+BEGIN
+  IF EXISTS (SELECT 1 FROM users WHERE email = 'lab@scu.suanli.demo') THEN
+    PERFORM pg_temp.demo_seed_marketplace(v_actor);
+    PERFORM pg_temp.demo_seed_vouchers(v_actor);
+    RETURN 'already seeded';
+  END IF;
+  SELECT id INTO v_op FROM organizations WHERE type = 'operator';
+  IF NOT FOUND THEN
+    INSERT INTO organizations (type, name) VALUES ('operator', 'Suanli Operations') RETURNING id INTO v_op;
+  END IF;
+  v_city := uuid_v7();
+  INSERT INTO organizations (id, type, name, city_id) VALUES (v_city, 'city', 'Chengdu', v_city);
+  INSERT INTO organizations (type, name, city_id) VALUES ('provider', 'West Cloud', v_city) RETURNING id INTO v_west;
+  INSERT INTO organizations (type, name, city_id) VALUES ('provider', 'East Compute', v_city) RETURNING id INTO v_east;
+  INSERT INTO organizations (type, name, city_id) VALUES ('institute', 'Sichuan University AI Lab', v_city) RETURNING id INTO v_scu;
+  INSERT INTO users (email, password_hash, role, organization_id) VALUES
+    ('operator@suanli.demo', p_hash, 'operator', v_op),
+    ('admin@chengdu.suanli.demo', p_hash, 'city_admin', v_city),
+    ('auditor@chengdu.suanli.demo', p_hash, 'auditor', v_city),
+    ('ops@westcloud.suanli.demo', p_hash, 'provider', v_west),
+    ('ops@eastcompute.suanli.demo', p_hash, 'provider', v_east),
+    ('lab@scu.suanli.demo', p_hash, 'institute', v_scu);
+  PERFORM audit_append(v_actor, 'demo.seed', 'organization', v_city,
+                       jsonb_build_object('city', 'Chengdu'), v_city);
+  PERFORM pg_temp.demo_seed_marketplace(v_actor);
+  PERFORM pg_temp.demo_seed_vouchers(v_actor);
+  RETURN 'seeded Chengdu with 6 logins';
+END $$;

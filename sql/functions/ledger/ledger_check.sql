@@ -1,0 +1,125 @@
+-- Proves I1 and I2 and that every stored balance equals its ledger sum (`suanlid
+-- ledger-check`, and the tests after every scenario). Answers {"ok", "checked", "problems":
+-- [{check, subject, detail}]} with at most 100 problems.
+CREATE FUNCTION ledger_check() RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  v_problems jsonb := '[]';
+  x record;
+BEGIN
+  -- every entry balances, and so does the whole ledger
+  FOR x IN SELECT e.id, e.kind, coalesce(sum(p.amount_fen), 0) AS total, count(p.entry_id) AS n
+             FROM ledger_entries e LEFT JOIN ledger_postings p ON p.entry_id = e.id
+            GROUP BY e.id HAVING coalesce(sum(p.amount_fen), 0) <> 0 OR count(p.entry_id) < 2 LIMIT 100
+  LOOP
+    v_problems := v_problems || jsonb_build_object('check', 'entry_balanced', 'subject', x.id::text,
+                    'detail', format('%s entry has %s postings summing to %s', x.kind, x.n, x.total));
+  END LOOP;
+  IF (SELECT coalesce(sum(amount_fen), 0) FROM ledger_postings) <> 0 THEN
+    v_problems := v_problems || jsonb_build_object('check', 'ledger_sums_to_zero', 'subject', 'ledger',
+                    'detail', format('all postings sum to %s', (SELECT sum(amount_fen) FROM ledger_postings)));
+  END IF;
+
+  -- programmes: stored budget, issued, released and redeemed against the ledger, and I1/I2
+  FOR x IN
+    WITH l AS (
+      SELECT p.program_id,
+             sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_committed') AS committed,
+             sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_budget') AS available,
+             -sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_budget' AND e.kind = 'issue') AS issued,
+             sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_budget' AND e.kind IN ('release', 'reverse')) AS released,
+             sum(p.amount_fen) FILTER (WHERE p.account_kind IN ('order_subsidy', 'provider_receivable')) AS redeemed
+        FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
+       GROUP BY p.program_id)
+    SELECT g.id, g.budget_fen, g.issued_fen, g.released_fen, program_redeemed(g.id) AS redeemed,
+           coalesce(l.committed, 0) AS l_committed, coalesce(l.available, 0) AS l_available,
+           coalesce(l.issued, 0) AS l_issued, coalesce(l.released, 0) AS l_released,
+           coalesce(l.redeemed, 0) AS l_redeemed,
+           (SELECT coalesce(sum(v.balance_fen), 0) FROM vouchers v WHERE v.program_id = g.id) AS balances
+      FROM programs g LEFT JOIN l ON l.program_id = g.id
+  LOOP
+    IF -x.l_committed <> x.budget_fen
+       OR x.l_available <> x.budget_fen - x.issued_fen + x.released_fen
+       OR x.l_issued <> x.issued_fen OR x.l_released <> x.released_fen
+       OR x.l_redeemed <> x.redeemed THEN
+      v_problems := v_problems || jsonb_build_object('check', 'program_matches_ledger', 'subject', x.id::text,
+                      'detail', format('stored budget %s issued %s released %s redeemed %s; ledger budget %s available %s issued %s released %s redeemed %s',
+                                       x.budget_fen, x.issued_fen, x.released_fen, x.redeemed,
+                                       -x.l_committed, x.l_available, x.l_issued, x.l_released, x.l_redeemed));
+    END IF;
+    IF x.issued_fen - x.released_fen <> x.balances + x.redeemed THEN
+      v_problems := v_problems || jsonb_build_object('check', 'I1_conservation', 'subject', x.id::text,
+                      'detail', format('issued %s - released %s <> outstanding balances %s + redeemed %s',
+                                       x.issued_fen, x.released_fen, x.balances, x.redeemed));
+    END IF;
+    IF x.issued_fen - x.released_fen > x.budget_fen OR x.released_fen > x.issued_fen THEN
+      v_problems := v_problems || jsonb_build_object('check', 'I2_no_overspend', 'subject', x.id::text,
+                      'detail', format('issued %s - released %s exceeds budget %s',
+                                       x.issued_fen, x.released_fen, x.budget_fen));
+    END IF;
+  END LOOP;
+
+  -- vouchers: balance equals the ledger; what left it equals its applied redemptions
+  FOR x IN SELECT v.id, v.balance_fen, v.face_value_fen, v.released_fen,
+                  (SELECT coalesce(sum(p.amount_fen), 0) FROM ledger_postings p
+                    WHERE p.account_kind = 'voucher' AND p.account_id = v.id) AS l_balance,
+                  (SELECT coalesce(sum(r.amount_fen), 0) FROM redemptions r
+                    WHERE r.voucher_id = v.id AND r.status = 'applied') AS applied
+             FROM vouchers v
+  LOOP
+    IF x.l_balance <> x.balance_fen OR x.balance_fen < 0
+       OR x.face_value_fen - x.balance_fen - x.released_fen <> x.applied THEN
+      v_problems := v_problems || jsonb_build_object('check', 'voucher_matches_ledger', 'subject', x.id::text,
+                      'detail', format('balance %s (ledger %s), face %s, released %s, applied redemptions %s',
+                                       x.balance_fen, x.l_balance, x.face_value_fen, x.released_fen, x.applied));
+    END IF;
+  END LOOP;
+
+  -- orders with vouchers: subsidy equals the ledger (order_subsidy while reserved,
+  -- provider_receivable once completed, nothing once cancelled) and its applied redemptions
+  FOR x IN SELECT o.id, o.status, o.subsidy_fen, o.gross_fen, o.net_fen,
+                  (SELECT coalesce(sum(p.amount_fen), 0) FROM ledger_postings p
+                    WHERE p.account_kind = 'order_subsidy' AND p.account_id = o.id) AS l_subsidy,
+                  (SELECT coalesce(sum(p.amount_fen), 0) FROM ledger_postings p
+                     JOIN ledger_entries e ON e.id = p.entry_id
+                    WHERE p.account_kind = 'provider_receivable' AND e.order_id = o.id) AS l_receivable,
+                  (SELECT coalesce(sum(r.amount_fen), 0) FROM redemptions r
+                    WHERE r.order_id = o.id AND r.status = 'applied') AS applied
+             FROM orders o
+            WHERE o.subsidy_fen <> 0
+               OR EXISTS (SELECT 1 FROM redemptions r WHERE r.order_id = o.id)
+  LOOP
+    IF x.subsidy_fen <> x.applied OR x.net_fen <> x.gross_fen - x.subsidy_fen
+       OR x.subsidy_fen > x.gross_fen
+       OR (x.status = 'reserved' AND (x.l_subsidy <> x.subsidy_fen OR x.l_receivable <> 0))
+       OR (x.status = 'completed' AND (x.l_subsidy <> 0 OR x.l_receivable <> x.subsidy_fen))
+       OR (x.status = 'cancelled' AND (x.l_subsidy <> 0 OR x.subsidy_fen <> 0)) THEN
+      v_problems := v_problems || jsonb_build_object('check', 'order_matches_ledger', 'subject', x.id::text,
+                      'detail', format('%s order: subsidy %s of gross %s (ledger: order %s, receivable %s), applied redemptions %s',
+                                       x.status, x.subsidy_fen, x.gross_fen, x.l_subsidy, x.l_receivable, x.applied));
+    END IF;
+  END LOOP;
+
+  -- institute totals (the cap) equal their applied redemptions
+  FOR x IN SELECT t.program_id, t.institute_id, t.redeemed_fen,
+                  (SELECT coalesce(sum(r.amount_fen), 0) FROM redemptions r
+                    WHERE r.program_id = t.program_id AND r.institute_id = t.institute_id
+                      AND r.status = 'applied') AS applied
+             FROM program_institute_totals t
+  LOOP
+    IF x.redeemed_fen <> x.applied THEN
+      v_problems := v_problems || jsonb_build_object('check', 'institute_total_matches', 'subject',
+                      x.program_id || '/' || x.institute_id,
+                      'detail', format('stored %s, applied redemptions %s', x.redeemed_fen, x.applied));
+    END IF;
+  END LOOP;
+
+  RETURN jsonb_build_object(
+    'ok', jsonb_array_length(v_problems) = 0,
+    'checked', jsonb_build_object(
+      'entries', (SELECT count(*) FROM ledger_entries),
+      'postings', (SELECT count(*) FROM ledger_postings),
+      'programs', (SELECT count(*) FROM programs),
+      'vouchers', (SELECT count(*) FROM vouchers),
+      'redemptions', (SELECT count(*) FROM redemptions)),
+    'problems', (SELECT coalesce(jsonb_agg(p), '[]') FROM (SELECT p FROM jsonb_array_elements(v_problems) p LIMIT 100) q));
+END $$;

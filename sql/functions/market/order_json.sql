@@ -1,0 +1,9 @@
+CREATE FUNCTION order_json(o orders) RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT jsonb_build_object(
+    'id', o.id, 'offer_id', o.offer_id, 'institute_id', o.institute_id,
+    'created_by', o.created_by, 'units', o.units, 'start', ts(o.start_at), 'end', ts(o.end_at),
+    'hours', o.hours, 'price_fen_per_unit_hour', o.price_fen_per_unit_hour,
+    'gross_fen', o.gross_fen, 'subsidy_fen', o.subsidy_fen, 'net_fen', o.net_fen,
+    'status', o.status, 'created_at', ts(o.created_at),
+    'cancelled_at', ts(o.cancelled_at), 'completed_at', ts(o.completed_at))
+$$;

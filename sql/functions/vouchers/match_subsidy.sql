@@ -1,0 +1,43 @@
+-- What vouchers p_voucher_ids of the actor would pay on an order of p_gross on p_offer, under
+-- their programmes' rules, applied in the given order (for pricing match plans; nothing is
+-- locked or changed). Vouchers that could not pay (foreign, spent, expired, ineligible) add 0.
+CREATE FUNCTION match_subsidy(p_actor jsonb, p_offer uuid, p_gross bigint,
+                                         p_voucher_ids uuid[])
+RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  f offers;
+  x record;
+  v_total bigint := 0;
+  v_used jsonb := '{}';
+  v_room bigint;
+  v_amount bigint;
+BEGIN
+  SELECT * INTO f FROM offers WHERE id = p_offer;
+  IF NOT FOUND OR p_gross IS NULL OR p_gross <= 0 OR p_voucher_ids IS NULL THEN
+    RETURN 0;
+  END IF;
+  FOR x IN SELECT v.id, v.balance_fen, v.program_id, p.max_subsidy_bp, p.per_institute_cap_fen,
+                  coalesce(t.redeemed_fen, 0) AS redeemed
+             FROM unnest(p_voucher_ids) WITH ORDINALITY u(id, n)
+             JOIN vouchers v ON v.id = u.id
+             JOIN programs p ON p.id = v.program_id
+             LEFT JOIN program_institute_totals t ON t.program_id = p.id AND t.institute_id = v.institute_id
+            WHERE v.institute_id = (p_actor->>'org_id')::uuid AND v.status = 'active'
+              AND now() >= v.not_before AND now() < v.expires_at
+              AND program_state(p) = 'active'
+              AND f.resource_class = ANY (p.resource_classes) AND f.region = ANY (p.regions)
+              AND f.green_share >= p.min_green_share
+            ORDER BY u.n
+  LOOP
+    v_room := floor(p_gross::numeric * x.max_subsidy_bp / 10000)::bigint - v_total;
+    IF x.per_institute_cap_fen IS NOT NULL THEN
+      v_room := least(v_room, x.per_institute_cap_fen - x.redeemed
+                              - coalesce((v_used->>(x.program_id::text))::bigint, 0));
+    END IF;
+    v_amount := greatest(least(x.balance_fen, v_room), 0);
+    v_total := v_total + v_amount;
+    v_used := v_used || jsonb_build_object(x.program_id::text,
+                          coalesce((v_used->>(x.program_id::text))::bigint, 0) + v_amount);
+  END LOOP;
+  RETURN v_total;
+END $$;

@@ -1,0 +1,5 @@
+-- GET /v1/programs/{id}. Reads only: balances follow program_json's display-time rule.
+CREATE FUNCTION program_get(p_actor jsonb, p_id uuid)
+RETURNS TABLE (program jsonb, version integer) LANGUAGE sql STABLE AS $$
+  SELECT program_json(p), p.version FROM programs p WHERE p.id = p_id AND program_visible(p_actor, p)
+$$;
