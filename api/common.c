@@ -6,7 +6,7 @@
 #include <string.h>
 
 const char *api_actor(struct http_req *r) {
-    json_t *a = json_pack("{s:s, s:s}", "request_id", r->request_id, "ip", r->client_ip);
+    json_t *a = json_pack("{s:s, s:s}", "request_id", r->own_request_id, "ip", r->client_ip);
     if (r->who.authenticated) {
         json_object_set_new(a, "user_id", json_string(r->who.user_id));
         json_object_set_new(a, "role", json_string(role_name(r->who.role)));

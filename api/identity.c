@@ -90,11 +90,9 @@ void api_identity_login(struct http_req *r) {
     json_t *user = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
     char cookie[256];
-    const char *proto = http_header(r, "X-Forwarded-Proto");
-    snprintf(cookie, sizeof cookie,
-             AUTH_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s", token,
-             (long long)cfg.session_ttl_s,
-             proto && strcasecmp(proto, "https") == 0 ? "; Secure" : "");
+    snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+             r->secure ? AUTH_COOKIE_SECURE : AUTH_COOKIE, token, (long long)cfg.session_ttl_s,
+             r->secure ? "; Secure" : "");
     http_add_header(r, "Set-Cookie", cookie);
     http_reply_json(r, 201, json_pack("{s:o, s:s}", "user", user, "csrf_token", csrf));
     sodium_memzero(token, sizeof token);
@@ -115,7 +113,10 @@ void api_identity_logout(struct http_req *r) {
         http_db_fail(r, rc);
         return;
     }
-    http_add_header(r, "Set-Cookie", AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    http_add_header(r, "Set-Cookie",
+                    r->secure ? AUTH_COOKIE_SECURE "=; Path=/; HttpOnly; SameSite=Strict; "
+                                                   "Max-Age=0; Secure"
+                              : AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     http_reply_empty(r, 204);
 }
 

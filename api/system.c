@@ -66,6 +66,10 @@ void api_system_readyz(struct http_req *r) {
 }
 
 void api_system_metrics(struct http_req *r) {
+    if (cfg.metrics_allow.n > 0 && !cidr_list_match(&cfg.metrics_allow, r->client_ip)) {
+        http_problem(r, P_FORBIDDEN, "the metrics are not served to this address");
+        return;
+    }
     if (!qf_decode(r, NULL))
         return;
     char *text = http_metrics_render();

@@ -36,7 +36,8 @@ static const char SQL_BY_SESSION[] =
     "WHERE s.token_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL";
 
 static const char *cookie_value(struct http_req *r) {
-    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_COOKIE);
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+                                       r->secure ? AUTH_COOKIE_SECURE : AUTH_COOKIE);
 }
 
 static void fill(struct principal *who, PGresult *res, bool cookie) {

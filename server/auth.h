@@ -5,6 +5,9 @@
 #include "http.h"
 
 #define AUTH_COOKIE "suanli_session"
+/* The name under https (http_req.secure): the browser keeps a __Host- cookie only if it is
+ * Secure, Path=/ and has no Domain, so neither plain http nor a sibling host can plant it. */
+#define AUTH_COOKIE_SECURE "__Host-suanli_session"
 
 /* Sets the 32-byte secret that keys the BLAKE2b hashes of API keys and session tokens. */
 void auth_set_hash_key(const unsigned char key[32]);

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 
 struct config cfg;
 
-enum cf_type { CF_STRING, CF_INT, CF_LISTEN, CF_LOGLEVEL, CF_MODE, CF_SWITCH };
+enum cf_type { CF_STRING, CF_INT, CF_LISTEN, CF_LOGLEVEL, CF_MODE, CF_SWITCH, CF_CIDRS };
 
 struct cf_entry {
     const char *name;
@@ -66,6 +68,14 @@ static const struct cf_entry table[] = {
      "milliseconds between two rounds of the audit sealer"},
     {"SUANLI_AUDIT_CHECKPOINT_MS", CF_INT, &cfg.audit_checkpoint_ms, "2000", 0, 3600000,
      "a new signed audit checkpoint once the last one is this old and events arrived"},
+    {"SUANLI_PUBLIC_URL", CF_STRING, &cfg.public_url, NULL, 0, 0,
+     "the URL clients reach the service at (https://suanli.example.cn); https makes the session "
+     "cookie __Host-/Secure and sends Strict-Transport-Security"},
+    {"SUANLI_TRUSTED_PROXIES", CF_CIDRS, &cfg.trusted_proxies, NULL, 0, 0,
+     "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/Forwarded is "
+     "believed; unset = none, the peer address is the client"},
+    {"SUANLI_METRICS_ALLOW", CF_CIDRS, &cfg.metrics_allow, NULL, 0, 0,
+     "comma-separated addresses/CIDRs that may read /metrics (others get 403); unset = anyone"},
     {"SUANLI_AUDIT_UNCHAINED_MAX_S", CF_INT, &cfg.audit_unchained_max_s, "60", 1, 86400,
      "GET /v1/audit/verify fails when a committed event stays unchained longer (seconds)"},
     {"SUANLI_AUDIT_WITNESS_FILE", CF_STRING, &cfg.audit_witness_file, NULL, 0, 0,
@@ -85,6 +95,94 @@ static int parse_listen(const char *value) {
     cfg.listen_host = strndup(value, hlen);
     cfg.listen_port = (int)port;
     return 0;
+}
+
+/* Parses one "address" or "address/bits" into c. */
+static bool parse_cidr(const char *text, struct cidr *c) {
+    char buf[INET6_ADDRSTRLEN + 8];
+    if (strlen(text) >= sizeof buf)
+        return false;
+    strcpy(buf, text);
+    char *slash = strchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    memset(c, 0, sizeof *c);
+    int max;
+    if (inet_pton(AF_INET, buf, c->addr) == 1) {
+        c->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+        c->family = AF_INET6;
+        max = 128;
+    } else {
+        return false;
+    }
+    int64_t bits = max;
+    if (slash != NULL && !util_parse_int64(slash + 1, 0, max, &bits))
+        return false;
+    c->bits = (int)bits;
+    return true;
+}
+
+/* Parses a comma-separated list of ranges; false on any bad entry or an empty list. */
+static bool parse_cidr_list(const char *value, struct cidr_list *out) {
+    char *copy = strdup(value);
+    size_t cap = 1;
+    for (const char *p = value; *p; p++)
+        cap += *p == ',';
+    out->v = calloc(cap, sizeof *out->v);
+    out->n = 0;
+    bool ok = copy != NULL && out->v != NULL;
+    char *save = NULL;
+    for (char *tok = ok ? strtok_r(copy, ",", &save) : NULL; ok && tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        ok = parse_cidr(tok, &out->v[out->n++]);
+    }
+    free(copy);
+    if (ok && out->n > 0)
+        return true;
+    free(out->v);
+    out->v = NULL;
+    out->n = 0;
+    return false;
+}
+
+static bool cidr_match(const struct cidr *c, int family, const unsigned char *addr) {
+    if (c->family != family)
+        return false;
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(c->addr, addr, (size_t)full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (c->addr[full] & mask) == (addr[full] & mask);
+}
+
+bool cidr_list_match(const struct cidr_list *list, const char *ip) {
+    unsigned char addr[16];
+    int family;
+    if (inet_pton(AF_INET, ip, addr) == 1) {
+        family = AF_INET;
+    } else if (inet_pton(AF_INET6, ip, addr) == 1) {
+        family = AF_INET6;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(addr, mapped, sizeof mapped) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
+            memmove(addr, addr + 12, 4);
+            family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    for (size_t i = 0; i < list->n; i++)
+        if (cidr_match(&list->v[i], family, addr))
+            return true;
+    return false;
 }
 
 int config_load(void) {
@@ -139,8 +237,24 @@ int config_load(void) {
             }
             *(bool *)e->dst = strcmp(value, "on") == 0;
             break;
+        case CF_CIDRS:
+            if (value != NULL && !parse_cidr_list(value, (struct cidr_list *)e->dst)) {
+                fprintf(stderr,
+                        "suanlid: %s=%s: expected comma-separated IP addresses or CIDRs "
+                        "(10.0.0.0/8, ::1)\n",
+                        e->name, value);
+                return -1;
+            }
+            break;
         }
     }
+    if (cfg.public_url != NULL && strncmp(cfg.public_url, "https://", 8) != 0 &&
+        strncmp(cfg.public_url, "http://", 7) != 0) {
+        fprintf(stderr, "suanlid: SUANLI_PUBLIC_URL=%s: expected an http:// or https:// URL\n",
+                cfg.public_url);
+        return -1;
+    }
+    cfg.public_https = cfg.public_url != NULL && strncmp(cfg.public_url, "https://", 8) == 0;
     log_set_level((enum log_level)cfg.log_level);
     return 0;
 }
@@ -154,6 +268,9 @@ void config_cleanup(void) {
     free(cfg.sql_dir);
     free(cfg.web_dir);
     free(cfg.openapi_file);
+    free(cfg.trusted_proxies.v);
+    free(cfg.metrics_allow.v);
+    free(cfg.public_url);
     free(cfg.audit_witness_file);
     memset(&cfg, 0, sizeof cfg);
 }

@@ -3,7 +3,21 @@
 #define SUANLI_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* An address range: family AF_INET or AF_INET6, address in network order, prefix length. */
+struct cidr {
+    int family;
+    unsigned char addr[16];
+    int bits;
+};
+
+/* A list of address ranges from a comma-separated setting ("10.0.0.0/8, 127.0.0.1, ::1"). */
+struct cidr_list {
+    struct cidr *v;
+    size_t n;
+};
 
 struct config {
     char *listen_host;            /* SUANLI_LISTEN host part */
@@ -27,6 +41,10 @@ struct config {
     bool audit_sealer;            /* SUANLI_AUDIT_SEALER=on|off */
     int64_t audit_seal_ms;        /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
     int64_t audit_checkpoint_ms;  /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
+    char *public_url;             /* SUANLI_PUBLIC_URL: where clients reach the service */
+    bool public_https;            /* public_url is https: cookies __Host-/Secure, HSTS */
+    struct cidr_list trusted_proxies; /* SUANLI_TRUSTED_PROXIES: whose X-Forwarded-For counts */
+    struct cidr_list metrics_allow;   /* SUANLI_METRICS_ALLOW: who may read /metrics; empty = all */
     int64_t audit_unchained_max_s; /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
     char *audit_witness_file;      /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
 };
@@ -36,6 +54,9 @@ extern struct config cfg;
 /* Reads every SUANLI_* variable, checks it, fills cfg. On a bad value writes a message that
  * names the variable to stderr and returns -1. */
 int config_load(void);
+
+/* Whether the textual address ip (IPv4, IPv6, or IPv4-mapped IPv6) lies in one of the ranges. */
+bool cidr_list_match(const struct cidr_list *list, const char *ip);
 
 /* Frees what config_load allocated. */
 void config_cleanup(void);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -280,6 +281,8 @@ bool http_errors_ok(struct http_req *r, enum problem p, json_t *errors) {
         json_decref(errors);
         return true;
     }
+    while (json_array_size(errors) > HTTP_MAX_ERRORS)
+        json_array_remove(errors, json_array_size(errors) - 1);
     json_t *first = json_array_get(errors, 0);
     http_problem_errors(r, p, errors, "%s %s", json_string_value(json_object_get(first, "field")),
                         json_string_value(json_object_get(first, "message")));
@@ -901,6 +904,98 @@ static bool request_id_ok(const char *s) {
     return true;
 }
 
+/* Appends each value of a request header named name to the comma-joined list in ctx. */
+struct header_join {
+    const char *name;
+    char text[2048];
+    bool overflow;
+};
+
+static enum MHD_Result join_header(void *ctx, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    (void)kind;
+    struct header_join *j = ctx;
+    if (key == NULL || value == NULL || strcasecmp(key, j->name) != 0)
+        return MHD_YES;
+    size_t used = strlen(j->text);
+    int n = snprintf(j->text + used, sizeof j->text - used, "%s%s", used ? "," : "", value);
+    if (n < 0 || (size_t)n >= sizeof j->text - used)
+        j->overflow = true;
+    return MHD_YES;
+}
+
+/* The address of one hop of X-Forwarded-For ("1.2.3.4", " ::1") or of a Forwarded element
+ * ("for=1.2.3.4;proto=http", "for=\"[2001:db8::1]:4711\""), copied into out; false when the
+ * hop names no IP address (obfuscated, "unknown", garbage). */
+static bool hop_address(char *hop, bool forwarded, char *out, size_t outlen) {
+    char *v = hop;
+    if (forwarded) {
+        v = NULL;
+        char *save = NULL;
+        for (char *pair = strtok_r(hop, ";", &save); pair != NULL; pair = strtok_r(NULL, ";", &save)) {
+            while (isspace((unsigned char)*pair))
+                pair++;
+            if (strncasecmp(pair, "for=", 4) == 0)
+                v = pair + 4;
+        }
+        if (v == NULL)
+            return false;
+    }
+    while (isspace((unsigned char)*v))
+        v++;
+    char *end = v + strlen(v);
+    while (end > v && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    if (*v == '"' && end - v >= 2 && end[-1] == '"') {
+        v++;
+        *--end = '\0';
+    }
+    if (*v == '[') { /* [v6]:port or [v6] */
+        char *close = strchr(v, ']');
+        if (close == NULL)
+            return false;
+        *close = '\0';
+        v++;
+    } else if (strchr(v, ':') != NULL && strchr(v, ':') == strrchr(v, ':')) {
+        *strchr(v, ':') = '\0'; /* v4:port */
+    }
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, v, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, (socklen_t)outlen) != NULL;
+    if (inet_pton(AF_INET6, v, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, (socklen_t)outlen) != NULL;
+    return false;
+}
+
+/* The client behind trusted proxies: walking the forwarding chain from the right, the first
+ * hop that is not itself a trusted proxy. A hop that names no address ends the walk at the
+ * last trusted one, so a client can never push its own claim past an honest proxy. */
+static void forwarded_client(struct http_req *r) {
+    bool forwarded = false;
+    struct header_join j = {.name = "X-Forwarded-For"};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+    if (j.text[0] == '\0') {
+        forwarded = true;
+        j.name = "Forwarded";
+        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+    }
+    if (j.text[0] == '\0' || j.overflow)
+        return;
+    for (;;) {
+        char *comma = strrchr(j.text, ',');
+        char *hop = comma != NULL ? comma + 1 : j.text;
+        char ip[sizeof r->client_ip];
+        if (!hop_address(hop, forwarded, ip, sizeof ip))
+            return;
+        snprintf(r->client_ip, sizeof r->client_ip, "%s", ip);
+        if (comma == NULL || !cidr_list_match(&cfg.trusted_proxies, ip))
+            return;
+        *comma = '\0';
+    }
+}
+
+/* The peer address of the connection, or, when the peer is a trusted proxy, the client it
+ * forwards for. Throttling and the audit's client_ip use this. */
 static void client_address(struct http_req *r) {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -913,6 +1008,8 @@ static void client_address(struct http_req *r) {
     else if (ci->client_addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
                   r->client_ip, sizeof r->client_ip);
+    if (cfg.trusted_proxies.n > 0 && cidr_list_match(&cfg.trusted_proxies, r->client_ip))
+        forwarded_client(r);
 }
 
 static struct http_req *req_new(struct MHD_Connection *conn, const char *url, const char *method) {
@@ -924,12 +1021,15 @@ static struct http_req *req_new(struct MHD_Connection *conn, const char *url, co
     r->method = method;
     r->route_index = -1;
     r->started_us = util_mono_us();
+    util_random_hex(r->own_request_id, 16);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid != NULL && request_id_ok(rid))
         snprintf(r->request_id, sizeof r->request_id, "%s", rid);
     else
-        util_random_hex(r->request_id, 16);
+        strcpy(r->request_id, r->own_request_id);
     client_address(r);
+    const char *proto = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+    r->secure = cfg.public_https || (proto != NULL && strcasecmp(proto, "https") == 0);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     int64_t declared;
     if (cl != NULL && util_parse_int64(cl, 0, INT64_MAX, &declared) && declared > HTTP_MAX_BODY)
@@ -940,7 +1040,9 @@ static struct http_req *req_new(struct MHD_Connection *conn, const char *url, co
 
 /* One policy for every reply, /docs included: Swagger UI, its viewer, needs no inline script or
  * style and nothing from another origin. */
-static void add_security_headers(struct MHD_Response *resp, bool html) {
+static void add_security_headers(struct MHD_Response *resp, bool html, bool secure) {
+    if (secure)
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
@@ -969,7 +1071,8 @@ static enum MHD_Result send_reply(struct http_req *r) {
     }
     if (r->content_type)
         MHD_add_response_header(resp, "Content-Type", r->content_type);
-    add_security_headers(resp, r->content_type && strncmp(r->content_type, "text/html", 9) == 0);
+    add_security_headers(resp, r->content_type && strncmp(r->content_type, "text/html", 9) == 0,
+                         r->secure);
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
@@ -1017,7 +1120,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->status != 0 && r->body_too_large)
         return MHD_YES;             /* already answered */
-    log_set_request(r->request_id); /* every line logged for this request names it */
+    log_set_request(r->own_request_id); /* every line logged for this request names it */
     dispatch(r);
     enum MHD_Result ret = send_reply(r);
     log_set_request(NULL);
@@ -1043,8 +1146,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         util_utf8_scrub(path);
     json_t *line = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s, s:s}", "msg", "request", "method",
                              method, "path", path ? path : "", "status", (int)r->status, "ms",
-                             (double)us / 1000.0, "id", r->request_id, "client", r->client_ip);
+                             (double)us / 1000.0, "id", r->own_request_id, "client", r->client_ip);
     free(path);
+    if (strcmp(r->request_id, r->own_request_id) != 0) /* the client's own, echoed to it */
+        json_object_set_new(line, "client_request_id", json_string(r->request_id));
     if (r->who.authenticated)
         json_object_set_new(line, "user", json_string(r->who.user_id));
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)

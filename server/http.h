@@ -12,6 +12,9 @@
 #include "util.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
+/* A problem lists at most this many field errors (the first ones found): a 1 MiB body of
+ * unknown keys must not become a 1 MiB answer. */
+#define HTTP_MAX_ERRORS 20
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_JSON_DEPTH 32
 #define HTTP_MAX_HEADERS 12
@@ -105,8 +108,10 @@ struct http_req {
     bool body_too_large;
     json_t *json; /* the parsed body, once http_body_object succeeded */
     struct principal who;
-    char request_id[65];
+    char request_id[65];     /* echoed in X-Request-Id: the client's token if safe, else own_id */
+    char own_request_id[33]; /* always the server's own; what audit rows and log lines carry */
     char client_ip[64];
+    bool secure; /* served over https: SUANLI_PUBLIC_URL is https, or X-Forwarded-Proto: https */
     int64_t started_us;
     bool retry;               /* a handler saw DB_RETRY inside the idempotency transaction */
     struct http_owned *owned; /* freed with the request (http_req_own) */

@@ -10,6 +10,8 @@ static void add_error(json_t *errors, const char *prefix, const char *field, con
     __attribute__((format(printf, 4, 5)));
 
 static void add_error(json_t *errors, const char *prefix, const char *field, const char *fmt, ...) {
+    if (json_array_size(errors) >= HTTP_MAX_ERRORS)
+        return; /* the answer shows no more; do not build them */
     char name[256], msg[256];
     snprintf(name, sizeof name, "%s%s", prefix ? prefix : "", field);
     va_list ap;
@@ -210,6 +212,8 @@ json_t *jf_check(json_t *obj, const struct jf_field *fields, const char *prefix)
             f++;
         if (f->name == NULL)
             add_error(errors, prefix, key, "is not a known field");
+        if (json_array_size(errors) >= HTTP_MAX_ERRORS)
+            break;
     }
     for (const struct jf_field *f = fields; f->name != NULL; f++) {
         json_t *v = json_object_get(obj, f->name);
