@@ -217,5 +217,5 @@ int audit_start(void) {
         log_warn("the key file has no checkpoint key: audit checkpoints are signed with the "
                  "voucher key; add one with `suanlid keygen --checkpoint` (README, Security)");
     failing = false;
-    return cron_add("audit sealer", 0, cfg.audit_seal_ms, seal_job, NULL);
+    return cron_add("audit_sealer", 0, cfg.audit_seal_ms, seal_job, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "cron.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -564,6 +565,7 @@ char *http_metrics_render(void) {
                (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&server_errors),
                replica_reads, primary_reads, db_open_connections(), (double)started_ms / 1e3, cpu_s,
                resident_bytes());
+    cron_render_metrics(&b);
     if (b.oom)
         buf_free(&b);
     return b.p;
