@@ -285,8 +285,8 @@ static void searches(const struct th_auth *by, int n, double *p50, double *p99) 
     double *lat = calloc((size_t)n, sizeof *lat);
     for (int i = 0; i < n; i++) {
         double t0 = now_ms();
-        struct th_resp r = th_req(&lsrv, "GET", "/v1/offers?resource_class=gpu&limit=20", by,
-                                  NULL, NULL);
+        struct th_resp r =
+            th_req(&lsrv, "GET", "/v1/offers?resource_class=gpu&limit=20", by, NULL, NULL);
         lat[i] = now_ms() - t0;
         th_assert_status(&r, 200);
         th_resp_free(&r);

@@ -389,9 +389,9 @@ static void expect_login(const char *ip, const char *email, const char *password
 }
 
 START_TEST(failed_logins_are_throttled_per_account_per_address_and_for_the_service) {
-    const char *env[] = {"SUANLI_TRUSTED_PROXIES=127.0.0.1",  "SUANLI_LOGIN_ATTEMPTS=3",
-                         "SUANLI_LOGIN_ACCOUNT_ATTEMPTS=5",   "SUANLI_LOGIN_ADDRESS_ATTEMPTS=7",
-                         "SUANLI_LOGIN_GLOBAL_ATTEMPTS=14",   NULL};
+    const char *env[] = {"SUANLI_TRUSTED_PROXIES=127.0.0.1", "SUANLI_LOGIN_ATTEMPTS=3",
+                         "SUANLI_LOGIN_ACCOUNT_ATTEMPTS=5",  "SUANLI_LOGIN_ADDRESS_ATTEMPTS=7",
+                         "SUANLI_LOGIN_GLOBAL_ATTEMPTS=14",  NULL};
     struct th_auth top, a, b, c;
     throttle_server("identity_throttle", env, &top);
     char *org = th_org(&tsrv, &top, "city", "Throttle City", NULL);
@@ -418,8 +418,7 @@ START_TEST(failed_logins_are_throttled_per_account_per_address_and_for_the_servi
     /* twelve failures so far; two more fill the service's 14 */
     expect_login("10.3.0.1", "c@throttle.test", "wrong-guess", 401, NULL);
     expect_login("10.3.0.2", "c@throttle.test", "wrong-guess", 401, NULL);
-    expect_login("10.3.0.9", "c@throttle.test", "password-city_admin", 429,
-                 "across the service");
+    expect_login("10.3.0.9", "c@throttle.test", "password-city_admin", 429, "across the service");
     /* a throttled attempt is neither checked nor counted */
     char *n = th_sql(tdb, "SELECT count(*) FROM login_failures");
     ck_assert_str_eq(n, "14");
@@ -485,9 +484,9 @@ int main(void) {
     th_case(s, duplicate_email_is_409, 60, NULL, NULL);
     th_case(s, passwords_are_stored_as_argon2id, 60, NULL, NULL);
     th_case(s, every_identity_change_is_audited, 60, NULL, NULL);
-    th_case(s, failed_logins_are_throttled_per_account_per_address_and_for_the_service, 180,
-            NULL, NULL);
-    th_case(s, unknown_email_failures_are_counted_and_only_sampled_into_the_audit_log, 180,
-            NULL, NULL);
+    th_case(s, failed_logins_are_throttled_per_account_per_address_and_for_the_service, 180, NULL,
+            NULL);
+    th_case(s, unknown_email_failures_are_counted_and_only_sampled_into_the_audit_log, 180, NULL,
+            NULL);
     return th_run(s);
 }

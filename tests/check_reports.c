@@ -29,8 +29,8 @@ static void up(void) {
     world_setup(&w, "reports", WORLD_OFFER);
     /* an eastern provider whose name a spreadsheet would run as a formula, and an institute
      * whose name needs quoting in CSV */
-    json_t *b = json_pack("{s:s, s:s, s:s}", "type", "provider", "name", PROV2_NAME, "city_id",
-                          w.city);
+    json_t *b =
+        json_pack("{s:s, s:s, s:s}", "type", "provider", "name", PROV2_NAME, "city_id", w.city);
     char *body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     struct th_resp o = th_req(&w.srv, "POST", "/v1/organizations", &w.op, body, NULL);
@@ -38,8 +38,8 @@ static void up(void) {
     prov2_org = strdup(th_str(&o, "id"));
     th_resp_free(&o);
     free(body);
-    b = json_pack("{s:s, s:s, s:s}", "type", "institute", "name", "Lab, \"Quoted\" & Co",
-                  "city_id", w.city);
+    b = json_pack("{s:s, s:s, s:s}", "type", "institute", "name", "Lab, \"Quoted\" & Co", "city_id",
+                  w.city);
     body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     o = th_req(&w.srv, "POST", "/v1/organizations", &w.op, body, NULL);
@@ -537,8 +537,7 @@ START_TEST(csv_cells_that_a_spreadsheet_would_run_as_formulas_begin_with_an_apos
             ck_assert_msg(cell[0] == '\0' || strchr("=+@\t\r", cell[0]) == NULL,
                           "a CSV cell begins with a formula character: %s", cell);
             if (cell[0] == '-') /* only a number may begin with a minus */
-                ck_assert_msg(strspn(cell + 1, "0123456789") == strlen(cell + 1), "cell %s",
-                              cell);
+                ck_assert_msg(strspn(cell + 1, "0123456789") == strlen(cell + 1), "cell %s", cell);
             if (strcmp(cell, "'" PROV2_NAME) == 0)
                 seen = true;
         }
