@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
+#include "witness.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ void api_system_metrics(struct http_req *r) {
         buf_puts(&b, text);
     free(text);
     api_identity_metrics(&b);
+    witness_url_metrics(&b);
     if (text == NULL || b.oom) {
         buf_free(&b);
         http_problem(r, P_INTERNAL, "out of memory");

@@ -90,6 +90,8 @@ static const struct cf_entry table[] = {
      "GET /v1/audit/verify fails when a committed event stays unchained longer (seconds)"},
     {"SUANLI_AUDIT_WITNESS_FILE", CF_STRING, &cfg.audit_witness_file, NULL, 0, 0,
      "file outside the database that every signed audit checkpoint is appended to (JSON lines)"},
+    {"SUANLI_AUDIT_WITNESS_URL", CF_STRING, &cfg.audit_witness_url, NULL, 0, 0,
+     "http(s) URL that every signed audit checkpoint is also POSTed to (its JSON line), retried"},
 };
 
 static int parse_listen(const char *value) {
@@ -264,6 +266,13 @@ int config_load(void) {
                 cfg.public_url);
         return -1;
     }
+    if (cfg.audit_witness_url != NULL && strncmp(cfg.audit_witness_url, "https://", 8) != 0 &&
+        strncmp(cfg.audit_witness_url, "http://", 7) != 0) {
+        fprintf(stderr,
+                "suanlid: SUANLI_AUDIT_WITNESS_URL=%s: expected an http:// or https:// URL\n",
+                cfg.audit_witness_url);
+        return -1;
+    }
     cfg.public_https = cfg.public_url != NULL && strncmp(cfg.public_url, "https://", 8) == 0;
     log_set_level((enum log_level)cfg.log_level);
     return 0;
@@ -282,6 +291,7 @@ void config_cleanup(void) {
     free(cfg.metrics_allow.v);
     free(cfg.public_url);
     free(cfg.audit_witness_file);
+    free(cfg.audit_witness_url);
     memset(&cfg, 0, sizeof cfg);
 }
 

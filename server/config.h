@@ -52,6 +52,7 @@ struct config {
     struct cidr_list metrics_allow;   /* SUANLI_METRICS_ALLOW: who may read /metrics; empty = all */
     int64_t audit_unchained_max_s; /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
     char *audit_witness_file;      /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
+    char *audit_witness_url;       /* SUANLI_AUDIT_WITNESS_URL; NULL = no witness URL */
 };
 
 extern struct config cfg;
