@@ -8,7 +8,6 @@
 
 #include "auth.h"
 #include "config.h"
-#include "cron.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -471,8 +470,9 @@ static unsigned long long resident_bytes(void) {
 }
 
 static void render_requests(struct buf *out) {
-    buf_printf(out, "# HELP suanli_http_requests_total HTTP requests answered, by route and status.\n"
-                  "# TYPE suanli_http_requests_total counter\n");
+    buf_printf(out,
+               "# HELP suanli_http_requests_total HTTP requests answered, by route and status.\n"
+               "# TYPE suanli_http_requests_total counter\n");
     for (size_t i = 0; i <= served->nroutes; i++) {
         const char *method = i < served->nroutes ? served->routes[i].method : "any";
         const char *route = i < served->nroutes ? served->routes[i].pattern : "unmatched";
@@ -495,8 +495,8 @@ static void render_requests(struct buf *out) {
 
 static void render_durations(struct buf *out) {
     buf_printf(out, "# HELP suanli_http_request_duration_seconds Time from the first byte of a "
-                  "request to its reply, by route.\n"
-                  "# TYPE suanli_http_request_duration_seconds histogram\n");
+                    "request to its reply, by route.\n"
+                    "# TYPE suanli_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i <= served->nroutes; i++) {
         uint64_t slot[NBUCKETS + 1], count = 0;
         for (size_t b = 0; b <= NBUCKETS; b++) {
@@ -526,7 +526,7 @@ static void render_durations(struct buf *out) {
     }
 }
 
-char *http_metrics_render(void) {
+void http_metrics_render(struct buf *out) {
     unsigned long long replica_reads, primary_reads;
     db_read_stats(&replica_reads, &primary_reads);
     struct rusage ru;
@@ -534,11 +534,9 @@ char *http_metrics_render(void) {
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         cpu_s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    struct buf b = {0};
-    buf_reserve(&b, 65536);
-    render_requests(&b);
-    render_durations(&b);
-    buf_printf(&b,
+    render_requests(out);
+    render_durations(out);
+    buf_printf(out,
                "# HELP suanli_http_requests_in_flight Requests being handled now.\n"
                "# TYPE suanli_http_requests_in_flight gauge\n"
                "suanli_http_requests_in_flight %lld\n"
@@ -565,10 +563,6 @@ char *http_metrics_render(void) {
                (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&server_errors),
                replica_reads, primary_reads, db_open_connections(), (double)started_ms / 1e3, cpu_s,
                resident_bytes());
-    cron_render_metrics(&b);
-    if (b.oom)
-        buf_free(&b);
-    return b.p;
 }
 
 /* ==== routing ============================================================================= */

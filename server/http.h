@@ -201,7 +201,7 @@ const char *problem_slug(enum problem p);
 
 /* --- metrics ------------------------------------------------------------------------------ */
 
-/* Renders the Prometheus exposition of the HTTP metrics into a malloc'd string. */
-char *http_metrics_render(void);
+/* Appends the Prometheus exposition of the HTTP, database and process metrics to out. */
+void http_metrics_render(struct buf *out);
 
 #endif
