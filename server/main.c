@@ -12,6 +12,7 @@
 #include "pgembed.h"
 #include "vtoken.h"
 #include "webhook.h"
+#include "witness.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -242,6 +243,7 @@ static int cmd_serve(int argc, char **argv) {
 out:
     cron_stop(); /* before api_cleanup and db_cleanup, which its jobs use */
     webhook_stop();
+    witness_url_stop(); /* after the sealer, which queues for it */
     api_cleanup();
     db_cleanup();
     database_close();
