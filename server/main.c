@@ -50,14 +50,37 @@ static void print_json(const json_t *doc, const char *fallback) {
 
 static bool embedded;
 
-/* Resolves the database: DATABASE_URL, or the embedded cluster. *url is malloc'd. */
-static int database_open(char **url) {
+/* The database's connection strings (malloc'd): url is the runtime role's, which serve and the
+ * read-only tools use; owner is the owner role's, which migrates (and the tools that migrate
+ * first). DATABASE_URL and SUANLI_MIGRATE_URL (unset = DATABASE_URL), or the embedded cluster,
+ * which has both roles. */
+struct db_urls {
+    char *url;
+    char *owner;
+};
+
+static void db_urls_free(struct db_urls *u) {
+    free(u->url);
+    free(u->owner);
+    u->url = u->owner = NULL;
+}
+
+static int database_open(struct db_urls *u) {
+    u->url = u->owner = NULL;
     if (cfg.database_url != NULL) {
-        *url = strdup(cfg.database_url);
-        return 0;
+        u->url = strdup(cfg.database_url);
+        u->owner = strdup(cfg.migrate_url ? cfg.migrate_url : cfg.database_url);
+        return u->url && u->owner ? 0 : -1;
     }
     embedded = true;
-    return pgembed_start(cfg.data_dir, url);
+    struct pgembed_urls e;
+    if (pgembed_start(cfg.data_dir, &e) != 0)
+        return -1;
+    u->url = e.runtime;
+    u->owner = e.owner;
+    e.runtime = e.owner = NULL;
+    pgembed_urls_free(&e);
+    return 0;
 }
 
 static void database_close(void) {
@@ -66,11 +89,9 @@ static void database_close(void) {
     embedded = false;
 }
 
-static PGconn *tool_connect(char **url) {
-    if (database_open(url) != 0)
-        return NULL;
+static PGconn *tool_connect(const char *url) {
     char *err = NULL;
-    PGconn *pg = db_connect_tool(*url, &err);
+    PGconn *pg = db_connect_tool(url, &err);
     if (pg == NULL) {
         log_error("cannot connect to the database: %s", err ? err : "?");
         free(err);
@@ -78,14 +99,11 @@ static PGconn *tool_connect(char **url) {
     return pg;
 }
 
-static int run_migrations(const char *url) {
-    char *err = NULL;
-    PGconn *pg = db_connect_tool(url, &err);
-    if (pg == NULL) {
-        log_error("cannot connect to the database: %s", err ? err : "?");
-        free(err);
+/* As the owner role (urls->owner). */
+static int run_migrations(const char *owner_url) {
+    PGconn *pg = tool_connect(owner_url);
+    if (pg == NULL)
         return -1;
-    }
     int n = migrate_apply(pg, cfg.sql_dir);
     PQfinish(pg);
     if (n >= 0)
@@ -193,15 +211,15 @@ static int cmd_serve(int argc, char **argv) {
 
     if (load_keys() != 0)
         return 1;
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    if (database_open(&url) != 0)
+    if (database_open(&urls) != 0)
         goto out;
-    if (migrate && run_migrations(url) != 0)
+    if (migrate && run_migrations(urls.owner) != 0)
         goto out;
-    if (demo && seed_demo(url) != 0)
+    if (demo && seed_demo(urls.owner) != 0)
         goto out;
-    db_init(url, cfg.database_read_url, (int)cfg.db_timeout_ms);
+    db_init(urls.url, cfg.database_read_url, (int)cfg.db_timeout_ms);
     /* the background jobs (maintenance, key registration, the audit sealer) are added to the
      * one periodic runner, which starts once they all are */
     if (api_init() != 0) /* after db_init: it registers the signing keys */
@@ -226,7 +244,7 @@ out:
     api_cleanup();
     db_cleanup();
     database_close();
-    free(url);
+    db_urls_free(&urls);
     keys_cleanup();
     return rc;
 }
@@ -236,25 +254,25 @@ out:
 static int cmd_migrate(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    if (database_open(&url) == 0 && run_migrations(url) == 0)
+    if (database_open(&urls) == 0 && run_migrations(urls.owner) == 0)
         rc = 0;
     database_close();
-    free(url);
+    db_urls_free(&urls);
     return rc;
 }
 
 static int cmd_demo_seed(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    if (load_keys() == 0 && database_open(&url) == 0 && run_migrations(url) == 0 &&
-        seed_demo(url) == 0)
+    if (load_keys() == 0 && database_open(&urls) == 0 && run_migrations(urls.owner) == 0 &&
+        seed_demo(urls.owner) == 0)
         rc = 0;
     database_close();
-    free(url);
+    db_urls_free(&urls);
     keys_cleanup();
     return rc;
 }
@@ -417,9 +435,9 @@ static int cmd_create_user(int argc, char **argv) {
     free(password);
     if (hrc != 0)
         return 1;
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    PGconn *pg = tool_connect(&url);
+    PGconn *pg = database_open(&urls) == 0 ? tool_connect(urls.owner) : NULL;
     if (pg != NULL && migrate_apply(pg, cfg.sql_dir) >= 0) {
         const char *params[] = {email, hash};
         PGresult *r =
@@ -434,7 +452,7 @@ static int cmd_create_user(int argc, char **argv) {
     }
     PQfinish(pg);
     database_close();
-    free(url);
+    db_urls_free(&urls);
     return rc;
 }
 
@@ -448,11 +466,11 @@ static int cmd_db(int argc, char **argv) {
         return 2;
     }
     if (strcmp(argv[1], "start") == 0) {
-        char *url = NULL;
-        if (pgembed_start(cfg.data_dir, &url) != 0)
+        struct pgembed_urls urls;
+        if (pgembed_start(cfg.data_dir, &urls) != 0)
             return 1;
-        printf("%s\n", url);
-        free(url);
+        printf("%s\n", urls.admin); /* the superuser's: an administrator's tool */
+        pgembed_urls_free(&urls);
         pgembed_release(0); /* leave it running */
         return 0;
     }
@@ -547,9 +565,9 @@ static int cmd_ledger_check(int argc, char **argv) {
         fprintf(stderr, "usage: suanlid ledger-check\n");
         return 2;
     }
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    PGconn *pg = tool_connect(&url);
+    PGconn *pg = database_open(&urls) == 0 ? tool_connect(urls.url) : NULL;
     if (pg != NULL) {
         PGresult *r = PQexec(pg, "SELECT ledger_check()::text");
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
@@ -564,7 +582,7 @@ static int cmd_ledger_check(int argc, char **argv) {
     }
     PQfinish(pg);
     database_close();
-    free(url);
+    db_urls_free(&urls);
     return rc;
 }
 
