@@ -212,19 +212,26 @@ static const struct runtime_grant RUNTIME_GRANTS[] = {
     {"schema_migrations", "SELECT", "version, checksum", "api/system.c /readyz"},
 };
 
-/* The functions of "api" run as their owner with a search_path the caller cannot change;
- * IMMUTABLE helpers (pure, inlined into queries) are left as they are. Then EXECUTE on all of
- * them goes to the runtime role %1$s alone, and it loses every other privilege on the tables. */
+/* The functions of "api" run as their owner with a search_path the caller cannot change, and
+ * only the runtime role %1$s may execute them. Two kinds of helper are left as they are, so
+ * that the planner can still inline them into the queries of the functions that call them
+ * (where they run as the owner, with its search path): IMMUTABLE ones (pure), and those that
+ * take a table row (offer_visible, voucher_json, ...), which the runtime role cannot call. */
 static const char *const FUNCTION_PRIVILEGES =
-    "DO $$ DECLARE f record; BEGIN"
-    " FOR f IN SELECT p.oid::regprocedure AS sig FROM pg_proc p"
-    "  WHERE p.pronamespace = 'api'::regnamespace AND p.prokind IN ('f', 'p')"
-    "    AND p.provolatile <> 'i' LOOP"
-    "  EXECUTE format('ALTER ROUTINE %%s SECURITY DEFINER SET search_path = public, api, pg_temp',"
-    "                 f.sig);"
-    " END LOOP; END $$;"
     "REVOKE ALL ON ALL ROUTINES IN SCHEMA api FROM PUBLIC;"
-    "GRANT EXECUTE ON ALL ROUTINES IN SCHEMA api TO %1$s;"
+    "DO $$ DECLARE f record; BEGIN"
+    " FOR f IN SELECT p.oid::regprocedure AS sig, p.provolatile = 'i' AS pure,"
+    "   EXISTS (SELECT 1 FROM unnest(p.proargtypes) a JOIN pg_type t ON t.oid = a"
+    "           WHERE t.typtype = 'c') AS takes_row"
+    "  FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace AND p.prokind IN ('f', 'p') LOOP"
+    "  IF NOT f.takes_row THEN"
+    "   EXECUTE format('GRANT EXECUTE ON ROUTINE %%s TO %1$s', f.sig);"
+    "  END IF;"
+    "  IF NOT f.takes_row AND NOT f.pure THEN"
+    "   EXECUTE format('ALTER ROUTINE %%s SECURITY DEFINER"
+    " SET search_path = public, api, pg_temp', f.sig);"
+    "  END IF;"
+    " END LOOP; END $$;"
     "REVOKE ALL ON SCHEMA api FROM PUBLIC;"
     "GRANT USAGE ON SCHEMA api, public TO %1$s;"
     "REVOKE CREATE ON SCHEMA public FROM PUBLIC;"

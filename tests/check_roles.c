@@ -6,10 +6,14 @@
  * the triggers that guard it, change the schema, and register a checkpoint signer. */
 #include "world.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 static struct world w;
 static char *program;
@@ -66,11 +70,26 @@ START_TEST(the_server_serves_as_the_runtime_role_which_is_no_superuser) {
                              "NOT rolsuper AND NOT rolcreaterole AND NOT rolcreatedb AND NOT "
                              "rolreplication AND NOT rolbypassrls"),
                      1);
-    /* every function it may call runs as the owner, with a search path it cannot change */
+    /* every function it may call runs as the owner, with a search path it cannot change,
+     * except pure (IMMUTABLE) ones; helpers that take a table row it cannot call at all */
     ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_proc WHERE pronamespace = "
-                             "'api'::regnamespace AND provolatile <> 'i' AND NOT (prosecdef AND "
-                             "proconfig @> ARRAY['search_path=public, api, pg_temp'])"),
+                             "'api'::regnamespace AND provolatile <> 'i' AND "
+                             "has_function_privilege('suanli_app', oid, 'EXECUTE') AND NOT "
+                             "(prosecdef AND proconfig @> ARRAY['search_path=public, api, "
+                             "pg_temp'])"),
                      0);
+    ck_assert_int_gt(sql_int("SELECT count(*) FROM pg_proc WHERE pronamespace = "
+                             "'api'::regnamespace AND prosecdef"),
+                     50);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_proc p WHERE pronamespace = "
+                             "'api'::regnamespace AND (prosecdef OR has_function_privilege("
+                             "'suanli_app', p.oid, 'EXECUTE')) AND EXISTS (SELECT 1 FROM "
+                             "unnest(proargtypes) a JOIN pg_type t ON t.oid = a WHERE "
+                             "t.typtype = 'c')"),
+                     0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_proc WHERE oid = 'api.offer_visible(jsonb, "
+                             "offers)'::regprocedure AND NOT prosecdef"),
+                     1);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_proc WHERE pronamespace = "
                              "'api'::regnamespace AND has_function_privilege('public', oid, "
                              "'EXECUTE')"),
@@ -171,6 +190,50 @@ START_TEST(a_checkpoint_signer_cannot_be_inserted) {
 }
 END_TEST
 
+/* The embedded cluster (here the test cluster itself, which is one) creates the owner role,
+ * which owns the database and migrates it, and the runtime role the server connects as. */
+START_TEST(the_embedded_cluster_migrates_as_the_owner_and_serves_as_the_runtime_role) {
+    const char *dir = getenv("SUANLI_TEST_PG_DIR"), *pg = getenv("SUANLI_TEST_PG");
+    ck_assert_ptr_nonnull(dir);
+    ck_assert_ptr_nonnull(pg);
+    /* hold the cluster as a user, so that the server leaving does not stop it */
+    char lock[PATH_MAX], env[PATH_MAX + 32], admin[1024], db[1024];
+    snprintf(lock, sizeof lock, "%s/pg.users", dir);
+    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_SH), 0);
+    snprintf(admin, sizeof admin, "%s dbname=postgres", pg);
+    free(th_sql(admin, "DROP DATABASE IF EXISTS suanli WITH (FORCE)"));
+    snprintf(env, sizeof env, "SUANLI_DATA_DIR=%s", dir);
+    const char *const extra[] = {env, NULL};
+    struct th_server s;
+    th_server_start(&s, NULL, extra);
+    struct th_resp r = th_req(&s, "GET", "/readyz", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    snprintf(db, sizeof db, "%s dbname=suanli", pg);
+    char *owner = th_sql(db, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = "
+                             "current_database()");
+    ck_assert_str_eq(owner, "suanli_owner");
+    free(owner);
+    char *n = th_sql(db, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'api'::regnamespace "
+                         "AND pg_get_userbyid(proowner) <> 'suanli_owner'");
+    ck_assert_str_eq(n, "0");
+    free(n);
+    n = th_sql(db, "SELECT count(*) FROM pg_roles WHERE rolname IN ('suanli_owner', "
+                   "'suanli_app') AND NOT rolsuper");
+    ck_assert_str_eq(n, "2");
+    free(n);
+    n = th_sql(db, "SELECT count(*) FILTER (WHERE usename = 'suanli_app') > 0 AND count(*) "
+                   "FILTER (WHERE usename <> 'suanli_app') = 0 FROM pg_stat_activity WHERE "
+                   "datname = 'suanli' AND application_name = 'suanlid'");
+    ck_assert_str_eq(n, "t");
+    free(n);
+    ck_assert_int_eq(th_server_stop(&s), 0);
+    close(fd);
+}
+END_TEST
+
 static Suite *make_suite(void) {
     Suite *s = suite_create("roles");
     th_shared(up, down);
@@ -179,6 +242,8 @@ static Suite *make_suite(void) {
     th_case(s, the_guarding_triggers_cannot_be_switched_off, 180, NULL, NULL);
     th_case(s, the_schema_cannot_be_changed, 180, NULL, NULL);
     th_case(s, a_checkpoint_signer_cannot_be_inserted, 180, NULL, NULL);
+    th_case(s, the_embedded_cluster_migrates_as_the_owner_and_serves_as_the_runtime_role, 180,
+            NULL, NULL);
     return s;
 }
 
