@@ -16,7 +16,8 @@ BEGIN
   IF NOT FOUND OR p_gross IS NULL OR p_gross <= 0 OR p_voucher_ids IS NULL THEN
     RETURN 0;
   END IF;
-  FOR x IN SELECT v.id, v.balance_fen, v.program_id, p.max_subsidy_bp, p.per_institute_cap_fen,
+  FOR x IN SELECT v.id, v.balance_fen, v.program_id, (program_subsidy_bp(p, f)).bp AS max_subsidy_bp,
+                  p.per_institute_cap_fen,
                   coalesce(t.redeemed_fen, 0) AS redeemed
              FROM unnest(p_voucher_ids) WITH ORDINALITY u(id, n)
              JOIN vouchers v ON v.id = u.id
@@ -27,6 +28,8 @@ BEGIN
               AND program_state(p) = 'active'
               AND f.resource_class = ANY (p.resource_classes) AND f.region = ANY (p.regions)
               AND f.green_share >= p.min_green_share
+              AND program_provider_admitted(p, f.provider_id)
+              AND NOT related_party_exists(f.provider_id, v.institute_id)
             ORDER BY u.n
   LOOP
     v_room := floor(p_gross::numeric * x.max_subsidy_bp / 10000)::bigint - v_total;
