@@ -93,10 +93,29 @@ static void csv_field(struct csv *c, bool first, const char *s) {
     csv_put(c, "\"", 1);
 }
 
+/* A text cell that a spreadsheet would read as a formula (it begins with = + - @, a tab or a
+ * CR) gets a leading apostrophe (OWASP "CSV injection"). Numbers are ours and never need it. */
+static void csv_text(struct csv *c, bool first, const char *s) {
+    if (s[0] == '\0' || strchr("=+-@\t\r", s[0]) == NULL) {
+        csv_field(c, first, s);
+        return;
+    }
+    size_t n = strlen(s);
+    char *safe = malloc(n + 2);
+    if (safe == NULL) {
+        c->oom = true;
+        return;
+    }
+    safe[0] = '\'';
+    memcpy(safe + 1, s, n + 1);
+    csv_field(c, first, safe);
+    free(safe);
+}
+
 static void csv_value(struct csv *c, bool first, json_t *v) {
     char num[32];
     if (json_is_string(v)) {
-        csv_field(c, first, json_string_value(v));
+        csv_text(c, first, json_string_value(v));
     } else if (json_is_integer(v)) {
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
         csv_field(c, first, num);

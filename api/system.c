@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 #include "migrate.h"
+#include "witness.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -73,11 +74,18 @@ void api_system_metrics(struct http_req *r) {
     if (!qf_decode(r, NULL))
         return;
     char *text = http_metrics_render();
-    if (text == NULL) {
+    struct buf b = {0};
+    if (text != NULL)
+        buf_puts(&b, text);
+    free(text);
+    api_identity_metrics(&b);
+    witness_url_metrics(&b);
+    if (text == NULL || b.oom) {
+        buf_free(&b);
         http_problem(r, P_INTERNAL, "out of memory");
         return;
     }
-    http_reply_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+    http_reply_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
 }
 
 void api_system_openapi(struct http_req *r) {
