@@ -125,7 +125,7 @@ void api_orders_list(struct http_req *r) {
 /* cancel and complete take no body; one that is sent must be an empty object. */
 static bool no_body(struct http_req *r) {
     static const struct jf_field none[] = {JF_END};
-    return r->body_len == 0 || jf_decode_body(r, none);
+    return r->body.len == 0 || jf_decode_body(r, none);
 }
 
 static const char SQL_ORDER_CANCEL[] = "SELECT order_cancel($1::jsonb, $2)";

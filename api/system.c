@@ -2,6 +2,7 @@
 #include "api.h"
 
 #include "config.h"
+#include "cron.h"
 #include "log.h"
 #include "migrate.h"
 #include "witness.h"
@@ -73,14 +74,12 @@ void api_system_metrics(struct http_req *r) {
     }
     if (!qf_decode(r, NULL))
         return;
-    char *text = http_metrics_render();
     struct buf b = {0};
-    if (text != NULL)
-        buf_puts(&b, text);
-    free(text);
+    http_metrics_render(&b);
     api_identity_metrics(&b);
     witness_url_metrics(&b);
-    if (text == NULL || b.oom) {
+    cron_render_metrics(&b);
+    if (b.oom) {
         buf_free(&b);
         http_problem(r, P_INTERNAL, "out of memory");
         return;

@@ -223,5 +223,5 @@ int audit_start(void) {
     failing = false;
     if (witness_url_start() != 0)
         return -1;
-    return cron_add("audit sealer", 0, cfg.audit_seal_ms, seal_job, NULL);
+    return cron_add("audit_sealer", 0, cfg.audit_seal_ms, seal_job, NULL);
 }

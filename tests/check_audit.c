@@ -92,54 +92,30 @@ static void wait_sealed(void) {
                   "the sealer did not chain and seal every event within 30 s");
 }
 
-/* Sealer rounds seen since a moment: each round ends with a COMMIT on the sealer's own
- * connection (db_commit sends it behind a SET LOCAL of the statement timeout), so the distinct COMMIT start times of one suanlid connection after the moment
- * (while the test sends no request) are its rounds. The sealer, every 50 ms here, is the
- * connection that gets there first. */
-#define ROUND_CONNS 32
+/* How many sealer rounds srv has ended, from its /metrics. */
+static long long sealer_rounds(void) {
+    static const char series[] = "suanli_cron_runs_total{job=\"audit_sealer\"} ";
+    struct th_resp r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    const char *at = strstr(r.body, series);
+    ck_assert_msg(at != NULL, "/metrics has no %s: %s", series, r.body);
+    long long n = atoll(at + strlen(series));
+    th_resp_free(&r);
+    return n;
+}
+
 struct rounds {
-    char since[64];
-    int want;
-    struct {
-        int pid, seen;
-        char last[64];
-    } conn[ROUND_CONNS];
+    long long until;
 };
 
 static bool rounds_done(void *ctx) {
-    struct rounds *rd = ctx;
-    char sql[384];
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(string_agg(pid || ' ' || query_start, ','), '') FROM "
-             "pg_stat_activity WHERE application_name = 'suanlid' AND (query IN ('COMMIT', "
-             "'ROLLBACK') OR query LIKE '%%; COMMIT') AND query_start > '%s'",
-             rd->since);
-    char *list = th_sql(dburl, sql), *save = NULL;
-    bool done = false;
-    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        int pid = atoi(item), k = 0;
-        const char *at = strchr(item, ' ');
-        while (k < ROUND_CONNS && rd->conn[k].pid != 0 && rd->conn[k].pid != pid)
-            k++;
-        if (k == ROUND_CONNS || at == NULL)
-            continue;
-        rd->conn[k].pid = pid;
-        if (strcmp(rd->conn[k].last, at) != 0) {
-            snprintf(rd->conn[k].last, sizeof rd->conn[k].last, "%s", at);
-            done |= ++rd->conn[k].seen >= rd->want;
-        }
-    }
-    free(list);
-    return done;
+    return sealer_rounds() >= ((struct rounds *)ctx)->until;
 }
 
 /* Waits until the sealer has run n whole rounds that began after now. */
 static void wait_sealer_rounds(int n) {
-    struct rounds rd = {.want = n + 1}; /* the first may have begun before now */
-    char *now = th_sql(dburl, "SELECT clock_timestamp()::text");
-    snprintf(rd.since, sizeof rd.since, "%s", now);
-    free(now);
-    ck_assert_msg(th_wait_until(rounds_done, &rd, 30000, 5),
+    struct rounds rd = {sealer_rounds() + n + 1}; /* one may be under way now */
+    ck_assert_msg(th_wait_until(rounds_done, &rd, 30000, 20),
                   "the sealer did not run %d rounds within 30 s", n);
 }
 
