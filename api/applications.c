@@ -79,7 +79,7 @@ void api_applications_create(struct http_req *r) {
     };
     if (!jf_decode_body(r, fields) || (has_attachments && !attachments_ok(r, attachments)))
         return;
-    const char *params[] = {api_actor(r), r->body};
+    const char *params[] = {api_actor(r), r->body.p};
     PGresult *res;
     int rc = db_exec(SQL_APPLICATION_CREATE, 2, params, &res);
     if (rc != 1 || PQgetisnull(res, 0, 0)) {
@@ -139,7 +139,7 @@ void api_applications_approve(struct http_req *r) {
         JF_OPT_STRING("note", &note, 1, 2000, NULL),
         JF_END,
     };
-    if (r->body_len > 0 && !jf_decode_body(r, fields))
+    if (r->body.len > 0 && !jf_decode_body(r, fields))
         return;
     char amount_text[24];
     snprintf(amount_text, sizeof amount_text, "%lld", (long long)amount);
@@ -168,7 +168,7 @@ static const char SQL_APPLICATION_WITHDRAW[] = "SELECT application_withdraw($1::
 /* POST /v1/applications/{id}/withdraw (the institute that applied; no body). */
 void api_applications_withdraw(struct http_req *r) {
     const struct jf_field fields[] = {JF_END};
-    if (r->body_len > 0 && !jf_decode_body(r, fields))
+    if (r->body.len > 0 && !jf_decode_body(r, fields))
         return;
     const char *params[] = {api_actor(r), r->params[0]};
     api_reply_sql(r, 200, SQL_APPLICATION_WITHDRAW, 2, params, "no application");
@@ -259,7 +259,7 @@ void api_related_parties_create(struct http_req *r) {
     };
     if (!jf_decode_body(r, fields))
         return;
-    const char *params[] = {api_actor(r), r->body};
+    const char *params[] = {api_actor(r), r->body.p};
     api_reply_sql(r, 201, SQL_RELATED_CREATE, 2, params, "not created");
 }
 
