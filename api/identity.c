@@ -3,6 +3,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -89,6 +90,11 @@ void api_identity_metrics(struct buf *b) {
 }
 
 int api_identity_init(void) {
+    if (cfg.password_hashers * 2 > cfg.threads)
+        log_warn("SUANLI_PASSWORD_HASHERS=%lld with SUANLI_THREADS=%lld: a flood of logins can "
+                 "hold every worker thread (each hasher, and one waiter per hasher); keep the "
+                 "hashers at most a half of the threads",
+                 (long long)cfg.password_hashers, (long long)cfg.threads);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
