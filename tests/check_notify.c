@@ -1,6 +1,7 @@
 /* check_notify.c — notifications and webhooks against a real suanlid and PostgreSQL: each kind
  * of notification reaches its organisation and no other (voucher issued, expiring in 30/7/1
- * days, order created/cancelled, budget passing 80 % and 100 %, a new anomaly flag), marking
+ * days, order created/cancelled, budget passing 80 % and 100 %, a new anomaly flag, an
+ * application decided), marking
  * read, and webhooks: registration rules, the SSRF guard, delivery to a loopback receiver with a
  * valid Suanli-Signature, retries with backoff, and a server killed mid-delivery that delivers
  * again after restart (at least once, nothing lost).
@@ -418,6 +419,50 @@ START_TEST(a_new_anomaly_flag_notifies_the_city_once) {
 }
 END_TEST
 
+/* An application of institute by to programme prog for requested fen; its id, malloc'd. */
+static char *application(const struct th_auth *by, const char *prog, long long requested,
+                         const char *contract) {
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"program_id\":\"%s\",\"requested_fen\":%lld,\"purpose\":\"training\","
+             "\"contract_reference\":\"%s\"}",
+             prog, requested, contract);
+    return world_post_id(&w.srv, by, "/v1/applications", body);
+}
+
+START_TEST(a_decided_application_notifies_its_institute) {
+    char *prog = world_program(&w, NULL);
+    char *yes = application(&w.inst, prog, 5000, "NOTIFY-A"),
+         *no = application(&w.inst, prog, 7000, "NOTIFY-B");
+    ck_assert_int_eq(subject_count(&w.inst, "application.decided", yes), 0);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/applications/%s/approve", yes);
+    struct th_resp r = th_req(&w.srv, "POST", path, &w.admin, "{\"amount_fen\":4000}", NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    snprintf(path, sizeof path, "/v1/applications/%s/reject", no);
+    r = th_req(&w.srv, "POST", path, &w.admin, "{\"reason\":\"no contract attached\"}", NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    ck_assert_int_eq(subject_count(&w.inst, "application.decided", yes), 1);
+    ck_assert_int_eq(subject_data_int(&w.inst, "application.decided", yes, "approved_fen"), 4000);
+    ck_assert_int_eq(subject_count(&w.inst, "application.decided", no), 1);
+    json_t *a = notes_where(&w.inst, "application.decided", "status", "rejected");
+    bool found = false;
+    size_t i;
+    json_t *n;
+    json_array_foreach(a, i, n) found =
+        found || strcmp(json_string_value(json_object_get(n, "subject_id")), no) == 0;
+    ck_assert(found);
+    json_decref(a);
+    ck_assert_int_eq(subject_count(&w.inst2, "application.decided", yes), 0);
+    ck_assert_int_eq(subject_count(&w.admin, "application.decided", yes), 0);
+    free(yes);
+    free(no);
+    free(prog);
+}
+END_TEST
+
 START_TEST(notifications_are_marked_read_one_or_all_by_each_user_and_paged) {
     char *prog = world_program(&w, NULL);
     for (int i = 0; i < 3; i++)
@@ -720,6 +765,7 @@ static Suite *make_suite(void) {
     th_case(s, vouchers_expiring_in_30_7_and_1_days_notify_the_institute_once_each, 240, NULL,
             NULL);
     th_case(s, a_new_anomaly_flag_notifies_the_city_once, 240, NULL, NULL);
+    th_case(s, a_decided_application_notifies_its_institute, 240, NULL, NULL);
     th_case(s, notifications_are_marked_read_one_or_all_by_each_user_and_paged, 240, NULL, NULL);
     th_case(s, the_ssrf_guard_refuses_loopback_private_and_link_local_targets, 60, NULL, NULL);
     th_case(s, webhooks_are_registered_by_providers_and_cities_with_a_secret_shown_once, 240, NULL,
