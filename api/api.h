@@ -46,6 +46,9 @@ enum problem api_token_refusal(enum vtoken_status st);
 void api_token_problem(struct http_req *r, enum vtoken_status st, const char *field,
                        const char *why);
 
+/* Checks the vouchers array of one order (api/orders.c); field names get prefix. */
+void api_order_vouchers_check(json_t *vouchers, const char *prefix, json_t *errors);
+
 /* --- handlers ------------------------------------------------------------------------------ */
 void api_system_healthz(struct http_req *r);
 void api_system_readyz(struct http_req *r);
@@ -76,6 +79,8 @@ void api_orders_list(struct http_req *r);
 void api_orders_get(struct http_req *r);
 void api_orders_cancel(struct http_req *r);
 void api_orders_complete(struct http_req *r);
+void api_plans_create(struct http_req *r);
+void api_quotes_create(struct http_req *r);
 
 /* vouchers: programmes, vouchers, keys, redemptions (api/programs.c, vouchers.c,
  * redemptions.c, maintenance.c) */

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Checks the vouchers array of POST /v1/orders: each element names a voucher by id or by
- * token (exactly one) and may set the amount. Adds {field, message} errors. */
-static void vouchers_check(json_t *vouchers, json_t *errors) {
+/* Checks the vouchers array of an order (POST /v1/orders, each leg of POST /v1/plans): each
+ * element names a voucher by id or by token (exactly one) and may set the amount. Adds
+ * {field, message} errors, their fields prefixed with prefix ("" or "legs[2]."). */
+void api_order_vouchers_check(json_t *vouchers, const char *prefix, json_t *errors) {
     size_t i;
     json_t *v;
     json_array_foreach(vouchers, i, v) {
@@ -21,15 +22,15 @@ static void vouchers_check(json_t *vouchers, json_t *errors) {
             JF_OPT_INT("amount_fen", &amount, 1, INT64_MAX, &has_amount),
             JF_END,
         };
-        char prefix[32];
-        snprintf(prefix, sizeof prefix, "vouchers[%zu].", i);
-        json_t *e = jf_check(v, fields, prefix);
+        char at[64];
+        snprintf(at, sizeof at, "%svouchers[%zu].", prefix, i);
+        json_t *e = jf_check(v, fields, at);
         if (e != NULL) {
             json_array_extend(errors, e);
             json_decref(e);
         } else if (has_id == has_token) {
-            char field[40];
-            snprintf(field, sizeof field, "vouchers[%zu]", i);
+            char field[64];
+            snprintf(field, sizeof field, "%svouchers[%zu]", prefix, i);
             http_error_add(errors, field, "must name either voucher_id or token");
         }
     }
@@ -59,7 +60,7 @@ void api_orders_create(struct http_req *r) {
     if (end_us <= start_us)
         http_error_add(errors, "end", "must be after start");
     if (has_vouchers)
-        vouchers_check(vouchers, errors);
+        api_order_vouchers_check(vouchers, "", errors);
     if (!http_errors_ok(r, P_VALIDATION, errors))
         return;
     size_t bad;

@@ -44,6 +44,9 @@ const struct route api_routes[] = {
     {"POST", "/v1/orders/{id}/cancel", api_orders_cancel, IN, RF_IDEMPOTENT, "cancel own order"},
     {"POST", "/v1/orders/{id}/complete", api_orders_complete, PR, 0,
      "complete an order on own offer"},
+    {"POST", "/v1/plans", api_plans_create, IN, RF_IDEMPOTENT,
+     "reserve every leg of a plan in one transaction"},
+    {"POST", "/v1/quotes", api_quotes_create, IN, 0, "price a plan with vouchers (no change)"},
 
     /* vouchers: programmes, vouchers, keys, redemptions */
     {"POST", "/v1/programs", api_programs_create, OP | CA, 0, "create a subsidy programme"},

@@ -213,7 +213,7 @@ int audit_verify_db(json_t **report) {
     if (rc != 0)
         goto out;
     rc = DB_HARD_ERROR;
-    if (keys_public_from_keyring(&keys, &nkeys) != 0)
+    if (keys_public_from_keyring(KEYS_PUBLIC_VOUCHER | KEYS_PUBLIC_CHECKPOINT, &keys, &nkeys) != 0)
         goto out;
     struct audit_verifier v;
     audit_verifier_init(&v, keys, nkeys, db_find_leaf, c.db);

@@ -334,6 +334,8 @@ int db_statement_timeout_ms(void) {
     return stmt_timeout_ms;
 }
 
+static const char SQL_SET_TIMEOUT[] = "SELECT set_config('statement_timeout', $1, true)";
+
 int db_exec_long(const char *sql, int nparams, const char *const *params, PGresult **res,
                  int timeout_ms) {
     if (res != NULL)
@@ -345,11 +347,20 @@ int db_exec_long(const char *sql, int nparams, const char *const *params, PGresu
     char ms[16];
     snprintf(ms, sizeof ms, "%d", timeout_ms);
     const char *set[] = {ms};
-    rc = db_exec("SELECT set_config('statement_timeout', $1, true)", 1, set, NULL);
+    rc = db_exec(SQL_SET_TIMEOUT, 1, set, NULL);
     if (rc >= 0)
         rc = db_exec(sql, nparams, params, res);
-    if (!own)
-        return rc;
+    if (!own) {
+        /* the rest of the caller's transaction runs with the usual timeout again (a failed
+         * statement has aborted the transaction: nothing runs in it but the rollback) */
+        snprintf(ms, sizeof ms, "%d", stmt_timeout_ms);
+        int r = rc >= 0 ? db_exec(SQL_SET_TIMEOUT, 1, set, NULL) : 0;
+        if (r < 0 && res != NULL) {
+            PQclear(*res);
+            *res = NULL;
+        }
+        return r < 0 ? r : rc;
+    }
     if (rc < 0) {
         db_rollback();
         return rc;

@@ -50,8 +50,8 @@ int db_exec(const char *sql, int nparams, const char *const *params, PGresult **
 int db_exec_idempotent(const char *sql, int nparams, const char *const *params, PGresult **res);
 
 /* db_exec for one statement that may rightly run longer than a request's statement timeout
- * (a batch): it runs with `timeout_ms` instead, in the caller's transaction or in one of its
- * own, committed here when it succeeds. */
+ * (a batch): it runs with `timeout_ms` instead, in the caller's transaction (which then goes
+ * on with the usual timeout) or in one of its own, committed here when it succeeds. */
 int db_exec_long(const char *sql, int nparams, const char *const *params, PGresult **res,
                  int timeout_ms);
 

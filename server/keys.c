@@ -356,18 +356,20 @@ int keys_import(const char *path, const char *paserk, bool *rotated, char *why, 
 
 /* ==== public keys ========================================================================= */
 
-int keys_public_from_keyring(struct keys_public **keys, int *nkeys) {
+int keys_public_from_keyring(unsigned flags, struct keys_public **keys, int *nkeys) {
+    int nvoucher = flags & KEYS_PUBLIC_VOUCHER ? keyring.nkeys : 0;
+    int ncheckpoint = flags & KEYS_PUBLIC_CHECKPOINT ? keyring.ncheckpoint : 0;
     *nkeys = 0;
-    *keys = calloc((size_t)(keyring.nkeys + keyring.ncheckpoint) + 1, sizeof **keys);
+    *keys = calloc((size_t)(nvoucher + ncheckpoint) + 1, sizeof **keys);
     if (*keys == NULL)
         return -1;
-    for (int i = 0; i < keyring.nkeys + keyring.ncheckpoint; i++) {
+    for (int i = 0; i < nvoucher + ncheckpoint; i++) {
         const struct signing_key *k =
-            i < keyring.nkeys ? &keyring.keys[i] : &keyring.checkpoint_keys[i - keyring.nkeys];
+            i < nvoucher ? &keyring.keys[i] : &keyring.checkpoint_keys[i - nvoucher];
         memcpy((*keys)[i].pk, k->pk, sizeof k->pk);
         memcpy((*keys)[i].kid, k->kid, sizeof k->kid);
     }
-    *nkeys = keyring.nkeys + keyring.ncheckpoint;
+    *nkeys = nvoucher + ncheckpoint;
     return 0;
 }
 
@@ -391,8 +393,8 @@ static int public_add(const char *paserk, const char *kid, struct keys_public *k
     return 0;
 }
 
-int keys_public_load(const char *path, struct keys_public **keys_out, int *nkeys, char **error) {
-    *keys_out = NULL;
+int keys_public_load(const char *path, struct keys_public **keys, int *nkeys, char **error) {
+    *keys = NULL;
     *nkeys = 0;
     *error = NULL;
     size_t len;
@@ -402,6 +404,16 @@ int keys_public_load(const char *path, struct keys_public **keys_out, int *nkeys
             *error = NULL;
         return -1;
     }
+    int rc = keys_public_parse(path, text, len, keys, nkeys, error);
+    free(text);
+    return rc;
+}
+
+int keys_public_parse(const char *name, char *text, size_t len, struct keys_public **keys_out,
+                      int *nkeys, char **error) {
+    *keys_out = NULL;
+    *nkeys = 0;
+    *error = NULL;
     json_t *doc = json_loadb(text, len, 0, NULL);
     json_t *items = json_is_array(doc) ? doc : json_object_get(doc, "items");
     size_t cap = json_is_array(items) ? json_array_size(items) : 1;
@@ -431,9 +443,8 @@ int keys_public_load(const char *path, struct keys_public **keys_out, int *nkeys
                 rc = public_add(l + strspn(l, " \t"), NULL, keys, &n, error);
     }
     json_decref(doc);
-    free(text);
     if (rc == 0 && n == 0) {
-        if (asprintf(error, "%s holds no keys", path) < 0)
+        if (asprintf(error, "%s holds no keys", name) < 0)
             *error = NULL;
         rc = -1;
     }

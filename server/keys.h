@@ -69,14 +69,23 @@ struct keys_public {
     char kid[PASERK_K4_PID_LEN];
 };
 
-/* The public halves of the keyring, voucher keys then checkpoint keys (both have signed
- * checkpoints); *keys malloc'd (never NULL on success). 0 or -1. */
-int keys_public_from_keyring(struct keys_public **keys, int *nkeys);
+/* Which public halves of the keyring keys_public_from_keyring gives. */
+#define KEYS_PUBLIC_VOUCHER 1u    /* the voucher signing keys (they verify voucher tokens) */
+#define KEYS_PUBLIC_CHECKPOINT 2u /* the checkpoint keys */
+
+/* The public halves of the keyring that flags name, voucher keys then checkpoint keys (both
+ * have signed audit checkpoints); *keys malloc'd (never NULL on success). 0 or -1. */
+int keys_public_from_keyring(unsigned flags, struct keys_public **keys, int *nkeys);
 
 /* Reads public keys from a saved GET /v1/keys answer ({"items": [{"kid", "paserk"}]}), a JSON
  * array of such items or of PASERK strings, one such item, or a text file of k4.public
  * PASERKs, one a line. A kid that does not match its key is refused, and so is a file without
  * keys. *keys is malloc'd. 0 ok, -1 with *error (malloc'd, may be NULL) set. */
 int keys_public_load(const char *path, struct keys_public **keys, int *nkeys, char **error);
+
+/* keys_public_load of text already read (len bytes, NUL-terminated; changed in place); name
+ * names it in errors. */
+int keys_public_parse(const char *name, char *text, size_t len, struct keys_public **keys,
+                      int *nkeys, char **error);
 
 #endif

@@ -66,11 +66,10 @@ static void database_close(void) {
     embedded = false;
 }
 
-static PGconn *tool_connect(char **url) {
-    if (database_open(url) != 0)
-        return NULL;
+/* Connects a tool to url; NULL with the reason logged. */
+static PGconn *tool_db(const char *url) {
     char *err = NULL;
-    PGconn *pg = db_connect_tool(*url, &err);
+    PGconn *pg = db_connect_tool(url, &err);
     if (pg == NULL) {
         log_error("cannot connect to the database: %s", err ? err : "?");
         free(err);
@@ -78,19 +77,47 @@ static PGconn *tool_connect(char **url) {
     return pg;
 }
 
+/* Opens the database (database_open) and connects to it; NULL on failure. The caller ends
+ * with tool_disconnect whatever the outcome. */
+static PGconn *tool_connect(char **url) {
+    return database_open(url) == 0 ? tool_db(*url) : NULL;
+}
+
+static void tool_disconnect(PGconn *pg, char *url) {
+    PQfinish(pg);
+    database_close();
+    free(url);
+}
+
+/* Runs sql (one row, one column expected) with its text params; the value malloc'd, or NULL
+ * with "<what>: <the error>" on standard error. */
+static char *tool_value(PGconn *pg, const char *what, const char *sql, int nparams,
+                        const char *const *params) {
+    PGresult *r = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    char *value = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        value = strdup(PQgetvalue(r, 0, 0));
+    else
+        fprintf(stderr, "%s: %s", what, PQresultErrorMessage(r));
+    PQclear(r);
+    return value;
+}
+
 static int run_migrations(const char *url) {
-    char *err = NULL;
-    PGconn *pg = db_connect_tool(url, &err);
-    if (pg == NULL) {
-        log_error("cannot connect to the database: %s", err ? err : "?");
-        free(err);
+    PGconn *pg = tool_db(url);
+    if (pg == NULL)
         return -1;
-    }
     int n = migrate_apply(pg, cfg.sql_dir);
     PQfinish(pg);
     if (n >= 0)
         log_info("migrations up to date (%d applied now)", n);
     return n < 0 ? -1 : 0;
+}
+
+/* Opens the database (database_open) and applies the migrations; the caller ends with
+ * database_close and frees *url whatever the outcome. */
+static int migrate_database(char **url) {
+    return database_open(url) == 0 && run_migrations(*url) == 0 ? 0 : -1;
 }
 
 static int seed_demo(const char *url) {
@@ -101,35 +128,27 @@ static int seed_demo(const char *url) {
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(DEMO_PASSWORD, hash) != 0)
         return -1;
-    char *err = NULL;
-    PGconn *pg = db_connect_tool(url, &err);
-    if (pg == NULL) {
-        log_error("cannot connect to the database: %s", err ? err : "?");
-        free(err);
+    PGconn *pg = tool_db(url);
+    if (pg == NULL)
         return -1;
-    }
     /* the demo voucher is signed with the current key, which must be registered first */
     char *keys = vtoken_keyring_json();
     const char *kparams[] = {keys};
-    PGresult *r =
-        PQexecParams(pg, "SELECT signing_keys_sync($1::jsonb)", 1, NULL, kparams, NULL, NULL, 0);
+    char *synced = tool_value(pg, "demo seed: could not register the signing keys",
+                              "SELECT signing_keys_sync($1::jsonb)", 1, kparams);
     free(keys);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        log_warn("demo seed: could not register the signing keys: %s", PQerrorMessage(pg));
-    PQclear(r);
+    free(synced);
     if (migrate_load_dev(pg, cfg.sql_dir) != 0) {
         PQfinish(pg);
         return -1;
     }
     const char *params[] = {hash};
-    r = PQexecParams(pg, "SELECT pg_temp.demo_seed($1)", 1, NULL, params, NULL, NULL, 0);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
-    if (rc != 0)
-        log_error("demo seed failed: %s", PQerrorMessage(pg));
-    else
-        log_info("demo seed: %s", PQgetvalue(r, 0, 0));
-    PQclear(r);
+    char *seeded = tool_value(pg, "demo seed failed", "SELECT pg_temp.demo_seed($1)", 1, params);
+    int rc = seeded != NULL ? 0 : -1;
+    if (seeded != NULL)
+        log_info("demo seed: %s", seeded);
     PQfinish(pg);
+    free(seeded);
     return rc;
 }
 
@@ -195,9 +214,7 @@ static int cmd_serve(int argc, char **argv) {
         return 1;
     char *url = NULL;
     int rc = 1;
-    if (database_open(&url) != 0)
-        goto out;
-    if (migrate && run_migrations(url) != 0)
+    if (migrate ? migrate_database(&url) != 0 : database_open(&url) != 0)
         goto out;
     if (demo && seed_demo(url) != 0)
         goto out;
@@ -237,9 +254,7 @@ static int cmd_migrate(int argc, char **argv) {
     (void)argc;
     (void)argv;
     char *url = NULL;
-    int rc = 1;
-    if (database_open(&url) == 0 && run_migrations(url) == 0)
-        rc = 0;
+    int rc = migrate_database(&url) == 0 ? 0 : 1;
     database_close();
     free(url);
     return rc;
@@ -250,8 +265,7 @@ static int cmd_demo_seed(int argc, char **argv) {
     (void)argv;
     char *url = NULL;
     int rc = 1;
-    if (load_keys() == 0 && database_open(&url) == 0 && run_migrations(url) == 0 &&
-        seed_demo(url) == 0)
+    if (load_keys() == 0 && migrate_database(&url) == 0 && seed_demo(url) == 0)
         rc = 0;
     database_close();
     free(url);
@@ -422,19 +436,15 @@ static int cmd_create_user(int argc, char **argv) {
     PGconn *pg = tool_connect(&url);
     if (pg != NULL && migrate_apply(pg, cfg.sql_dir) >= 0) {
         const char *params[] = {email, hash};
-        PGresult *r =
-            PQexecParams(pg, "SELECT operator_bootstrap($1, $2)", 2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-            printf("created operator %s (user %s)\n", email, PQgetvalue(r, 0, 0));
+        char *user =
+            tool_value(pg, "suanlid create-user", "SELECT operator_bootstrap($1, $2)", 2, params);
+        if (user != NULL) {
+            printf("created operator %s (user %s)\n", email, user);
             rc = 0;
-        } else {
-            fprintf(stderr, "suanlid create-user: %s", PQresultErrorMessage(r));
         }
-        PQclear(r);
+        free(user);
     }
-    PQfinish(pg);
-    database_close();
-    free(url);
+    tool_disconnect(pg, url);
     return rc;
 }
 
@@ -484,47 +494,60 @@ static const char *vtoken_reason(enum vtoken_status st) {
     return "voucher-token-invalid";
 }
 
+/* The arguments of an offline verifier: one operand (the token, the export), --keys FILE and,
+ * where the command takes it, --witness FILE; the public keys are loaded from FILE. */
+struct verifier_args {
+    const char *operand, *witness;
+    struct keys_public *keys; /* malloc'd */
+    int nkeys;
+};
+
+/* Parses argv for the command usage names (its name is the word before the first blank);
+ * 0, or the exit status 2 with the reason printed. */
+static int verifier_args(int argc, char **argv, const char *usage, bool takes_witness,
+                         struct verifier_args *a) {
+    const char *keys_path = NULL;
+    int name_len = (int)strcspn(usage, " ");
+    *a = (struct verifier_args){0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
+            keys_path = argv[++i];
+        else if (takes_witness && strcmp(argv[i], "--witness") == 0 && i + 1 < argc)
+            a->witness = argv[++i];
+        else if (a->operand == NULL && argv[i][0] != '-')
+            a->operand = argv[i];
+        else {
+            fprintf(stderr, "suanlid %.*s: unexpected argument %s\n", name_len, usage, argv[i]);
+            return 2;
+        }
+    }
+    if (a->operand == NULL || keys_path == NULL) {
+        fprintf(stderr, "usage: suanlid %s\n", usage);
+        return 2;
+    }
+    char *error = NULL;
+    if (keys_public_load(keys_path, &a->keys, &a->nkeys, &error) != 0) {
+        fprintf(stderr, "suanlid %.*s: %s\n", name_len, usage,
+                error ? error : "cannot load the keys");
+        free(error);
+        return 2;
+    }
+    return 0;
+}
+
 /* Verifies a voucher token offline against a saved GET /v1/keys answer (or any file that
  * keys_public_load reads): signature, kid, claims and validity window (not the live balance,
  * which only the server knows). */
 static int cmd_voucher_verify(int argc, char **argv) {
-    const char *token = NULL, *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
-            file = argv[++i];
-        else if (token == NULL && argv[i][0] != '-')
-            token = argv[i];
-        else {
-            fprintf(stderr, "suanlid voucher-verify: unexpected argument %s\n", argv[i]);
-            return 2;
-        }
-    }
-    if (token == NULL || file == NULL) {
-        fprintf(stderr, "usage: suanlid voucher-verify TOKEN --keys FILE\n");
-        return 2;
-    }
-    struct keys_public *pub;
-    int npub;
-    char *error = NULL;
-    if (keys_public_load(file, &pub, &npub, &error) != 0) {
-        fprintf(stderr, "suanlid voucher-verify: %s\n", error ? error : "cannot load the keys");
-        free(error);
-        return 2;
-    }
-    size_t nkeys = (size_t)npub;
-    struct vtoken_key *keys = calloc(nkeys, sizeof *keys);
-    for (size_t i = 0; keys != NULL && i < nkeys; i++) {
-        memcpy(keys[i].kid, pub[i].kid, sizeof keys[i].kid);
-        memcpy(keys[i].pk, pub[i].pk, sizeof keys[i].pk);
-    }
-    free(pub);
-    if (keys == NULL)
-        return 1;
+    struct verifier_args a;
+    int rc = verifier_args(argc, argv, "voucher-verify TOKEN --keys FILE", false, &a);
+    if (rc != 0)
+        return rc;
     const char *why = NULL;
     struct vtoken_claims c;
     char kid[PASERK_K4_PID_LEN];
-    enum vtoken_status st = vtoken_verify(token, keys, nkeys, &c, kid, &why);
-    free(keys);
+    enum vtoken_status st = vtoken_verify(a.operand, a.keys, a.nkeys, &c, kid, &why);
+    free(a.keys);
     if (st == VTOKEN_OK) {
         st = vtoken_check_time(&c, util_now_ms());
         why = st == VTOKEN_NOT_YET_VALID ? "the voucher is not valid yet"
@@ -550,21 +573,16 @@ static int cmd_ledger_check(int argc, char **argv) {
     char *url = NULL;
     int rc = 1;
     PGconn *pg = tool_connect(&url);
-    if (pg != NULL) {
-        PGresult *r = PQexec(pg, "SELECT ledger_check()::text");
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            json_t *report = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-            print_json(report, PQgetvalue(r, 0, 0));
-            rc = json_is_true(json_object_get(report, "ok")) ? 0 : 1;
-            json_decref(report);
-        } else {
-            fprintf(stderr, "suanlid ledger-check: %s", PQerrorMessage(pg));
-        }
-        PQclear(r);
+    char *text =
+        pg ? tool_value(pg, "suanlid ledger-check", "SELECT ledger_check()::text", 0, NULL) : NULL;
+    if (text != NULL) {
+        json_t *report = json_loads(text, 0, NULL);
+        print_json(report, text);
+        rc = json_is_true(json_object_get(report, "ok")) ? 0 : 1;
+        json_decref(report);
     }
-    PQfinish(pg);
-    database_close();
-    free(url);
+    free(text);
+    tool_disconnect(pg, url);
     return rc;
 }
 
@@ -574,36 +592,17 @@ static int cmd_ledger_check(int argc, char **argv) {
  * when the export verifies (and matches the witness), 1 when it does not, 2 when the keys, the
  * export or the witness cannot be read. */
 static int cmd_audit_verify(int argc, char **argv) {
-    const char *export = NULL, *keys_path = NULL, *witness = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc)
-            keys_path = argv[++i];
-        else if (strcmp(argv[i], "--witness") == 0 && i + 1 < argc)
-            witness = argv[++i];
-        else if (export == NULL && argv[i][0] != '-')
-            export = argv[i];
-        else {
-            fprintf(stderr, "suanlid audit-verify: unexpected argument %s\n", argv[i]);
-            return 2;
-        }
-    }
-    if (export == NULL || keys_path == NULL) {
-        fprintf(stderr, "usage: suanlid audit-verify EXPORT --keys FILE [--witness FILE]\n");
-        return 2;
-    }
-    struct keys_public *keys;
-    int nkeys;
+    struct verifier_args a;
+    int rc =
+        verifier_args(argc, argv, "audit-verify EXPORT --keys FILE [--witness FILE]", true, &a);
+    if (rc != 0)
+        return rc;
     char *error = NULL;
     json_t *report = NULL;
-    if (keys_public_load(keys_path, &keys, &nkeys, &error) != 0) {
-        fprintf(stderr, "suanlid audit-verify: %s\n", error ? error : "cannot load the keys");
-        free(error);
-        return 2;
-    }
-    int rc = audit_verify_export(export, keys, nkeys, &report, &error);
-    if (rc == 0 && witness != NULL)
-        rc = audit_verify_witness(witness, export, keys, nkeys, report, &error);
-    free(keys);
+    rc = audit_verify_export(a.operand, a.keys, a.nkeys, &report, &error);
+    if (rc == 0 && a.witness != NULL)
+        rc = audit_verify_witness(a.witness, a.operand, a.keys, a.nkeys, report, &error);
+    free(a.keys);
     if (rc != 0) {
         json_decref(report);
         fprintf(stderr, "suanlid audit-verify: %s\n", error ? error : "cannot read the input");

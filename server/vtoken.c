@@ -111,7 +111,7 @@ static bool footer_kid(const char *footer, char kid[PASERK_K4_PID_LEN]) {
     return ok;
 }
 
-enum vtoken_status vtoken_verify(const char *token, const struct vtoken_key *keys, size_t nkeys,
+enum vtoken_status vtoken_verify(const char *token, const struct keys_public *keys, int nkeys,
                                  struct vtoken_claims *c, char kid_out[PASERK_K4_PID_LEN],
                                  const char **why) {
     const char *reason = NULL;
@@ -129,8 +129,8 @@ enum vtoken_status vtoken_verify(const char *token, const struct vtoken_key *key
         reason = "the footer does not name a key id (kid)";
         goto out;
     }
-    const struct vtoken_key *key = NULL;
-    for (size_t i = 0; i < nkeys && key == NULL; i++)
+    const struct keys_public *key = NULL;
+    for (int i = 0; i < nkeys && key == NULL; i++)
         if (strcmp(keys[i].kid, kid) == 0)
             key = &keys[i];
     if (key == NULL) {
@@ -171,60 +171,6 @@ enum vtoken_status vtoken_check_time(const struct vtoken_claims *c, int64_t now_
 
 /* ==== key sets ============================================================================ */
 
-int vtoken_keys_from_json(json_t *doc, struct vtoken_key **keys, size_t *nkeys, const char **why) {
-    json_t *items = json_object_get(doc, "items");
-    *keys = NULL;
-    *nkeys = 0;
-    if (!json_is_array(items)) {
-        *why = "not a GET /v1/keys answer: no \"items\" array";
-        return -1;
-    }
-    *keys = calloc(json_array_size(items) + 1, sizeof **keys);
-    if (*keys == NULL) {
-        *why = "out of memory";
-        return -1;
-    }
-    size_t i;
-    json_t *e;
-    json_array_foreach(items, i, e) {
-        struct vtoken_key *k = &(*keys)[*nkeys];
-        const char *paserk = json_string_value(json_object_get(e, "paserk"));
-        if (!copy_string(e, "kid", k->kid, sizeof k->kid) || paserk == NULL ||
-            paserk_k4_public_decode(paserk, k->pk) != 0) {
-            *why = "an item lacks a kid or a k4.public paserk";
-            free(*keys);
-            *keys = NULL;
-            *nkeys = 0;
-            return -1;
-        }
-        /* a kid must be the id of its key, or a key could be published under another's id */
-        char pid[PASERK_K4_PID_LEN];
-        paserk_k4_pid(k->pk, pid);
-        if (strcmp(pid, k->kid) != 0) {
-            *why = "an item's kid is not the k4.pid of its key";
-            free(*keys);
-            *keys = NULL;
-            *nkeys = 0;
-            return -1;
-        }
-        (*nkeys)++;
-    }
-    return 0;
-}
-
-int vtoken_keys_from_keyring(struct vtoken_key **keys, size_t *nkeys) {
-    *nkeys = 0;
-    *keys = calloc((size_t)keyring.nkeys + 1, sizeof **keys);
-    if (*keys == NULL)
-        return -1;
-    for (int i = 0; i < keyring.nkeys; i++) {
-        memcpy((*keys)[i].kid, keyring.keys[i].kid, sizeof keyring.keys[i].kid);
-        memcpy((*keys)[i].pk, keyring.keys[i].pk, sizeof keyring.keys[i].pk);
-    }
-    *nkeys = (size_t)keyring.nkeys;
-    return 0;
-}
-
 char *vtoken_keyring_json(void) {
     json_t *list = json_array();
     for (int i = 0; i < keyring.nkeys; i++) {
@@ -243,11 +189,11 @@ char *vtoken_keyring_json(void) {
 
 /* The public keys this process verifies tokens with: its whole keyring, so that vouchers signed
  * by a key since rotated out of signing stay valid until they expire. */
-static struct vtoken_key *own_keys;
-static size_t nown_keys;
+static struct keys_public *own_keys;
+static int nown_keys;
 
 int vtoken_verifier_init(void) {
-    return vtoken_keys_from_keyring(&own_keys, &nown_keys);
+    return keys_public_from_keyring(KEYS_PUBLIC_VOUCHER, &own_keys, &nown_keys);
 }
 
 void vtoken_verifier_cleanup(void) {

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "paseto.h"
 #include "util.h"
 
@@ -30,12 +31,6 @@ struct vtoken_claims {
     char prg[UUID_STR_LEN]; /* programme id */
     int64_t amt;            /* face value in fen */
     char iat[VTOKEN_TIME_LEN], nbf[VTOKEN_TIME_LEN], exp[VTOKEN_TIME_LEN];
-};
-
-/* A public key that verifies tokens, by its id. */
-struct vtoken_key {
-    char kid[PASERK_K4_PID_LEN];
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 };
 
 enum vtoken_status {
@@ -57,7 +52,7 @@ bool vtoken_claims_from_voucher(json_t *voucher, struct vtoken_claims *c);
 /* Verifies token against keys: shape, kid, signature, and that the claims are exactly those
  * of a voucher. Does not look at the time (see vtoken_check_time). On VTOKEN_OK fills c and
  * kid_out (if not NULL). why (if not NULL) gets a static, human-readable reason otherwise. */
-enum vtoken_status vtoken_verify(const char *token, const struct vtoken_key *keys, size_t nkeys,
+enum vtoken_status vtoken_verify(const char *token, const struct keys_public *keys, int nkeys,
                                  struct vtoken_claims *c, char kid_out[PASERK_K4_PID_LEN],
                                  const char **why);
 
@@ -66,13 +61,6 @@ enum vtoken_status vtoken_check_time(const struct vtoken_claims *c, int64_t now_
 
 /* The claims as a JSON object (for replies and the CLI). */
 json_t *vtoken_claims_json(const struct vtoken_claims *c);
-
-/* Reads keys from a GET /v1/keys answer ({"items": [{"kid", "paserk", …}]}): *keys is
- * malloc'd. -1 with *why set when the document is not such an answer. */
-int vtoken_keys_from_json(json_t *doc, struct vtoken_key **keys, size_t *nkeys, const char **why);
-
-/* The public half of the process keyring (server/keys.h) as vtoken keys; *keys malloc'd. */
-int vtoken_keys_from_keyring(struct vtoken_key **keys, size_t *nkeys);
 
 /* The keyring's public keys as [{kid, paserk, created_at}] for signing_keys_sync(); malloc'd
  * JSON text, NULL when out of memory. */

@@ -18,7 +18,7 @@
 #include <string.h>
 
 static unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-static struct vtoken_key vkey;
+static struct keys_public vkey;
 static char footer_json[96];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
