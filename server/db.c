@@ -205,6 +205,41 @@ static bool ensure_prepared(struct db_conn *c, const char *sql, int nparams, cha
     return false;
 }
 
+/* A data exception (SQLSTATE class 22: out of range, invalid text, impossible date) or a check
+ * violation (23514) that reaches the server is a value the request carried that the C checks
+ * let through: answered as the validation failure it is (400 validation-failed), naming the
+ * field, never as a server error. The field is the column the server names, else the column
+ * of the violated check (constraint "<table>_<column>_check", or the constraint's name after
+ * its table), else "body". Logged, as each one is a check missing in C. */
+static int bad_value(PGresult *r, const char *state) {
+    const char *column = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+    const char *table = PQresultErrorField(r, PG_DIAG_TABLE_NAME);
+    const char *cons = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    char field[sizeof last_error.field] = "body";
+    if (column != NULL && column[0] != '\0') {
+        snprintf(field, sizeof field, "%s", column);
+    } else if (cons != NULL && cons[0] != '\0') {
+        size_t tl = table != NULL ? strlen(table) : 0;
+        const char *name = tl > 0 && strncmp(cons, table, tl) == 0 && cons[tl] == '_' &&
+                                   cons[tl + 1] != '\0'
+                               ? cons + tl + 1
+                               : cons;
+        snprintf(field, sizeof field, "%s", name);
+        size_t n = strlen(field);
+        if (n > 6 && strcmp(field + n - 6, "_check") == 0)
+            field[n - 6] = '\0';
+    }
+    log_warn("database refused a value (%s): %s; answered 400 (field %s)", state,
+             last_error.message, field);
+    char detail[sizeof last_error.detail];
+    snprintf(detail, sizeof detail, "the value is out of range or invalid (%s)",
+             last_error.message);
+    snprintf(last_error.detail, sizeof last_error.detail, "%s", detail);
+    snprintf(last_error.message, sizeof last_error.message, "validation-failed");
+    snprintf(last_error.field, sizeof last_error.field, "%s", field);
+    return DB_APP_ERROR;
+}
+
 static int classify(struct db_conn *c, PGresult *r) {
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     set_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
@@ -224,6 +259,8 @@ static int classify(struct db_conn *c, PGresult *r) {
         return DB_RETRY;
     if (strncmp(state, "SL", 2) == 0)
         return DB_APP_ERROR;
+    if (strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0)
+        return bad_value(r, state);
     if (strncmp(state, "23", 2) == 0)
         return DB_CONFLICT;
     if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0) /* timeouts */

@@ -11,8 +11,9 @@
 enum db_status {
     DB_HARD_ERROR = -5,  /* a bug or an unexpected server error: 500 */
     DB_UNAVAILABLE = -4, /* no connection to the database: 503 with Retry-After */
-    DB_CONFLICT = -3,    /* a constraint refused the change (SQLSTATE class 23) */
-    DB_APP_ERROR = -2,   /* a function raised a domain error (SQLSTATE 'SL...'): see db_error */
+    DB_CONFLICT = -3,    /* a constraint refused the change (SQLSTATE class 23 but 23514) */
+    DB_APP_ERROR = -2,   /* a function raised a domain error (SQLSTATE 'SL...'), or a value was
+                          * refused (class 22, 23514: slug validation-failed): see db_error */
     DB_RETRY = -1,       /* serialization failure or deadlock inside a transaction: retry it */
     DB_NO_ROW = 0,
     DB_ONE_ROW = 1,
