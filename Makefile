@@ -3,7 +3,7 @@
 B ?= build
 .PHONY: all run test unit integration clean format deps deps-build fuzz web-vendor bench ha-test
 
-PKGS      := libmicrohttpd libpq jansson libsodium
+PKGS      := libmicrohttpd libpq jansson libsodium libcurl
 SHARE_DIR := $(CURDIR)
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -Wshadow -Iserver -Iapi \
                  -DSUANLI_SHARE_DIR='"$(SHARE_DIR)"'

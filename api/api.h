@@ -2,6 +2,7 @@
 #ifndef SUANLI_API_H
 #define SUANLI_API_H
 
+#include "buf.h"
 #include "db.h"
 #include "http.h"
 #include "json.h"
@@ -53,6 +54,8 @@ void api_order_vouchers_check(json_t *vouchers, const char *prefix, json_t *erro
 void api_system_healthz(struct http_req *r);
 void api_system_readyz(struct http_req *r);
 void api_system_metrics(struct http_req *r);
+/* Appends the password hashers' metrics (api/identity.c) to /metrics. */
+void api_identity_metrics(struct buf *b);
 void api_system_openapi(struct http_req *r);
 void api_system_docs(struct http_req *r);
 

@@ -3,24 +3,110 @@
 
 #include "auth.h"
 #include "config.h"
+#include "log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A verifier run when the account does not exist, so that a wrong email costs the same time
  * as a wrong password and does not reveal which accounts exist. */
 static char dummy_hash[crypto_pwhash_STRBYTES];
 
+/* ==== the password hashers ================================================================ */
+
+/* Argon2id takes 64 MiB and a good part of a CPU second; SUANLI_PASSWORD_HASHERS bound how many
+ * run at once. A request that finds them all busy waits up to SUANLI_PASSWORD_WAIT_MS, but no
+ * more requests wait than there are hashers: the rest answer 503 at once. So logins hold at
+ * most twice SUANLI_PASSWORD_HASHERS worker threads and the others keep serving the API. */
+static pthread_mutex_t hashers_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hashers_cv;
+static int hashers_running, hashers_waiting;
+static atomic_ullong hashers_refused, hashes_done;
+
+static bool hasher_take(void) {
+    int max = (int)cfg.password_hashers;
+    pthread_mutex_lock(&hashers_mu);
+    bool ok = hashers_running < max;
+    if (!ok && hashers_waiting < max && cfg.password_wait_ms > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        long long ns = until.tv_nsec + (cfg.password_wait_ms % 1000) * 1000000LL;
+        until.tv_sec += (time_t)(cfg.password_wait_ms / 1000 + ns / 1000000000LL);
+        until.tv_nsec = (long)(ns % 1000000000LL);
+        hashers_waiting++;
+        while (hashers_running >= max &&
+               pthread_cond_timedwait(&hashers_cv, &hashers_mu, &until) != ETIMEDOUT) {
+        }
+        hashers_waiting--;
+        ok = hashers_running < max;
+    }
+    if (ok)
+        hashers_running++;
+    pthread_mutex_unlock(&hashers_mu);
+    if (!ok)
+        atomic_fetch_add(&hashers_refused, 1);
+    return ok;
+}
+
+static void hasher_give(void) {
+    pthread_mutex_lock(&hashers_mu);
+    hashers_running--;
+    pthread_cond_signal(&hashers_cv);
+    pthread_mutex_unlock(&hashers_mu);
+    atomic_fetch_add(&hashes_done, 1);
+}
+
+static void reply_hashers_busy(struct http_req *r) {
+    http_problem(r, P_PASSWORD_HASHERS_BUSY,
+                 "every password hasher is busy (SUANLI_PASSWORD_HASHERS); retry shortly");
+}
+
+void api_identity_metrics(struct buf *b) {
+    pthread_mutex_lock(&hashers_mu);
+    int running = hashers_running, waiting = hashers_waiting;
+    pthread_mutex_unlock(&hashers_mu);
+    buf_printf(b,
+               "# HELP suanli_password_hashers_running Argon2id checks running now.\n"
+               "# TYPE suanli_password_hashers_running gauge\n"
+               "suanli_password_hashers_running %d\n"
+               "# HELP suanli_password_hashers_waiting Requests waiting for a password hasher.\n"
+               "# TYPE suanli_password_hashers_waiting gauge\n"
+               "suanli_password_hashers_waiting %d\n"
+               "# HELP suanli_password_hashes_total Argon2id hashes and checks done.\n"
+               "# TYPE suanli_password_hashes_total counter\n"
+               "suanli_password_hashes_total %llu\n"
+               "# HELP suanli_password_hashers_busy_total Requests answered 503 "
+               "password-hashers-busy.\n"
+               "# TYPE suanli_password_hashers_busy_total counter\n"
+               "suanli_password_hashers_busy_total %llu\n",
+               running, waiting, (unsigned long long)atomic_load(&hashes_done),
+               (unsigned long long)atomic_load(&hashers_refused));
+}
+
 int api_identity_init(void) {
+    if (cfg.password_hashers * 2 > cfg.threads)
+        log_warn("SUANLI_PASSWORD_HASHERS=%lld with SUANLI_THREADS=%lld: a flood of logins can "
+                 "hold every worker thread (each hasher, and one waiter per hasher); keep the "
+                 "hashers at most a half of the threads",
+                 (long long)cfg.password_hashers, (long long)cfg.threads);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&hashers_cv, &attr);
+    pthread_condattr_destroy(&attr);
     return auth_password_hash("suanli-timing-equaliser", dummy_hash);
 }
 
 /* ==== sessions ============================================================================ */
 
-static const char SQL_LOGIN_CHECK[] =
-    "SELECT throttled, user_id, password_hash FROM login_check($1, $2, $3)";
+static const char SQL_LOGIN_CHECK[] = "SELECT throttled, retry_after, user_id, password_hash "
+                                      "FROM login_check($1, $2, $3, $4, $5, $6)";
 static const char SQL_LOGIN_FAILED[] = "SELECT login_failed($1::jsonb, $2)";
 static const char SQL_SESSION_CREATE[] = "SELECT session_create($1::jsonb, $2, $3, $4, $5)";
 
@@ -42,27 +128,49 @@ void api_identity_login(struct http_req *r) {
     };
     if (!jf_decode_body(r, fields))
         return;
-    char max[16];
-    snprintf(max, sizeof max, "%lld", (long long)cfg.login_attempts);
-    const char *p1[] = {email, r->client_ip, max};
+    char pair_max[24], account_max[24], address_max[24], global_max[24];
+    snprintf(pair_max, sizeof pair_max, "%lld", (long long)cfg.login_attempts);
+    snprintf(account_max, sizeof account_max, "%lld", (long long)cfg.login_account_attempts);
+    snprintf(address_max, sizeof address_max, "%lld", (long long)cfg.login_address_attempts);
+    snprintf(global_max, sizeof global_max, "%lld", (long long)cfg.login_global_attempts);
+    const char *p1[] = {email, r->client_ip, pair_max, account_max, address_max, global_max};
     PGresult *res;
-    int rc = db_exec(SQL_LOGIN_CHECK, 3, p1, &res);
+    int rc = db_exec(SQL_LOGIN_CHECK, 6, p1, &res);
     if (rc != 1) {
         PQclear(res);
         http_db_fail(r, rc < 0 ? rc : DB_HARD_ERROR);
         return;
     }
-    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+    if (!PQgetisnull(res, 0, 0)) {
+        static const struct {
+            const char *scope, *detail;
+        } why[] = {
+            {"account-address", "too many failed logins for this account from this address"},
+            {"account", "too many failed logins for this account from all addresses"},
+            {"address", "too many failed logins from this address"},
+            {"service", "too many failed logins across the service"},
+        };
+        const char *scope = PQgetvalue(res, 0, 0), *detail = "too many failed logins";
+        for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+            if (strcmp(scope, why[i].scope) == 0)
+                detail = why[i].detail;
+        char retry[16];
+        snprintf(retry, sizeof retry, "%d", atoi(PQgetvalue(res, 0, 1)));
         PQclear(res);
-        http_add_header(r, "Retry-After", "60");
-        http_problem(r, P_TOO_MANY_LOGINS,
-                     "too many failed logins for this account from this address; wait a minute");
+        http_add_header(r, "Retry-After", retry);
+        http_problem(r, P_TOO_MANY_LOGINS, "%s; retry in %s s", detail, retry);
         return;
     }
-    bool known = !PQgetisnull(res, 0, 1);
-    bool ok = auth_password_verify(known ? PQgetvalue(res, 0, 2) : dummy_hash, password) && known;
+    bool known = !PQgetisnull(res, 0, 2);
     char user_id[UUID_STR_LEN];
-    snprintf(user_id, sizeof user_id, "%s", PQgetvalue(res, 0, 1));
+    snprintf(user_id, sizeof user_id, "%s", PQgetvalue(res, 0, 2));
+    if (!hasher_take()) {
+        PQclear(res);
+        reply_hashers_busy(r);
+        return;
+    }
+    bool ok = auth_password_verify(known ? PQgetvalue(res, 0, 3) : dummy_hash, password) && known;
+    hasher_give();
     PQclear(res);
     const char *actor = api_actor(r);
     if (!ok) {
@@ -249,7 +357,13 @@ void api_identity_user_create(struct http_req *r) {
         return;
     }
     char hash[crypto_pwhash_STRBYTES];
-    if (auth_password_hash(password, hash) != 0) {
+    if (!hasher_take()) {
+        reply_hashers_busy(r);
+        return;
+    }
+    int hashed = auth_password_hash(password, hash);
+    hasher_give();
+    if (hashed != 0) {
         http_problem(r, P_INTERNAL, "could not hash the password");
         return;
     }

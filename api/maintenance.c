@@ -31,7 +31,7 @@ static enum cron_next keys_sync(void *unused) {
 }
 
 int api_maintenance_start(bool sync_keys) {
-    if (sync_keys && cron_add("signing key registration", MAINTENANCE_INTERVAL_MS,
+    if (sync_keys && cron_add("signing_key_registration", MAINTENANCE_INTERVAL_MS,
                               MAINTENANCE_INTERVAL_MS, keys_sync, NULL) != 0)
         return -1;
     return cron_add("maintenance", MAINTENANCE_INTERVAL_MS, MAINTENANCE_INTERVAL_MS,

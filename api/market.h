@@ -1,4 +1,5 @@
-/* market.h — helpers shared by the marketplace handlers (offers.c, orders.c, match.c). */
+/* market.h — helpers shared by the marketplace handlers (offers.c, orders.c, match.c,
+ * plans.c). */
 #ifndef SUANLI_MARKET_H
 #define SUANLI_MARKET_H
 
@@ -11,6 +12,12 @@
  * classes, NULL-terminated, for JF_ENUM fields and query checks. */
 extern const char *const market_regions[];
 extern const char *const market_classes[];
+
+/* The JSON fields of an order but its vouchers (POST /v1/orders, each leg of a plan or a
+ * quote), for a struct jf_field list. */
+#define MARKET_ORDER_FIELDS(offer, units, start, end)                                              \
+    JF_REQ_UUID("offer_id", offer), JF_REQ_INT("units", units, 1, 1000000),                        \
+        JF_REQ_TIME("start", start), JF_REQ_TIME("end", end)
 
 /* True when s is one of the NULL-terminated choices. */
 bool market_one_of(const char *s, const char *const *choices);

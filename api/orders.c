@@ -1,6 +1,7 @@
 /* orders.c — an institute's reservation of units of one offer over [start, end): create (no
  * double booking, I3; Idempotency-Key, I4), read, list, cancel, complete. */
 #include "api.h"
+#include "market.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,7 @@ void api_orders_create(struct http_req *r) {
     json_t *vouchers = NULL;
     bool has_vouchers;
     const struct jf_field fields[] = {
-        JF_REQ_UUID("offer_id", &offer),
-        JF_REQ_INT("units", &units, 1, 1000000),
-        JF_REQ_TIME("start", &start),
-        JF_REQ_TIME("end", &end),
+        MARKET_ORDER_FIELDS(&offer, &units, &start, &end),
         JF_OPT_ARRAY("vouchers", &vouchers, 0, 20, &has_vouchers),
         JF_END,
     };
@@ -125,7 +123,7 @@ void api_orders_list(struct http_req *r) {
 /* cancel and complete take no body; one that is sent must be an empty object. */
 static bool no_body(struct http_req *r) {
     static const struct jf_field none[] = {JF_END};
-    return r->body_len == 0 || jf_decode_body(r, none);
+    return r->body.len == 0 || jf_decode_body(r, none);
 }
 
 static const char SQL_ORDER_CANCEL[] = "SELECT order_cancel($1::jsonb, $2)";

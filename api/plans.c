@@ -3,6 +3,7 @@
  * reserves every leg in one transaction (all or none; Idempotency-Key, I4). The pricing and
  * the reservation live in SQL (plan_price, plan_create); this file checks the bodies. */
 #include "api.h"
+#include "market.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +19,12 @@ static void leg_check(json_t *leg, size_t i, bool with_vouchers, json_t *errors)
     json_t *vouchers = NULL;
     bool has_vouchers = false;
     const struct jf_field order_fields[] = {
-        JF_REQ_UUID("offer_id", &offer),
-        JF_REQ_INT("units", &units, 1, 1000000),
-        JF_REQ_TIME("start", &start),
-        JF_REQ_TIME("end", &end),
+        MARKET_ORDER_FIELDS(&offer, &units, &start, &end),
         JF_OPT_ARRAY("vouchers", &vouchers, 0, 20, &has_vouchers),
         JF_END,
     };
     const struct jf_field quote_fields[] = {
-        JF_REQ_UUID("offer_id", &offer),
-        JF_REQ_INT("units", &units, 1, 1000000),
-        JF_REQ_TIME("start", &start),
-        JF_REQ_TIME("end", &end),
+        MARKET_ORDER_FIELDS(&offer, &units, &start, &end),
         JF_END,
     };
     char prefix[32];

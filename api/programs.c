@@ -100,7 +100,7 @@ void api_programs_create(struct http_req *r) {
     };
     if (!jf_decode_body(r, fields) || !rules_ok(r, classes, has_classes, regions, has_regions))
         return;
-    const char *params[] = {api_actor(r), r->body};
+    const char *params[] = {api_actor(r), r->body.p};
     reply_program(r, 201, SQL_PROGRAM_CREATE, 2, params, "");
 }
 
@@ -151,6 +151,6 @@ void api_programs_update(struct http_req *r) {
     if (!http_if_match(r, "programme", true, version) || !jf_decode_body(r, fields) ||
         !rules_ok(r, classes, has_classes, regions, has_regions))
         return;
-    const char *params[] = {api_actor(r), r->params[0], version, r->body};
+    const char *params[] = {api_actor(r), r->params[0], version, r->body.p};
     reply_program(r, 200, SQL_PROGRAM_UPDATE, 4, params, r->params[0]);
 }

@@ -49,59 +49,39 @@ static int report_format(struct http_req *r) {
 
 /* ==== RFC 4180 CSV ======================================================================== */
 
-struct csv {
-    char *buf;
-    size_t len, cap;
-    bool oom;
-};
-
-static void csv_put(struct csv *c, const char *s, size_t n) {
-    if (c->oom)
-        return;
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (c->len + n + 1 > cap)
-            cap *= 2;
-        char *b = realloc(c->buf, cap);
-        if (b == NULL) {
-            c->oom = true;
-            return;
-        }
-        c->buf = b;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
-}
-
-/* One field: quoted when it holds a comma, a quote, CR or LF, with quotes doubled. */
-static void csv_field(struct csv *c, bool first, const char *s) {
+/* One field, quoted when it holds a comma, a quote, CR or LF, with quotes doubled. A text cell
+ * that a spreadsheet would read as a formula (it begins with = + - @, a tab or a CR) gets a
+ * leading apostrophe (OWASP "CSV injection"); numbers are ours and never need it. */
+static void csv_field(struct buf *c, bool first, const char *s, bool text) {
     if (!first)
-        csv_put(c, ",", 1);
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        csv_put(c, s, strlen(s));
-        return;
+        buf_putc(c, ',');
+    bool quoted = strpbrk(s, ",\"\r\n") != NULL;
+    if (quoted)
+        buf_putc(c, '"');
+    if (text && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
+        buf_putc(c, '\'');
+    for (const char *p = s; *p != '\0';) {
+        size_t run = strcspn(p, "\"");
+        buf_put(c, p, run);
+        p += run;
+        if (*p == '"') {
+            buf_puts(c, "\"\"");
+            p++;
+        }
     }
-    csv_put(c, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            csv_put(c, "\"\"", 2);
-        else
-            csv_put(c, p, 1);
-    }
-    csv_put(c, "\"", 1);
+    if (quoted)
+        buf_putc(c, '"');
 }
 
-static void csv_value(struct csv *c, bool first, json_t *v) {
+static void csv_value(struct buf *c, bool first, json_t *v) {
     char num[32];
     if (json_is_string(v)) {
-        csv_field(c, first, json_string_value(v));
+        csv_field(c, first, json_string_value(v), true);
     } else if (json_is_integer(v)) {
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-        csv_field(c, first, num);
+        csv_field(c, first, num, false);
     } else {
-        csv_field(c, first, "");
+        csv_field(c, first, "", false);
     }
 }
 
@@ -138,23 +118,23 @@ static json_t *csv_columns(json_t *report) {
 /* The report as RFC 4180 CSV with a header row and CRLF line ends; malloc'd, NULL when out of
  * memory. */
 static char *report_csv(json_t *report, size_t *len) {
-    struct csv c = {0};
+    struct buf c = {0};
     json_t *cols = csv_columns(report), *col, *item;
     size_t i, j;
-    json_array_foreach(cols, j, col) csv_field(&c, j == 0, json_string_value(col));
-    csv_put(&c, "\r\n", 2);
+    json_array_foreach(cols, j, col) csv_field(&c, j == 0, json_string_value(col), false);
+    buf_puts(&c, "\r\n");
     json_array_foreach(json_object_get(report, "items"), i, item) {
         json_array_foreach(cols, j, col)
             csv_value(&c, j == 0, json_object_get(item, json_string_value(col)));
-        csv_put(&c, "\r\n", 2);
+        buf_puts(&c, "\r\n");
     }
     json_decref(cols);
-    if (c.oom || c.buf == NULL) {
-        free(c.buf);
+    if (c.oom) {
+        buf_free(&c);
         return NULL;
     }
     *len = c.len;
-    return c.buf;
+    return c.p;
 }
 
 /* ==== handlers ============================================================================ */

@@ -2,8 +2,10 @@
 #include "api.h"
 
 #include "config.h"
+#include "cron.h"
 #include "log.h"
 #include "migrate.h"
+#include "witness.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -72,12 +74,17 @@ void api_system_metrics(struct http_req *r) {
     }
     if (!qf_decode(r, NULL))
         return;
-    char *text = http_metrics_render();
-    if (text == NULL) {
+    struct buf b = {0};
+    http_metrics_render(&b);
+    api_identity_metrics(&b);
+    witness_url_metrics(&b);
+    cron_render_metrics(&b);
+    if (b.oom) {
+        buf_free(&b);
         http_problem(r, P_INTERNAL, "out of memory");
         return;
     }
-    http_reply_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+    http_reply_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
 }
 
 void api_system_openapi(struct http_req *r) {

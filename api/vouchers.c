@@ -267,7 +267,7 @@ void api_vouchers_revoke(struct http_req *r) {
         JF_OPT_STRING("reason", &reason, 1, 500, NULL),
         JF_END,
     };
-    if (r->body_len > 0 && !jf_decode_body(r, fields))
+    if (r->body.len > 0 && !jf_decode_body(r, fields))
         return;
     const char *params[] = {api_actor(r), r->params[0], reason};
     PGresult *res;

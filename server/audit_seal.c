@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "log.h"
 #include "util.h"
+#include "witness.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,7 +121,7 @@ static bool sign_checkpoint(int64_t size, const unsigned char head[AUDIT_HASH_BY
     util_hex(sig, sizeof sig, sig_hex);
     snprintf(size_s, sizeof size_s, "%lld", (long long)size);
     const char *params[] = {size_s, head_hex, now, key->kid, sig_hex};
-    if (cfg.audit_witness_file != NULL)
+    if (cfg.audit_witness_file != NULL || cfg.audit_witness_url != NULL)
         buf_printf(witness,
                    "{\"kind\":\"checkpoint\",\"size\":%s,\"head_hash\":\"%s\",\"signed_at\":"
                    "\"%s\",\"kid\":\"%s\",\"signature\":\"%s\"}\n",
@@ -179,9 +180,12 @@ out:
         chained = -1;
     if (chained < 0)
         db_rollback();
-    else if (witness.len > 0 && witness_append(witness.p, witness.len) != 0)
+    else if (witness.len > 0 && cfg.audit_witness_file != NULL &&
+             witness_append(witness.p, witness.len) != 0)
         log_error("audit sealer: cannot append the checkpoint to the witness file %s: %s",
                   cfg.audit_witness_file, strerror(errno));
+    if (chained >= 0 && witness.len > 0)
+        witness_url_post(witness.p, witness.len); /* queued; does nothing without the URL */
     buf_free(&witness);
     return chained;
 }
@@ -217,5 +221,7 @@ int audit_start(void) {
         log_warn("the key file has no checkpoint key: audit checkpoints are signed with the "
                  "voucher key; add one with `suanlid keygen --checkpoint` (README, Security)");
     failing = false;
-    return cron_add("audit sealer", 0, cfg.audit_seal_ms, seal_job, NULL);
+    if (witness_url_start() != 0)
+        return -1;
+    return cron_add("audit_sealer", 0, cfg.audit_seal_ms, seal_job, NULL);
 }

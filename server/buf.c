@@ -1,6 +1,7 @@
 /* buf.c — see buf.h. */
 #include "buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,26 @@ void buf_printf(struct buf *b, const char *fmt, ...) {
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+int buf_read_stream(struct buf *b, FILE *f) {
+    for (;;) {
+        buf_reserve(b, 4096);
+        if (b->oom) {
+            errno = ENOMEM;
+            return -1;
+        }
+        size_t n = fread(b->p + b->len, 1, b->cap - b->len - 1, f);
+        b->len += n;
+        b->p[b->len] = '\0';
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
 }
 
 void buf_clear(struct buf *b) {

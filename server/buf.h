@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct buf {
     char *p;
@@ -22,6 +23,9 @@ void buf_put(struct buf *b, const void *s, size_t n);
 void buf_putc(struct buf *b, char c);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends what is left to read of f (p is allocated afterwards, even for nothing). 0, or -1
+ * with errno set on a read error or when out of memory (what was read stays in the buffer). */
+int buf_read_stream(struct buf *b, FILE *f);
 /* Empties the buffer and keeps its memory for reuse. */
 void buf_clear(struct buf *b);
 void buf_free(struct buf *b);

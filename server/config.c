@@ -60,6 +60,16 @@ static const struct cf_entry table[] = {
      "statement timeout and connect timeout for PostgreSQL, milliseconds"},
     {"SUANLI_LOGIN_ATTEMPTS", CF_INT, &cfg.login_attempts, "5", 1, 1000,
      "failed logins per account and address within a minute before 429"},
+    {"SUANLI_LOGIN_ACCOUNT_ATTEMPTS", CF_INT, &cfg.login_account_attempts, "20", 1, 100000,
+     "failed logins per account from all addresses together within a minute before 429"},
+    {"SUANLI_LOGIN_ADDRESS_ATTEMPTS", CF_INT, &cfg.login_address_attempts, "50", 1, 100000,
+     "failed logins from one client address for all accounts within a minute before 429"},
+    {"SUANLI_LOGIN_GLOBAL_ATTEMPTS", CF_INT, &cfg.login_global_attempts, "1000", 1, 10000000,
+     "failed logins of the whole service (all replicas) within a minute before 429"},
+    {"SUANLI_PASSWORD_HASHERS", CF_INT, &cfg.password_hashers, "2", 1, 256,
+     "Argon2id password checks that run at once in this process (64 MiB each); others wait"},
+    {"SUANLI_PASSWORD_WAIT_MS", CF_INT, &cfg.password_wait_ms, "2000", 0, 60000,
+     "milliseconds a login waits for a free password hasher before 503 password-hashers-busy"},
     {"SUANLI_SESSION_TTL", CF_INT, &cfg.session_ttl_s, "43200", 60, 2592000,
      "session lifetime in seconds"},
     {"SUANLI_AUDIT_SEALER", CF_SWITCH, &cfg.audit_sealer, "on", 0, 0,
@@ -80,6 +90,8 @@ static const struct cf_entry table[] = {
      "GET /v1/audit/verify fails when a committed event stays unchained longer (seconds)"},
     {"SUANLI_AUDIT_WITNESS_FILE", CF_STRING, &cfg.audit_witness_file, NULL, 0, 0,
      "file outside the database that every signed audit checkpoint is appended to (JSON lines)"},
+    {"SUANLI_AUDIT_WITNESS_URL", CF_STRING, &cfg.audit_witness_url, NULL, 0, 0,
+     "http(s) URL that every signed audit checkpoint is also POSTed to (its JSON line), retried"},
 };
 
 static int parse_listen(const char *value) {
@@ -254,6 +266,13 @@ int config_load(void) {
                 cfg.public_url);
         return -1;
     }
+    if (cfg.audit_witness_url != NULL && strncmp(cfg.audit_witness_url, "https://", 8) != 0 &&
+        strncmp(cfg.audit_witness_url, "http://", 7) != 0) {
+        fprintf(stderr,
+                "suanlid: SUANLI_AUDIT_WITNESS_URL=%s: expected an http:// or https:// URL\n",
+                cfg.audit_witness_url);
+        return -1;
+    }
     cfg.public_https = cfg.public_url != NULL && strncmp(cfg.public_url, "https://", 8) == 0;
     log_set_level((enum log_level)cfg.log_level);
     return 0;
@@ -272,6 +291,7 @@ void config_cleanup(void) {
     free(cfg.metrics_allow.v);
     free(cfg.public_url);
     free(cfg.audit_witness_file);
+    free(cfg.audit_witness_url);
     memset(&cfg, 0, sizeof cfg);
 }
 

@@ -37,6 +37,11 @@ struct config {
     int64_t connection_timeout_s; /* SUANLI_CONNECTION_TIMEOUT */
     int64_t db_timeout_ms;        /* SUANLI_DB_TIMEOUT_MS: statement timeout */
     int64_t login_attempts;       /* SUANLI_LOGIN_ATTEMPTS per account and address per minute */
+    int64_t login_account_attempts; /* SUANLI_LOGIN_ACCOUNT_ATTEMPTS per account, any address */
+    int64_t login_address_attempts; /* SUANLI_LOGIN_ADDRESS_ATTEMPTS per address, any account */
+    int64_t login_global_attempts;  /* SUANLI_LOGIN_GLOBAL_ATTEMPTS for the whole service */
+    int64_t password_hashers;       /* SUANLI_PASSWORD_HASHERS: Argon2id runs at once at most */
+    int64_t password_wait_ms;       /* SUANLI_PASSWORD_WAIT_MS: wait for a hasher, then 503 */
     int64_t session_ttl_s;        /* SUANLI_SESSION_TTL */
     bool audit_sealer;            /* SUANLI_AUDIT_SEALER=on|off */
     int64_t audit_seal_ms;        /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
@@ -47,6 +52,7 @@ struct config {
     struct cidr_list metrics_allow;   /* SUANLI_METRICS_ALLOW: who may read /metrics; empty = all */
     int64_t audit_unchained_max_s; /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
     char *audit_witness_file;      /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
+    char *audit_witness_url;       /* SUANLI_AUDIT_WITNESS_URL; NULL = no witness URL */
 };
 
 extern struct config cfg;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -14,7 +15,8 @@ struct cron_job {
     int64_t period_ms;
     cron_fn run;
     void *ctx;
-    int64_t due_ms; /* monotonic time of the next run; -1 when done */
+    int64_t due_ms;     /* monotonic time of the next run; -1 when done */
+    atomic_ullong runs; /* runs ended, read by /metrics from other threads */
 };
 
 static struct {
@@ -40,9 +42,21 @@ int cron_add(const char *name, int64_t first_ms, int64_t period_ms, cron_fn run,
         log_error("cron: cannot add job %s", name);
         return -1;
     }
-    cron.jobs[cron.njobs++] = (struct cron_job){
+    struct cron_job *j = &cron.jobs[cron.njobs++];
+    *j = (struct cron_job){
         .name = name, .period_ms = period_ms, .run = run, .ctx = ctx, .due_ms = first_ms};
+    atomic_init(&j->runs, 0);
     return 0;
+}
+
+void cron_render_metrics(struct buf *out) {
+    if (cron.njobs == 0)
+        return;
+    buf_puts(out, "# HELP suanli_cron_runs_total Runs of each background job that have ended.\n"
+                  "# TYPE suanli_cron_runs_total counter\n");
+    for (int i = 0; i < cron.njobs; i++)
+        buf_printf(out, "suanli_cron_runs_total{job=\"%s\"} %llu\n", cron.jobs[i].name,
+                   atomic_load(&cron.jobs[i].runs));
 }
 
 /* The earliest due time of the jobs left; -1 when none is left. */
@@ -80,6 +94,7 @@ static void run_due(void) {
         if (j->due_ms < 0 || j->due_ms > mono_ms())
             continue;
         enum cron_next next = j->run(j->ctx);
+        atomic_fetch_add(&j->runs, 1);
         j->due_ms = next == CRON_DONE  ? -1
                     : next == CRON_NOW ? mono_ms()
                                        : mono_ms() + j->period_ms;

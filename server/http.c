@@ -110,8 +110,7 @@ void http_req_release(struct http_req *r) {
         free(r->params[i]);
         r->params[i] = NULL;
     }
-    free(r->body);
-    r->body = NULL;
+    buf_free(&r->body);
     json_decref(r->json);
     r->json = NULL;
     if (r->stream)
@@ -410,7 +409,7 @@ json_t *http_body_object(struct http_req *r) {
         return NULL;
     }
     char why[256];
-    json_t *j = jf_parse_object(r->body, r->body_len, why, sizeof why);
+    json_t *j = jf_parse_object(r->body.p, r->body.len, why, sizeof why);
     if (j == NULL) {
         http_problem(r, P_INVALID_JSON, "%s", why);
         return NULL;
@@ -463,24 +462,6 @@ static void metrics_observe(int route, unsigned status, int64_t us) {
         atomic_fetch_add(&server_errors, 1);
 }
 
-static void buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < *cap - *len) {
-            *len += (size_t)n;
-            return;
-        }
-        *cap *= 2;
-        char *nb = realloc(*buf, *cap);
-        if (nb == NULL)
-            abort();
-        *buf = nb;
-    }
-}
-
 /* Resident set size in bytes from /proc/self/statm; 0 where there is none. */
 static unsigned long long resident_bytes(void) {
     unsigned long long pages_total = 0, pages_resident = 0;
@@ -494,8 +475,8 @@ static unsigned long long resident_bytes(void) {
     return pages_resident * (unsigned long long)(page > 0 ? page : 4096);
 }
 
-static void render_requests(char **buf, size_t *len, size_t *cap) {
-    buf_printf(buf, len, cap,
+static void render_requests(struct buf *out) {
+    buf_printf(out,
                "# HELP suanli_http_requests_total HTTP requests answered, by route and status.\n"
                "# TYPE suanli_http_requests_total counter\n");
     for (size_t i = 0; i <= served->nroutes; i++) {
@@ -510,7 +491,7 @@ static void render_requests(char **buf, size_t *len, size_t *cap) {
                 snprintf(status, sizeof status, "%u", metric_codes[c]);
             else
                 snprintf(status, sizeof status, "other");
-            buf_printf(buf, len, cap,
+            buf_printf(out,
                        "suanli_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} "
                        "%llu\n",
                        method, route, status, (unsigned long long)v);
@@ -518,11 +499,10 @@ static void render_requests(char **buf, size_t *len, size_t *cap) {
     }
 }
 
-static void render_durations(char **buf, size_t *len, size_t *cap) {
-    buf_printf(buf, len, cap,
-               "# HELP suanli_http_request_duration_seconds Time from the first byte of a "
-               "request to its reply, by route.\n"
-               "# TYPE suanli_http_request_duration_seconds histogram\n");
+static void render_durations(struct buf *out) {
+    buf_printf(out, "# HELP suanli_http_request_duration_seconds Time from the first byte of a "
+                    "request to its reply, by route.\n"
+                    "# TYPE suanli_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i <= served->nroutes; i++) {
         uint64_t slot[NBUCKETS + 1], count = 0;
         for (size_t b = 0; b <= NBUCKETS; b++) {
@@ -536,12 +516,12 @@ static void render_durations(char **buf, size_t *len, size_t *cap) {
         uint64_t cumulative = 0;
         for (size_t b = 0; b < NBUCKETS; b++) {
             cumulative += slot[b];
-            buf_printf(buf, len, cap,
+            buf_printf(out,
                        "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\","
                        "le=\"%g\"} %llu\n",
                        method, route, buckets[b], (unsigned long long)cumulative);
         }
-        buf_printf(buf, len, cap,
+        buf_printf(out,
                    "suanli_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+"
                    "Inf\"} %llu\n"
                    "suanli_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
@@ -552,7 +532,7 @@ static void render_durations(char **buf, size_t *len, size_t *cap) {
     }
 }
 
-char *http_metrics_render(void) {
+void http_metrics_render(struct buf *out) {
     unsigned long long replica_reads, primary_reads;
     db_read_stats(&replica_reads, &primary_reads);
     struct rusage ru;
@@ -560,14 +540,9 @@ char *http_metrics_render(void) {
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         cpu_s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    size_t len = 0, cap = 65536;
-    char *buf = malloc(cap);
-    if (buf == NULL)
-        return NULL;
-    buf[0] = '\0';
-    render_requests(&buf, &len, &cap);
-    render_durations(&buf, &len, &cap);
-    buf_printf(&buf, &len, &cap,
+    render_requests(out);
+    render_durations(out);
+    buf_printf(out,
                "# HELP suanli_http_requests_in_flight Requests being handled now.\n"
                "# TYPE suanli_http_requests_in_flight gauge\n"
                "suanli_http_requests_in_flight %lld\n"
@@ -594,7 +569,6 @@ char *http_metrics_render(void) {
                (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&server_errors),
                replica_reads, primary_reads, db_open_connections(), (double)started_ms / 1e3, cpu_s,
                resident_bytes());
-    return buf;
 }
 
 /* ==== routing ============================================================================= */
@@ -691,8 +665,8 @@ static void request_hash(struct http_req *r, char out[65]) {
     crypto_generichash_init(&st, NULL, 0, sizeof h);
     crypto_generichash_update(&st, (const unsigned char *)r->method, strlen(r->method) + 1);
     crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url) + 1);
-    if (r->body_len)
-        crypto_generichash_update(&st, (const unsigned char *)r->body, r->body_len);
+    if (r->body.len)
+        crypto_generichash_update(&st, (const unsigned char *)r->body.p, r->body.len);
     crypto_generichash_final(&st, h, sizeof h);
     util_hex(h, sizeof h, out);
 }
@@ -938,7 +912,8 @@ static bool hop_address(char *hop, bool forwarded, char *out, size_t outlen) {
     if (forwarded) {
         v = NULL;
         char *save = NULL;
-        for (char *pair = strtok_r(hop, ";", &save); pair != NULL; pair = strtok_r(NULL, ";", &save)) {
+        for (char *pair = strtok_r(hop, ";", &save); pair != NULL;
+             pair = strtok_r(NULL, ";", &save)) {
             while (isspace((unsigned char)*pair))
                 pair++;
             if (strncasecmp(pair, "for=", 4) == 0)
@@ -1107,25 +1082,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size > 0) {
         /* Bytes beyond the cap are dropped: a chunked body cannot make us buffer more. */
-        if (!r->body_too_large && r->body_len + *upload_data_size <= HTTP_MAX_BODY) {
-            char *nb = realloc(r->body, r->body_len + *upload_data_size + 1);
-            if (nb == NULL)
+        if (!r->body_too_large && r->body.len + *upload_data_size <= HTTP_MAX_BODY) {
+            buf_put(&r->body, upload_data, *upload_data_size);
+            if (r->body.oom)
                 return MHD_NO;
-            r->body = nb;
-            memcpy(r->body + r->body_len, upload_data, *upload_data_size);
-            r->body_len += *upload_data_size;
-            r->body[r->body_len] = '\0';
         } else {
             r->body_too_large = true;
-            free(r->body);
-            r->body = NULL;
-            r->body_len = 0;
+            buf_free(&r->body);
         }
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (r->status != 0 && r->body_too_large)
-        return MHD_YES;             /* already answered */
+        return MHD_YES;                 /* already answered */
     log_set_request(r->own_request_id); /* every line logged for this request names it */
     dispatch(r);
     enum MHD_Result ret = send_reply(r);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "buf.h"
 #include "util.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
@@ -103,8 +104,7 @@ struct http_req {
     const struct route *route;
     int route_index;               /* index in the route table, -1 when none matched */
     char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order */
-    char *body;
-    size_t body_len;
+    struct buf body; /* as received: body.p NULL when there is none, else NUL-terminated */
     bool body_too_large;
     json_t *json; /* the parsed body, once http_body_object succeeded */
     struct principal who;
@@ -201,7 +201,7 @@ const char *problem_slug(enum problem p);
 
 /* --- metrics ------------------------------------------------------------------------------ */
 
-/* Renders the Prometheus exposition of the HTTP metrics into a malloc'd string. */
-char *http_metrics_render(void);
+/* Appends the Prometheus exposition of the HTTP, database and process metrics to out. */
+void http_metrics_render(struct buf *out);
 
 #endif

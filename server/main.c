@@ -11,6 +11,7 @@
 #include "migrate.h"
 #include "pgembed.h"
 #include "vtoken.h"
+#include "witness.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -240,6 +241,7 @@ static int cmd_serve(int argc, char **argv) {
     rc = 0;
 out:
     cron_stop(); /* before api_cleanup and db_cleanup, which its jobs use */
+    witness_url_stop(); /* after the sealer, which queues for it */
     api_cleanup();
     db_cleanup();
     database_close();

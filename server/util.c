@@ -1,6 +1,8 @@
 /* util.c — small helpers shared by every module. */
 #include "util.h"
 
+#include "buf.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -160,36 +162,18 @@ char *util_read_file(const char *path, size_t *len_out) {
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    int err = ferror(f);
+    struct buf b = {0};
+    int rc = buf_read_stream(&b, f);
+    int err = errno;
     fclose(f);
-    if (err) {
-        free(buf);
-        errno = EIO;
+    if (rc != 0) {
+        buf_free(&b);
+        errno = err;
         return NULL;
     }
-    buf[len] = '\0';
     if (len_out)
-        *len_out = len;
-    return buf;
+        *len_out = b.len;
+    return b.p;
 }
 
 int util_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {

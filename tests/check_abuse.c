@@ -1,7 +1,9 @@
 /* check_abuse.c — slow and abusive clients: idle-connection floods, slowloris partial requests,
  * oversized headers and 1000-deep JSON, each from its own loopback address, while an honest
  * client on 127.0.0.1 keeps being served. Prints the honest client's latency before and during
- * the attack (reported, not asserted: the machine is shared). */
+ * the attack (reported, not asserted: the machine is shared). A flood of logins beside a stream
+ * of offer searches: the bounded password hashers turn logins away with 503 and the searches keep
+ * answering (their latency printed, not asserted). */
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -10,6 +12,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,9 +215,133 @@ START_TEST(honest_clients_are_served_during_an_attack) {
 }
 END_TEST
 
+/* ==== a login flood beside a stream of searches =========================================== */
+
+static struct th_server lsrv;
+static atomic_bool flooding;
+static atomic_int logins_401, logins_busy, logins_other;
+
+struct small_buf {
+    char text[2048];
+    size_t len;
+};
+
+static size_t keep_some(char *p, size_t size, size_t n, void *ctx) {
+    struct small_buf *b = ctx;
+    size_t take = size * n;
+    if (take > sizeof b->text - 1 - b->len)
+        take = sizeof b->text - 1 - b->len;
+    memcpy(b->text + b->len, p, take);
+    b->len += take;
+    b->text[b->len] = '\0';
+    return size * n;
+}
+
+/* Posts logins for emails that name no account (each still costs one Argon2id check). A 503
+ * counts as turned away only when it is the password-hashers-busy problem with Retry-After. */
+static void *login_flooder(void *arg) {
+    int me = (int)(intptr_t)arg;
+    char url[128], body[160];
+    snprintf(url, sizeof url, "%s/v1/sessions", lsrv.base);
+    for (int i = 0; atomic_load(&flooding); i++) {
+        CURL *c = curl_easy_init();
+        snprintf(body, sizeof body, "{\"email\":\"flood%d-%d@nowhere.test\",\"password\":\"x\"}",
+                 me, i);
+        struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+        struct small_buf out = {0}, hdrs = {0};
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_some);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_some);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdrs);
+        long status = 0;
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 401)
+            atomic_fetch_add(&logins_401, 1);
+        else if (status == 503 && strstr(out.text, "/problems/password-hashers-busy") != NULL &&
+                 strcasestr(hdrs.text, "\nRetry-After: ") != NULL &&
+                 strcasestr(hdrs.text, "application/problem+json") != NULL)
+            atomic_fetch_add(&logins_busy, 1);
+        else
+            atomic_fetch_add(&logins_other, 1);
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+    }
+    return NULL;
+}
+
+static bool flood_refused_some(void *ctx) {
+    (void)ctx;
+    return atomic_load(&logins_busy) > 0 && atomic_load(&logins_401) > 0;
+}
+
+/* n searches of the offers; all must succeed; fills p50/p99 in ms. */
+static void searches(const struct th_auth *by, int n, double *p50, double *p99) {
+    double *lat = calloc((size_t)n, sizeof *lat);
+    for (int i = 0; i < n; i++) {
+        double t0 = now_ms();
+        struct th_resp r =
+            th_req(&lsrv, "GET", "/v1/offers?resource_class=gpu&limit=20", by, NULL, NULL);
+        lat[i] = now_ms() - t0;
+        th_assert_status(&r, 200);
+        th_resp_free(&r);
+    }
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    *p50 = lat[n / 2];
+    *p99 = lat[(n * 99) / 100];
+    free(lat);
+}
+
+START_TEST(searches_keep_answering_during_a_login_flood) {
+    const char *env[] = {"SUANLI_THREADS=8",
+                         "SUANLI_PASSWORD_HASHERS=1",
+                         "SUANLI_PASSWORD_WAIT_MS=100",
+                         "SUANLI_LOGIN_ADDRESS_ATTEMPTS=100000",
+                         "SUANLI_LOGIN_GLOBAL_ATTEMPTS=10000000",
+                         NULL};
+    char *db = th_db_create("abuse_logins");
+    th_server_start(&lsrv, db, env);
+    struct th_auth lop;
+    th_operator(&lsrv, &lop);
+    double base50, base99, fl50, fl99;
+    searches(&lop, 100, &base50, &base99);
+
+    enum { FLOODERS = 12 };
+    pthread_t t[FLOODERS];
+    atomic_store(&flooding, true);
+    for (int i = 0; i < FLOODERS; i++)
+        pthread_create(&t[i], NULL, login_flooder, (void *)(intptr_t)i);
+    bool refused = th_wait_until(flood_refused_some, NULL, 60000, 20);
+    searches(&lop, 200, &fl50, &fl99);
+    atomic_store(&flooding, false);
+    for (int i = 0; i < FLOODERS; i++)
+        pthread_join(t[i], NULL);
+
+    struct th_resp m = th_req(&lsrv, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&m, 200);
+    ck_assert_ptr_nonnull(strstr(m.body, "suanli_password_hashers_busy_total"));
+    th_resp_free(&m);
+    printf("login flood: %d answered 401, %d answered 503 password-hashers-busy, %d other\n",
+           atomic_load(&logins_401), atomic_load(&logins_busy), atomic_load(&logins_other));
+    printf("search GET /v1/offers latency: before p50 %.1f ms p99 %.1f ms; during the login "
+           "flood p50 %.1f ms p99 %.1f ms\n",
+           base50, base99, fl50, fl99);
+    ck_assert_msg(refused, "the hashers never turned a login away (or none was checked)");
+    ck_assert_int_eq(atomic_load(&logins_other), 0);
+    ck_assert_int_eq(th_server_stop(&lsrv), 0);
+    free(db);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("abuse");
     th_shared(up, down);
     th_case(s, honest_clients_are_served_during_an_attack, 180, NULL, NULL);
+    th_case(s, searches_keep_answering_during_a_login_flood, 240, NULL, NULL);
     return th_run(s);
 }

@@ -8,13 +8,18 @@
 #include "keys.h"
 #include "paseto.h"
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,54 +92,30 @@ static void wait_sealed(void) {
                   "the sealer did not chain and seal every event within 30 s");
 }
 
-/* Sealer rounds seen since a moment: each round ends with a COMMIT on the sealer's own
- * connection (db_commit sends it behind a SET LOCAL of the statement timeout), so the distinct COMMIT start times of one suanlid connection after the moment
- * (while the test sends no request) are its rounds. The sealer, every 50 ms here, is the
- * connection that gets there first. */
-#define ROUND_CONNS 32
+/* How many sealer rounds srv has ended, from its /metrics. */
+static long long sealer_rounds(void) {
+    static const char series[] = "suanli_cron_runs_total{job=\"audit_sealer\"} ";
+    struct th_resp r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    const char *at = strstr(r.body, series);
+    ck_assert_msg(at != NULL, "/metrics has no %s: %s", series, r.body);
+    long long n = atoll(at + strlen(series));
+    th_resp_free(&r);
+    return n;
+}
+
 struct rounds {
-    char since[64];
-    int want;
-    struct {
-        int pid, seen;
-        char last[64];
-    } conn[ROUND_CONNS];
+    long long until;
 };
 
 static bool rounds_done(void *ctx) {
-    struct rounds *rd = ctx;
-    char sql[384];
-    snprintf(sql, sizeof sql,
-             "SELECT coalesce(string_agg(pid || ' ' || query_start, ','), '') FROM "
-             "pg_stat_activity WHERE application_name = 'suanlid' AND (query IN ('COMMIT', "
-             "'ROLLBACK') OR query LIKE '%%; COMMIT') AND query_start > '%s'",
-             rd->since);
-    char *list = th_sql(dburl, sql), *save = NULL;
-    bool done = false;
-    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        int pid = atoi(item), k = 0;
-        const char *at = strchr(item, ' ');
-        while (k < ROUND_CONNS && rd->conn[k].pid != 0 && rd->conn[k].pid != pid)
-            k++;
-        if (k == ROUND_CONNS || at == NULL)
-            continue;
-        rd->conn[k].pid = pid;
-        if (strcmp(rd->conn[k].last, at) != 0) {
-            snprintf(rd->conn[k].last, sizeof rd->conn[k].last, "%s", at);
-            done |= ++rd->conn[k].seen >= rd->want;
-        }
-    }
-    free(list);
-    return done;
+    return sealer_rounds() >= ((struct rounds *)ctx)->until;
 }
 
 /* Waits until the sealer has run n whole rounds that began after now. */
 static void wait_sealer_rounds(int n) {
-    struct rounds rd = {.want = n + 1}; /* the first may have begun before now */
-    char *now = th_sql(dburl, "SELECT clock_timestamp()::text");
-    snprintf(rd.since, sizeof rd.since, "%s", now);
-    free(now);
-    ck_assert_msg(th_wait_until(rounds_done, &rd, 30000, 5),
+    struct rounds rd = {sealer_rounds() + n + 1}; /* one may be under way now */
+    ck_assert_msg(th_wait_until(rounds_done, &rd, 30000, 20),
                   "the sealer did not run %d rounds within 30 s", n);
 }
 
@@ -736,6 +717,165 @@ START_TEST(tamper_forged_checkpoint_is_named) {
 }
 END_TEST
 
+/* ==== the witness URL ===================================================================== */
+
+/* A loopback HTTP receiver: keeps every POST body, answers the first fail_first with 503. */
+struct receiver {
+    int fd, port, fail_first;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    int n;  /* bodies received */
+    int ok; /* answered 2xx */
+    char *bodies[64];
+    atomic_bool stop;
+};
+
+static void *receive(void *arg) {
+    struct receiver *rc = arg;
+    while (!atomic_load(&rc->stop)) {
+        int c = accept(rc->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        char buf[8192];
+        size_t len = 0;
+        char *end = NULL;
+        while (len < sizeof buf - 1 && (end = strstr(buf, "\r\n\r\n")) == NULL) {
+            ssize_t k = recv(c, buf + len, sizeof buf - 1 - len, 0);
+            if (k <= 0)
+                break;
+            len += (size_t)k;
+            buf[len] = '\0';
+        }
+        if (end != NULL) {
+            char *cl = strcasestr(buf, "\r\nContent-Length:");
+            size_t want = cl ? (size_t)atol(cl + 17) : 0, head = (size_t)(end + 4 - buf);
+            while (len < head + want && len < sizeof buf - 1) {
+                ssize_t k = recv(c, buf + len, sizeof buf - 1 - len, 0);
+                if (k <= 0)
+                    break;
+                len += (size_t)k;
+            }
+            buf[len] = '\0';
+            pthread_mutex_lock(&rc->mu);
+            bool fail = rc->n < rc->fail_first;
+            if (rc->n < 64)
+                rc->bodies[rc->n++] = strdup(buf + head);
+            if (!fail)
+                rc->ok++;
+            pthread_mutex_unlock(&rc->mu);
+            const char *reply = fail ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                       "Connection: close\r\n\r\n"
+                                     : "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+            (void)send(c, reply, strlen(reply), MSG_NOSIGNAL);
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static void receiver_start(struct receiver *rc, int fail_first) {
+    memset(rc, 0, sizeof *rc);
+    rc->fail_first = fail_first;
+    pthread_mutex_init(&rc->mu, NULL);
+    rc->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(rc->fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t alen = sizeof a;
+    getsockname(rc->fd, (struct sockaddr *)&a, &alen);
+    rc->port = ntohs(a.sin_port);
+    ck_assert_int_eq(listen(rc->fd, 16), 0);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000}; /* accept wakes to see stop */
+    setsockopt(rc->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    pthread_create(&rc->thread, NULL, receive, rc);
+}
+
+static void receiver_stop(struct receiver *rc) {
+    atomic_store(&rc->stop, true);
+    pthread_join(rc->thread, NULL);
+    close(rc->fd);
+    for (int i = 0; i < rc->n; i++)
+        free(rc->bodies[i]);
+}
+
+static bool receiver_got_one(void *ctx) {
+    struct receiver *rc = ctx;
+    pthread_mutex_lock(&rc->mu);
+    bool ok = rc->ok > 0;
+    pthread_mutex_unlock(&rc->mu);
+    return ok;
+}
+
+static long long metric(const char *body, const char *name) {
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(body, key);
+    return p ? atoll(p + strlen(key)) : -1;
+}
+
+START_TEST(each_checkpoint_is_posted_to_the_witness_url_and_retried) {
+    struct receiver rc;
+    receiver_start(&rc, 2);
+    char url[96];
+    snprintf(url, sizeof url, "SUANLI_AUDIT_WITNESS_URL=http://127.0.0.1:%d/witness", rc.port);
+    const char *const env[] = {"SUANLI_AUDIT_SEAL_MS=50", "SUANLI_AUDIT_CHECKPOINT_MS=100", url,
+                               NULL};
+    char *other = th_db_create("audit_witness_url");
+    struct th_server ws;
+    th_server_start(&ws, other, env);
+    struct th_auth boss;
+    th_operator(&ws, &boss); /* events, so a checkpoint gets signed */
+    ck_assert_msg(th_wait_until(receiver_got_one, &rc, 60000, 20),
+                  "no checkpoint reached the witness URL within 60 s");
+    pthread_mutex_lock(&rc.mu);
+    /* the first two POSTs were refused; the same line came again until it was taken */
+    ck_assert_int_ge(rc.n, 3);
+    ck_assert_str_eq(rc.bodies[0], rc.bodies[2]);
+    ck_assert_str_eq(rc.bodies[1], rc.bodies[2]);
+    json_t *cp = json_loads(rc.bodies[2], 0, NULL);
+    pthread_mutex_unlock(&rc.mu);
+    ck_assert_ptr_nonnull(cp);
+    ck_assert_str_eq(json_string_value(json_object_get(cp, "kind")), "checkpoint");
+    /* it is the checkpoint the database holds, signature and all */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT encode(head_hash, 'hex') || ' ' || kid || ' ' || encode(signature, 'hex') "
+             "FROM audit_checkpoints WHERE size = %lld",
+             (long long)json_integer_value(json_object_get(cp, "size")));
+    char *row = th_sql(other, sql), want[512];
+    snprintf(want, sizeof want, "%s %s %s", json_string_value(json_object_get(cp, "head_hash")),
+             json_string_value(json_object_get(cp, "kid")),
+             json_string_value(json_object_get(cp, "signature")));
+    ck_assert_ptr_nonnull(row);
+    ck_assert_str_eq(row, want);
+    free(row);
+    json_decref(cp);
+    struct th_resp m = th_req(&ws, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&m, 200);
+    ck_assert_int_ge(metric(m.body, "suanli_audit_witness_posted_total"), 1);
+    ck_assert_int_ge(metric(m.body, "suanli_audit_witness_failures_total"), 2);
+    ck_assert_int_eq(metric(m.body, "suanli_audit_witness_dropped_total"), 0);
+    th_resp_free(&m);
+    ck_assert_int_eq(th_server_stop(&ws), 0);
+    receiver_stop(&rc);
+    free(other);
+}
+END_TEST
+
+START_TEST(a_witness_url_that_is_not_http_stops_start_up) {
+    /* keygen is the cheapest command; every command checks the whole configuration first */
+    char dir[] = "/tmp/audit-wurl-XXXXXX", cmd[PATH_MAX + 160];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "SUANLI_AUDIT_WITNESS_URL=file:///etc/passwd %s keygen %s/k.json 2>%s/err",
+             th_suanlid(), dir, dir);
+    int st = system(cmd);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    snprintf(cmd, sizeof cmd, "grep -q SUANLI_AUDIT_WITNESS_URL %s/err && rm -rf %s", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
     if (sodium_init() < 0)
         return 1;
@@ -759,5 +899,7 @@ int main(void) {
     th_case(s, tamper_swapped_events_are_named, 120, setup, teardown);
     th_case(s, tamper_truncated_tail_is_named, 120, setup, teardown);
     th_case(s, tamper_forged_checkpoint_is_named, 120, setup, teardown);
+    th_case(s, each_checkpoint_is_posted_to_the_witness_url_and_retried, 120, setup, teardown);
+    th_case(s, a_witness_url_that_is_not_http_stops_start_up, 60, NULL, NULL);
     return th_run(s);
 }

@@ -2,7 +2,7 @@
  * the chain step, checkpoint messages, the verifier's verdict on every kind of tampering, the
  * offline verifier on export files, and the key file formats it accepts; and the two pieces
  * the module stands on: the growable buffer and the periodic runner that drives the sealer. */
-#include <check.h>
+#include "harness.h"
 
 #include "audit.h"
 #include "buf.h"
@@ -638,6 +638,25 @@ START_TEST(buffer_grows_and_stays_terminated) {
 }
 END_TEST
 
+START_TEST(a_file_is_read_whole_whatever_its_size) {
+    char *big = malloc(100001);
+    for (int i = 0; i < 100000; i++)
+        big[i] = (char)('a' + i % 26);
+    big[100000] = '\0';
+    size_t len = 1;
+    char *text = util_read_file(write_file("big.txt", big), &len);
+    ck_assert_uint_eq(len, 100000);
+    ck_assert_str_eq(text, big);
+    free(text);
+    free(big);
+    text = util_read_file(write_file("empty.txt", ""), &len);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_str_eq(text, "");
+    free(text);
+    ck_assert_ptr_null(util_read_file("/nonexistent/suanli", &len));
+}
+END_TEST
+
 struct cron_counts {
     int once, often, at_once;
 };
@@ -665,6 +684,12 @@ START_TEST(runner_runs_each_job_at_its_own_period_and_stops_at_once) {
     ck_assert_int_eq(cron_start(), 0);
     ck_assert_int_eq(cron_add("late", 0, 10, job_once, &k), -1); /* only before the start */
     usleep(400000);
+    struct buf m = {0}; /* what /metrics shows of the runner */
+    cron_render_metrics(&m);
+    ck_assert_msg(strstr(m.p, "suanli_cron_runs_total{job=\"once\"} 1\n") &&
+                      strstr(m.p, "suanli_cron_runs_total{job=\"at once\"} 4\n"),
+                  "%s", m.p);
+    buf_free(&m);
     int64_t t0 = util_now_ms();
     cron_stop();
     ck_assert_int_lt(util_now_ms() - t0, 1000); /* the wait is interrupted, not slept out */
@@ -676,48 +701,40 @@ START_TEST(runner_runs_each_job_at_its_own_period_and_stops_at_once) {
 }
 END_TEST
 
+static Suite *make_suite(void) {
+    Suite *s = suite_create("audit_unit");
+    th_case(s, canonical_sorts_members_and_drops_whitespace, 0, NULL, NULL);
+    th_case(s, canonical_keeps_number_lexemes, 0, NULL, NULL);
+    th_case(s, canonical_escapes_only_what_json_requires, 0, NULL, NULL);
+    th_case(s, canonical_orders_names_by_their_bytes, 0, NULL, NULL);
+    th_case(s, canonical_refuses_what_is_not_one_clean_object, 0, NULL, NULL);
+    th_case(s, canonical_leaves_out_skipped_members, 0, NULL, NULL);
+    th_case(s, chain_step_hashes_previous_seq_and_leaf, 0, NULL, NULL);
+    th_case(s, checkpoint_message_is_sorted_compact_json, 0, NULL, NULL);
+    th_case(s, verifier_accepts_an_intact_log, 0, NULL, NULL);
+    th_case(s, verifier_names_an_edited_event, 0, NULL, NULL);
+    th_case(s, verifier_names_a_missing_event_and_a_missing_position, 0, NULL, NULL);
+    th_case(s, verifier_names_an_inserted_event, 0, NULL, NULL);
+    th_case(s, verifier_names_reordered_events, 0, NULL, NULL);
+    th_case(s, verifier_names_a_truncated_tail, 0, NULL, NULL);
+    th_case(s, verifier_names_a_rewritten_chain, 0, NULL, NULL);
+    th_case(s, verifier_refuses_bad_and_unknown_signatures, 0, NULL, NULL);
+    th_case(s, verifier_counts_unchained_tail_events, 0, NULL, NULL);
+    th_case(s, offline_verifier_accepts_an_intact_export, 0, tmp_setup, tmp_teardown);
+    th_case(s, offline_verifier_accepts_a_redacted_export, 0, tmp_setup, tmp_teardown);
+    th_case(s, offline_verifier_names_edits_gaps_and_swaps, 0, tmp_setup, tmp_teardown);
+    th_case(s, offline_verifier_refuses_a_cut_off_export, 0, tmp_setup, tmp_teardown);
+    th_case(s, offline_verifier_refuses_garbage_lines, 0, tmp_setup, tmp_teardown);
+    th_case(s, keys_load_reads_the_keys_endpoint_and_plain_paserks, 0, tmp_setup, tmp_teardown);
+    th_case(s, keys_load_refuses_a_kid_that_is_not_its_key, 0, tmp_setup, tmp_teardown);
+    th_case(s, buffer_grows_and_stays_terminated, 0, NULL, NULL);
+    th_case(s, a_file_is_read_whole_whatever_its_size, 0, tmp_setup, tmp_teardown);
+    th_case(s, runner_runs_each_job_at_its_own_period_and_stops_at_once, 0, NULL, NULL);
+    return s;
+}
+
 int main(void) {
     if (sodium_init() < 0)
         return 1;
-    Suite *s = suite_create("audit_unit");
-    TCase *tc = tcase_create("canonical");
-    tcase_add_test(tc, canonical_sorts_members_and_drops_whitespace);
-    tcase_add_test(tc, canonical_keeps_number_lexemes);
-    tcase_add_test(tc, canonical_escapes_only_what_json_requires);
-    tcase_add_test(tc, canonical_orders_names_by_their_bytes);
-    tcase_add_test(tc, canonical_refuses_what_is_not_one_clean_object);
-    tcase_add_test(tc, canonical_leaves_out_skipped_members);
-    tcase_add_test(tc, chain_step_hashes_previous_seq_and_leaf);
-    tcase_add_test(tc, checkpoint_message_is_sorted_compact_json);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("verifier");
-    tcase_add_test(tc, verifier_accepts_an_intact_log);
-    tcase_add_test(tc, verifier_names_an_edited_event);
-    tcase_add_test(tc, verifier_names_a_missing_event_and_a_missing_position);
-    tcase_add_test(tc, verifier_names_an_inserted_event);
-    tcase_add_test(tc, verifier_names_reordered_events);
-    tcase_add_test(tc, verifier_names_a_truncated_tail);
-    tcase_add_test(tc, verifier_names_a_rewritten_chain);
-    tcase_add_test(tc, verifier_refuses_bad_and_unknown_signatures);
-    tcase_add_test(tc, verifier_counts_unchained_tail_events);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("offline");
-    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
-    tcase_add_test(tc, offline_verifier_accepts_an_intact_export);
-    tcase_add_test(tc, offline_verifier_accepts_a_redacted_export);
-    tcase_add_test(tc, offline_verifier_names_edits_gaps_and_swaps);
-    tcase_add_test(tc, offline_verifier_refuses_a_cut_off_export);
-    tcase_add_test(tc, offline_verifier_refuses_garbage_lines);
-    tcase_add_test(tc, keys_load_reads_the_keys_endpoint_and_plain_paserks);
-    tcase_add_test(tc, keys_load_refuses_a_kid_that_is_not_its_key);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("foundations");
-    tcase_add_test(tc, buffer_grows_and_stays_terminated);
-    tcase_add_test(tc, runner_runs_each_job_at_its_own_period_and_stops_at_once);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run(make_suite());
 }

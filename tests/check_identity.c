@@ -347,6 +347,124 @@ START_TEST(every_identity_change_is_audited) {
 }
 END_TEST
 
+/* ==== throttles across accounts, addresses and the service =============================== */
+
+/* A server of its own (the shared one's counts would leak into other cases) that believes
+ * X-Forwarded-For from 127.0.0.1, so that one test client speaks from many addresses. */
+static struct th_server tsrv;
+static char *tdb;
+
+static void throttle_server(const char *label, const char *const *env, struct th_auth *top) {
+    tdb = th_db_create(label);
+    th_server_start(&tsrv, tdb, env);
+    th_operator(&tsrv, top);
+}
+
+static struct th_resp login_from(const char *ip, const char *email, const char *password) {
+    char xff[64], body[256];
+    snprintf(xff, sizeof xff, "X-Forwarded-For: %s", ip);
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
+    const char *hdr[] = {xff, NULL};
+    return th_req(&tsrv, "POST", "/v1/sessions", NULL, body, hdr);
+}
+
+static void expect_login(const char *ip, const char *email, const char *password, long status,
+                         const char *detail_part) {
+    struct th_resp r = login_from(ip, email, password);
+    if (status == 201) {
+        th_assert_status(&r, 201);
+    } else if (status == 401) {
+        th_assert_problem(&r, 401, "bad-credentials");
+    } else {
+        th_assert_problem(&r, 429, "too-many-login-attempts");
+        ck_assert_msg(strstr(th_str(&r, "detail"), detail_part) != NULL, "detail: %s",
+                      th_str(&r, "detail"));
+        char *retry = th_header(&r, "Retry-After");
+        ck_assert_ptr_nonnull(retry);
+        ck_assert_int_ge(atoi(retry), 1);
+        ck_assert_int_le(atoi(retry), 60);
+        free(retry);
+    }
+    th_resp_free(&r);
+}
+
+START_TEST(failed_logins_are_throttled_per_account_per_address_and_for_the_service) {
+    const char *env[] = {"SUANLI_TRUSTED_PROXIES=127.0.0.1", "SUANLI_LOGIN_ATTEMPTS=3",
+                         "SUANLI_LOGIN_ACCOUNT_ATTEMPTS=5",  "SUANLI_LOGIN_ADDRESS_ATTEMPTS=7",
+                         "SUANLI_LOGIN_GLOBAL_ATTEMPTS=14",  NULL};
+    struct th_auth top, a, b, c;
+    throttle_server("identity_throttle", env, &top);
+    char *org = th_org(&tsrv, &top, "city", "Throttle City", NULL);
+    th_user(&tsrv, &top, "city_admin", org, "a@throttle.test", &a);
+    th_user(&tsrv, &top, "city_admin", org, "b@throttle.test", &b);
+    th_user(&tsrv, &top, "city_admin", org, "c@throttle.test", &c);
+    /* one account from five addresses, each below the per-address limit of 3 */
+    for (int i = 1; i <= 5; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "10.1.0.%d", i);
+        expect_login(ip, "a@throttle.test", "wrong-guess", 401, NULL);
+    }
+    expect_login("10.1.0.6", "a@throttle.test", "password-city_admin", 429,
+                 "this account from all addresses");
+    expect_login("10.1.0.6", "b@throttle.test", "password-city_admin", 201, NULL);
+    /* one address trying seven accounts (that do not exist) */
+    for (int i = 0; i < 7; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "guess%d@throttle.test", i);
+        expect_login("10.2.0.1", email, "wrong-guess", 401, NULL);
+    }
+    expect_login("10.2.0.1", "b@throttle.test", "password-city_admin", 429, "from this address");
+    expect_login("10.2.0.2", "b@throttle.test", "password-city_admin", 201, NULL);
+    /* twelve failures so far; two more fill the service's 14 */
+    expect_login("10.3.0.1", "c@throttle.test", "wrong-guess", 401, NULL);
+    expect_login("10.3.0.2", "c@throttle.test", "wrong-guess", 401, NULL);
+    expect_login("10.3.0.9", "c@throttle.test", "password-city_admin", 429, "across the service");
+    /* a throttled attempt is neither checked nor counted */
+    char *n = th_sql(tdb, "SELECT count(*) FROM login_failures");
+    ck_assert_str_eq(n, "14");
+    free(n);
+    free(org);
+    ck_assert_int_eq(th_server_stop(&tsrv), 0);
+    free(tdb);
+}
+END_TEST
+
+START_TEST(unknown_email_failures_are_counted_and_only_sampled_into_the_audit_log) {
+    const char *env[] = {"SUANLI_TRUSTED_PROXIES=127.0.0.1", NULL};
+    struct th_auth top;
+    throttle_server("identity_unknown", env, &top);
+    for (int i = 0; i < 25; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "nobody%d@unknown.test", i);
+        expect_login("10.9.0.1", email, "wrong-guess", 401, NULL);
+    }
+    /* counted per address and hour (an hour may turn during the test: sum the rows) */
+    char *n = th_sql(tdb, "SELECT sum(failures) FROM login_unknown_counts "
+                          "WHERE client_ip = '10.9.0.1'");
+    ck_assert_str_eq(n, "25");
+    free(n);
+    /* the audit log has the 1st, 10th, 100th, … of each hour, not all 25 */
+    n = th_sql(tdb, "SELECT count(*) FROM audit_events WHERE action = 'session.login_failed' "
+                    "AND data->>'email' LIKE 'nobody%'");
+    ck_assert_str_eq(n, "0");
+    free(n);
+    char *sampled = th_sql(tdb, "SELECT count(*) FROM audit_events WHERE action = "
+                                "'session.login_failed_unknown' AND client_ip = '10.9.0.1'");
+    char *want = th_sql(tdb, "SELECT sum(floor(log(failures)) + 1)::int FROM "
+                             "login_unknown_counts WHERE client_ip = '10.9.0.1'");
+    ck_assert_str_eq(sampled, want);
+    ck_assert_int_le(atoi(sampled), 3);
+    free(sampled);
+    free(want);
+    n = th_sql(tdb, "SELECT max((data->>'failures_this_hour')::int) FROM audit_events "
+                    "WHERE action = 'session.login_failed_unknown'");
+    ck_assert_int_ge(atoi(n), 10);
+    free(n);
+    ck_assert_int_eq(th_server_stop(&tsrv), 0);
+    free(tdb);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("identity");
     th_shared(up, down);
@@ -366,5 +484,9 @@ int main(void) {
     th_case(s, duplicate_email_is_409, 60, NULL, NULL);
     th_case(s, passwords_are_stored_as_argon2id, 60, NULL, NULL);
     th_case(s, every_identity_change_is_audited, 60, NULL, NULL);
+    th_case(s, failed_logins_are_throttled_per_account_per_address_and_for_the_service, 180, NULL,
+            NULL);
+    th_case(s, unknown_email_failures_are_counted_and_only_sampled_into_the_audit_log, 180, NULL,
+            NULL);
     return th_run(s);
 }

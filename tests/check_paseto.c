@@ -2,7 +2,7 @@
  *
  * The vectors live in $SUANLI_TEST_DATA (default tests/data): paseto-v4-public.json and
  * paserk-k4.json, copied from github.com/paseto-standard/test-vectors. */
-#include <check.h>
+#include "harness.h"
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -860,42 +860,32 @@ START_TEST(pid_depends_only_on_the_public_key) {
 }
 END_TEST
 
-static Suite *paseto_suite(void) {
+static Suite *make_suite(void) {
     Suite *s = suite_create("paseto");
-
-    TCase *vectors = tcase_create("official vectors");
-    tcase_add_test(vectors, official_vectors_sign_to_the_official_token);
-    tcase_add_test(vectors, official_vectors_verify_to_the_official_payload);
-    tcase_add_test(vectors, official_expect_fail_vectors_are_refused);
-    tcase_add_test(vectors, official_paserk_k4_public_vectors_match);
-    tcase_add_test(vectors, official_paserk_k4_pid_vectors_match);
-    tcase_add_test(vectors, official_paserk_k4_secret_vectors_match);
-    suite_add_tcase(s, vectors);
-
-    TCase *behaviour = tcase_create("behaviour");
-    tcase_add_test(behaviour, round_trip_with_footer_and_implicit);
-    tcase_add_test(behaviour, round_trip_without_footer_has_no_separator);
-    tcase_add_test(behaviour, empty_and_binary_payloads_round_trip);
-    tcase_add_test(behaviour, tampered_payload_fails_signature);
-    tcase_add_test(behaviour, tampered_footer_fails_signature);
-    tcase_add_test(behaviour, wrong_implicit_assertion_fails_signature);
-    tcase_add_test(behaviour, wrong_key_is_refused);
-    tcase_add_test(behaviour, footer_is_readable_without_verification);
-    tcase_add_test(behaviour, footer_mismatch_is_reported_before_the_signature);
-    tcase_add_test(behaviour, truncated_token_is_malformed);
-    tcase_add_test(behaviour, non_v4_header_is_malformed);
-    tcase_add_test(behaviour, non_canonical_base64_is_malformed);
-    tcase_add_test(behaviour, empty_footer_separator_is_malformed);
-    tcase_add_test(behaviour, footer_with_nul_byte_is_malformed);
-    tcase_add_test(behaviour, oversized_token_is_malformed);
-    suite_add_tcase(s, behaviour);
-
-    TCase *paserk = tcase_create("paserk");
-    tcase_add_test(paserk, paserk_public_round_trips_and_refuses_other_strings);
-    tcase_add_test(paserk, paserk_secret_decode_checks_the_public_half);
-    tcase_add_test(paserk, pid_depends_only_on_the_public_key);
-    suite_add_tcase(s, paserk);
-
+    th_case(s, official_vectors_sign_to_the_official_token, 0, NULL, NULL);
+    th_case(s, official_vectors_verify_to_the_official_payload, 0, NULL, NULL);
+    th_case(s, official_expect_fail_vectors_are_refused, 0, NULL, NULL);
+    th_case(s, official_paserk_k4_public_vectors_match, 0, NULL, NULL);
+    th_case(s, official_paserk_k4_pid_vectors_match, 0, NULL, NULL);
+    th_case(s, official_paserk_k4_secret_vectors_match, 0, NULL, NULL);
+    th_case(s, round_trip_with_footer_and_implicit, 0, NULL, NULL);
+    th_case(s, round_trip_without_footer_has_no_separator, 0, NULL, NULL);
+    th_case(s, empty_and_binary_payloads_round_trip, 0, NULL, NULL);
+    th_case(s, tampered_payload_fails_signature, 0, NULL, NULL);
+    th_case(s, tampered_footer_fails_signature, 0, NULL, NULL);
+    th_case(s, wrong_implicit_assertion_fails_signature, 0, NULL, NULL);
+    th_case(s, wrong_key_is_refused, 0, NULL, NULL);
+    th_case(s, footer_is_readable_without_verification, 0, NULL, NULL);
+    th_case(s, footer_mismatch_is_reported_before_the_signature, 0, NULL, NULL);
+    th_case(s, truncated_token_is_malformed, 0, NULL, NULL);
+    th_case(s, non_v4_header_is_malformed, 0, NULL, NULL);
+    th_case(s, non_canonical_base64_is_malformed, 0, NULL, NULL);
+    th_case(s, empty_footer_separator_is_malformed, 0, NULL, NULL);
+    th_case(s, footer_with_nul_byte_is_malformed, 0, NULL, NULL);
+    th_case(s, oversized_token_is_malformed, 0, NULL, NULL);
+    th_case(s, paserk_public_round_trips_and_refuses_other_strings, 0, NULL, NULL);
+    th_case(s, paserk_secret_decode_checks_the_public_half, 0, NULL, NULL);
+    th_case(s, pid_depends_only_on_the_public_key, 0, NULL, NULL);
     return s;
 }
 
@@ -904,9 +894,5 @@ int main(void) {
         fprintf(stderr, "sodium_init failed\n");
         return EXIT_FAILURE;
     }
-    SRunner *runner = srunner_create(paseto_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return th_run(make_suite());
 }

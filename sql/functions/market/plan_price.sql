@@ -62,19 +62,7 @@ BEGIN
     v_gross := gross_fen((l.x->>'units')::integer, v_hours, f.price_fen_per_unit_hour);
     v_leg_subsidy := 0;
     v_pay := '[]';
-    FOR x IN SELECT v.id, v.balance_fen, v.program_id, p.max_subsidy_bp, p.per_institute_cap_fen,
-                    coalesce(t.redeemed_fen, 0) AS redeemed
-               FROM unnest(p_voucher_ids) WITH ORDINALITY u(id, n)
-               JOIN vouchers v ON v.id = u.id
-               JOIN programs p ON p.id = v.program_id
-               LEFT JOIN program_institute_totals t
-                      ON t.program_id = p.id AND t.institute_id = v.institute_id
-              WHERE v.institute_id = v_org AND v.status = 'active'
-                AND now() >= v.not_before AND now() < v.expires_at
-                AND program_state(p) = 'active'
-                AND f.resource_class = ANY (p.resource_classes) AND f.region = ANY (p.regions)
-                AND f.green_share >= p.min_green_share
-              ORDER BY u.n
+    FOR x IN SELECT * FROM voucher_payers(v_org, f, p_voucher_ids) ORDER BY n
     LOOP
       v_room := floor(v_gross::numeric * x.max_subsidy_bp / 10000)::bigint - v_leg_subsidy;
       IF x.per_institute_cap_fen IS NOT NULL THEN

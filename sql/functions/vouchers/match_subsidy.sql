@@ -16,18 +16,7 @@ BEGIN
   IF NOT FOUND OR p_gross IS NULL OR p_gross <= 0 OR p_voucher_ids IS NULL THEN
     RETURN 0;
   END IF;
-  FOR x IN SELECT v.id, v.balance_fen, v.program_id, p.max_subsidy_bp, p.per_institute_cap_fen,
-                  coalesce(t.redeemed_fen, 0) AS redeemed
-             FROM unnest(p_voucher_ids) WITH ORDINALITY u(id, n)
-             JOIN vouchers v ON v.id = u.id
-             JOIN programs p ON p.id = v.program_id
-             LEFT JOIN program_institute_totals t ON t.program_id = p.id AND t.institute_id = v.institute_id
-            WHERE v.institute_id = (p_actor->>'org_id')::uuid AND v.status = 'active'
-              AND now() >= v.not_before AND now() < v.expires_at
-              AND program_state(p) = 'active'
-              AND f.resource_class = ANY (p.resource_classes) AND f.region = ANY (p.regions)
-              AND f.green_share >= p.min_green_share
-            ORDER BY u.n
+  FOR x IN SELECT * FROM voucher_payers((p_actor->>'org_id')::uuid, f, p_voucher_ids) ORDER BY n
   LOOP
     v_room := floor(p_gross::numeric * x.max_subsidy_bp / 10000)::bigint - v_total;
     IF x.per_institute_cap_fen IS NOT NULL THEN

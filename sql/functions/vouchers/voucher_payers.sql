@@ -1,0 +1,22 @@
+-- The vouchers of p_ids (n: their place in it) that institute p_org could pay with on offer f
+-- right now: its own, active, inside their validity window, of an active programme whose rules
+-- admit the offer; with the programme's share limit and per-institute cap, and what the
+-- institute has redeemed under it so far. For pricing (match_subsidy, plan_price): nothing is
+-- locked. Callers order by n.
+CREATE FUNCTION voucher_payers(p_org uuid, f offers, p_ids uuid[])
+RETURNS TABLE (id uuid, balance_fen bigint, program_id uuid, max_subsidy_bp integer,
+               per_institute_cap_fen bigint, redeemed bigint, n bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT v.id, v.balance_fen, v.program_id, p.max_subsidy_bp, p.per_institute_cap_fen,
+         coalesce(t.redeemed_fen, 0), u.n
+    FROM unnest(p_ids) WITH ORDINALITY u(id, n)
+    JOIN vouchers v ON v.id = u.id
+    JOIN programs p ON p.id = v.program_id
+    LEFT JOIN program_institute_totals t
+           ON t.program_id = p.id AND t.institute_id = v.institute_id
+   WHERE v.institute_id = p_org AND v.status = 'active'
+     AND now() >= v.not_before AND now() < v.expires_at
+     AND program_state(p) = 'active'
+     AND f.resource_class = ANY (p.resource_classes) AND f.region = ANY (p.regions)
+     AND f.green_share >= p.min_green_share
+$$;
