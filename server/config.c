@@ -38,6 +38,12 @@ static const struct cf_entry table[] = {
      "libpq connection string; unset = embedded PostgreSQL under the data directory"},
     {"DATABASE_READ_URL", CF_STRING, &cfg.database_read_url, NULL, 0, 0,
      "streaming replica for read-only endpoints; unset = the primary"},
+    {"SUANLI_MIGRATE_URL", CF_STRING, &cfg.migrate_url, NULL, 0, 0,
+     "libpq connection string of the owner role, for `suanlid migrate` and the tools that "
+     "migrate (create-user, demo-seed, serve --migrate); unset = DATABASE_URL"},
+    {"SUANLI_DB_RUNTIME_ROLE", CF_STRING, &cfg.db_runtime_role, "suanli_app", 0, 0,
+     "the PostgreSQL role serve connects as: migrate grants it EXECUTE on the API functions and "
+     "the column grants of server/migrate.c, nothing else"},
     {"SUANLI_DATA_DIR", CF_STRING, &cfg.data_dir, "./var", 0, 0, "data directory"},
     {"SUANLI_KEY_FILE", CF_STRING, &cfg.key_file, NULL, 0, 0,
      "signing key file from `suanlid keygen`; development default <data dir>/keys.json"},
@@ -282,6 +288,8 @@ void config_cleanup(void) {
     free(cfg.listen_host);
     free(cfg.database_url);
     free(cfg.database_read_url);
+    free(cfg.migrate_url);
+    free(cfg.db_runtime_role);
     free(cfg.data_dir);
     free(cfg.key_file);
     free(cfg.sql_dir);

@@ -24,6 +24,8 @@ struct config {
     int listen_port;              /* SUANLI_LISTEN port part */
     char *database_url;           /* DATABASE_URL; NULL = embedded cluster */
     char *database_read_url;      /* DATABASE_READ_URL; NULL = primary */
+    char *migrate_url;            /* SUANLI_MIGRATE_URL: the owner role; NULL = DATABASE_URL */
+    char *db_runtime_role;        /* SUANLI_DB_RUNTIME_ROLE: the role serve connects as */
     char *data_dir;               /* SUANLI_DATA_DIR */
     char *key_file;               /* SUANLI_KEY_FILE; NULL = <data_dir>/keys.json in development */
     char *sql_dir;                /* SUANLI_SQL_DIR */

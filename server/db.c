@@ -95,9 +95,9 @@ static void set_error(const char *state, const char *msg, const char *detail, co
     last_error.outcome_unknown = false;
 }
 
-/* Session settings every connection gets: UTC so that timestamps render as RFC 3339 with
- * +00:00, a statement timeout so that no request waits forever on a lock, and the schema of
- * the SQL functions (sql/functions, in schema "api") on the search path. */
+/* A connection. Its session settings (UTC, the statement and lock timeouts, durable commits,
+ * the search path with the schema "api") are the database's: `suanlid migrate` sets them with
+ * ALTER DATABASE (server/migrate.c), so that no connection needs a round of SETs. */
 static PGconn *connect_url(const char *url, char **error_out) {
     char timeout_s[16];
     snprintf(timeout_s, sizeof timeout_s, "%d",
@@ -108,20 +108,6 @@ static PGconn *connect_url(const char *url, char **error_out) {
     if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
         if (error_out)
             *error_out = strdup(pg ? PQerrorMessage(pg) : "out of memory");
-        PQfinish(pg);
-        return NULL;
-    }
-    char set[256];
-    snprintf(set, sizeof set,
-             "SET TIME ZONE 'UTC'; SET statement_timeout = %d; SET lock_timeout = %d; "
-             "SET synchronous_commit = on; SET search_path = public, api",
-             stmt_timeout_ms, stmt_timeout_ms);
-    PGresult *r = PQexec(pg, set);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok && error_out)
-        *error_out = strdup(PQerrorMessage(pg));
-    PQclear(r);
-    if (!ok) {
         PQfinish(pg);
         return NULL;
     }

@@ -51,14 +51,38 @@ static void print_json(const json_t *doc, const char *fallback) {
 
 static bool embedded;
 
-/* Resolves the database: DATABASE_URL, or the embedded cluster. *url is malloc'd. */
-static int database_open(char **url) {
+/* The database's connection strings (malloc'd): url is the runtime role's, which serve and the
+ * read-only tools use; owner is the owner role's, which migrates (and the tools that migrate
+ * first). DATABASE_URL and SUANLI_MIGRATE_URL (unset = DATABASE_URL), or the embedded cluster,
+ * which has both roles (README "Database roles"). */
+struct db_urls {
+    char *url;
+    char *owner;
+};
+
+static void db_urls_free(struct db_urls *u) {
+    free(u->url);
+    free(u->owner);
+    u->url = u->owner = NULL;
+}
+
+/* Resolves the database: DATABASE_URL (and SUANLI_MIGRATE_URL), or the embedded cluster. */
+static int database_open(struct db_urls *u) {
+    u->url = u->owner = NULL;
     if (cfg.database_url != NULL) {
-        *url = strdup(cfg.database_url);
-        return 0;
+        u->url = strdup(cfg.database_url);
+        u->owner = strdup(cfg.migrate_url ? cfg.migrate_url : cfg.database_url);
+        return u->url && u->owner ? 0 : -1;
     }
     embedded = true;
-    return pgembed_start(cfg.data_dir, url);
+    struct pgembed_urls e;
+    if (pgembed_start(cfg.data_dir, &e) != 0)
+        return -1;
+    u->url = e.runtime;
+    u->owner = e.owner;
+    e.runtime = e.owner = NULL;
+    pgembed_urls_free(&e);
+    return 0;
 }
 
 static void database_close(void) {
@@ -78,16 +102,16 @@ static PGconn *tool_db(const char *url) {
     return pg;
 }
 
-/* Opens the database (database_open) and connects to it; NULL on failure. The caller ends
- * with tool_disconnect whatever the outcome. */
-static PGconn *tool_connect(char **url) {
-    return database_open(url) == 0 ? tool_db(*url) : NULL;
+/* Opens the database (database_open) and connects to it, as the owner role or the runtime
+ * role; NULL on failure. The caller ends with tool_disconnect whatever the outcome. */
+static PGconn *tool_connect(struct db_urls *u, bool owner) {
+    return database_open(u) == 0 ? tool_db(owner ? u->owner : u->url) : NULL;
 }
 
-static void tool_disconnect(PGconn *pg, char *url) {
+static void tool_disconnect(PGconn *pg, struct db_urls *u) {
     PQfinish(pg);
     database_close();
-    free(url);
+    db_urls_free(u);
 }
 
 /* Runs sql (one row, one column expected) with its text params; the value malloc'd, or NULL
@@ -104,8 +128,9 @@ static char *tool_value(PGconn *pg, const char *what, const char *sql, int npara
     return value;
 }
 
-static int run_migrations(const char *url) {
-    PGconn *pg = tool_db(url);
+/* As the owner role. */
+static int run_migrations(const char *owner_url) {
+    PGconn *pg = tool_db(owner_url);
     if (pg == NULL)
         return -1;
     int n = migrate_apply(pg, cfg.sql_dir);
@@ -115,10 +140,10 @@ static int run_migrations(const char *url) {
     return n < 0 ? -1 : 0;
 }
 
-/* Opens the database (database_open) and applies the migrations; the caller ends with
- * database_close and frees *url whatever the outcome. */
-static int migrate_database(char **url) {
-    return database_open(url) == 0 && run_migrations(*url) == 0 ? 0 : -1;
+/* Opens the database (database_open) and applies the migrations as the owner role; the caller
+ * ends with database_close and db_urls_free whatever the outcome. */
+static int migrate_database(struct db_urls *u) {
+    return database_open(u) == 0 && run_migrations(u->owner) == 0 ? 0 : -1;
 }
 
 static int seed_demo(const char *url) {
@@ -213,13 +238,13 @@ static int cmd_serve(int argc, char **argv) {
 
     if (load_keys() != 0)
         return 1;
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    if (migrate ? migrate_database(&url) != 0 : database_open(&url) != 0)
+    if (migrate ? migrate_database(&urls) != 0 : database_open(&urls) != 0)
         goto out;
-    if (demo && seed_demo(url) != 0)
+    if (demo && seed_demo(urls.owner) != 0)
         goto out;
-    db_init(url, cfg.database_read_url, (int)cfg.db_timeout_ms);
+    db_init(urls.url, cfg.database_read_url, (int)cfg.db_timeout_ms);
     /* the background jobs (maintenance, key registration, the audit sealer) are added to the
      * one periodic runner, which starts once they all are */
     if (api_init() != 0) /* after db_init: it registers the signing keys */
@@ -245,7 +270,7 @@ out:
     api_cleanup();
     db_cleanup();
     database_close();
-    free(url);
+    db_urls_free(&urls);
     keys_cleanup();
     return rc;
 }
@@ -255,22 +280,22 @@ out:
 static int cmd_migrate(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    char *url = NULL;
-    int rc = migrate_database(&url) == 0 ? 0 : 1;
+    struct db_urls urls = {0};
+    int rc = migrate_database(&urls) == 0 ? 0 : 1;
     database_close();
-    free(url);
+    db_urls_free(&urls);
     return rc;
 }
 
 static int cmd_demo_seed(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    if (load_keys() == 0 && migrate_database(&url) == 0 && seed_demo(url) == 0)
+    if (load_keys() == 0 && migrate_database(&urls) == 0 && seed_demo(urls.owner) == 0)
         rc = 0;
     database_close();
-    free(url);
+    db_urls_free(&urls);
     keys_cleanup();
     return rc;
 }
@@ -433,9 +458,9 @@ static int cmd_create_user(int argc, char **argv) {
     free(password);
     if (hrc != 0)
         return 1;
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    PGconn *pg = tool_connect(&url);
+    PGconn *pg = tool_connect(&urls, true);
     if (pg != NULL && migrate_apply(pg, cfg.sql_dir) >= 0) {
         const char *params[] = {email, hash};
         char *user =
@@ -446,7 +471,7 @@ static int cmd_create_user(int argc, char **argv) {
         }
         free(user);
     }
-    tool_disconnect(pg, url);
+    tool_disconnect(pg, &urls);
     return rc;
 }
 
@@ -460,11 +485,11 @@ static int cmd_db(int argc, char **argv) {
         return 2;
     }
     if (strcmp(argv[1], "start") == 0) {
-        char *url = NULL;
-        if (pgembed_start(cfg.data_dir, &url) != 0)
+        struct pgembed_urls urls;
+        if (pgembed_start(cfg.data_dir, &urls) != 0)
             return 1;
-        printf("%s\n", url);
-        free(url);
+        printf("%s\n", urls.admin); /* the superuser's: an administrator's tool */
+        pgembed_urls_free(&urls);
         pgembed_release(0); /* leave it running */
         return 0;
     }
@@ -572,9 +597,9 @@ static int cmd_ledger_check(int argc, char **argv) {
         fprintf(stderr, "usage: suanlid ledger-check\n");
         return 2;
     }
-    char *url = NULL;
+    struct db_urls urls = {0};
     int rc = 1;
-    PGconn *pg = tool_connect(&url);
+    PGconn *pg = tool_connect(&urls, false);
     char *text =
         pg ? tool_value(pg, "suanlid ledger-check", "SELECT ledger_check()::text", 0, NULL) : NULL;
     if (text != NULL) {
@@ -584,7 +609,7 @@ static int cmd_ledger_check(int argc, char **argv) {
         json_decref(report);
     }
     free(text);
-    tool_disconnect(pg, url);
+    tool_disconnect(pg, &urls);
     return rc;
 }
 

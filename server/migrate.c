@@ -4,9 +4,18 @@
  *                                  in order, checksummed (an edited applied file is refused);
  *   sql/functions/<area>/<name>.sql one function (with its triggers) per file: the schema "api"
  *                                  is dropped and every file loaded again on every run;
- *   sql/dev/<name>.sql             the demo seed, loaded only by migrate_load_dev. */
+ *   sql/dev/<name>.sql             the demo seed, loaded only by migrate_load_dev.
+ *
+ * Migrate runs as the owner role (SUANLI_MIGRATE_URL). After the functions are loaded it sets
+ * the runtime role's privileges (SUANLI_DB_RUNTIME_ROLE, the role serve connects as) from
+ * scratch: EXECUTE on the functions of "api", which run as their owner (SECURITY DEFINER, with
+ * a pinned search_path), and the column grants of RUNTIME_GRANTS below; nothing else. So the
+ * runtime role can neither edit, delete nor truncate the audit log, the ledger or the
+ * redemptions, nor disable a trigger, nor change the schema. It also sets the session settings
+ * of every connection (ALTER DATABASE ... SET). */
 #include "migrate.h"
 
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -179,10 +188,67 @@ static const char *const VALIDATE =
     "  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
     " WHERE p.pronamespace = 'api'::regnamespace";
 
-/* Sessions find the API functions by name (server/db.c sets the same on its connections). */
-static const char *const SEARCH_PATH =
-    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, api',"
-    " current_database()); END $$";
+/* What the runtime role may read or write directly: the tables the C code queries itself
+ * instead of through a function of sql/functions. ONE row per table and privilege, columns
+ * named; new C code that touches a table adds its row here (a SQL function is preferred). */
+struct runtime_grant {
+    const char *table;     /* in schema public */
+    const char *privilege; /* SELECT, INSERT or UPDATE: never DELETE or TRUNCATE */
+    const char *columns;
+    const char *used_by;
+};
+
+static const struct runtime_grant RUNTIME_GRANTS[] = {
+    {"users", "SELECT", "id, role, organization_id, disabled_at", "server/auth.c principal"},
+    {"organizations", "SELECT", "id, city_id", "server/auth.c principal"},
+    {"sessions", "SELECT", "id, user_id, token_hash, csrf_hash, expires_at",
+     "server/auth.c session cookie"},
+    {"api_keys", "SELECT", "id, user_id, key_hash, revoked_at", "server/auth.c API key"},
+    {"idempotency_keys", "SELECT",
+     "user_id, key, request_hash, status, content_type, body, headers", "server/http.c replay"},
+    {"idempotency_keys", "INSERT", "user_id, key, request_hash", "server/http.c claim"},
+    {"idempotency_keys", "UPDATE", "status, content_type, body, headers", "server/http.c store"},
+    {"audit_events", "SELECT", "seq, at", "server/audit_log.c age of unchained events"},
+    {"schema_migrations", "SELECT", "version, checksum", "api/system.c /readyz"},
+};
+
+/* The functions of "api" run as their owner with a search_path the caller cannot change, and
+ * only the runtime role %1$s may execute them. Two kinds of helper are left as they are, so
+ * that the planner can still inline them into the queries of the functions that call them
+ * (where they run as the owner, with its search path): IMMUTABLE ones (pure), and those that
+ * take a table row (offer_visible, voucher_json, ...), which the runtime role cannot call. */
+static const char *const FUNCTION_PRIVILEGES =
+    "REVOKE ALL ON ALL ROUTINES IN SCHEMA api FROM PUBLIC;"
+    "DO $$ DECLARE f record; BEGIN"
+    " FOR f IN SELECT p.oid::regprocedure AS sig, p.provolatile = 'i' AS pure,"
+    "   EXISTS (SELECT 1 FROM unnest(p.proargtypes) a JOIN pg_type t ON t.oid = a"
+    "           WHERE t.typtype = 'c') AS takes_row"
+    "  FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace AND p.prokind IN ('f', 'p') LOOP"
+    "  IF NOT f.takes_row THEN"
+    "   EXECUTE format('GRANT EXECUTE ON ROUTINE %%s TO %1$s', f.sig);"
+    "  END IF;"
+    "  IF NOT f.takes_row AND NOT f.pure THEN"
+    "   EXECUTE format('ALTER ROUTINE %%s SECURITY DEFINER"
+    " SET search_path = public, api, pg_temp', f.sig);"
+    "  END IF;"
+    " END LOOP; END $$;"
+    "REVOKE ALL ON SCHEMA api FROM PUBLIC;"
+    "GRANT USAGE ON SCHEMA api, public TO %1$s;"
+    "REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
+    "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, %1$s;"
+    "REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, %1$s";
+
+/* The session settings of every connection (server/db.c sets none): UTC so that timestamps
+ * render as RFC 3339 with +00:00, durable commits, the API functions on the search path, and
+ * the statement and lock timeouts (SUANLI_DB_TIMEOUT_MS) so that no request waits forever. */
+static const char *const SESSION_SETTINGS =
+    "DO $$ BEGIN"
+    " EXECUTE format('ALTER DATABASE %%I SET TimeZone = ''UTC''', current_database());"
+    " EXECUTE format('ALTER DATABASE %%I SET synchronous_commit = on', current_database());"
+    " EXECUTE format('ALTER DATABASE %%I SET search_path = public, api', current_database());"
+    " EXECUTE format('ALTER DATABASE %%I SET statement_timeout = %1$d', current_database());"
+    " EXECUTE format('ALTER DATABASE %%I SET lock_timeout = %1$d', current_database());"
+    " END $$";
 
 static int exec_ok(PGconn *pg, const char *sql) {
     PGresult *r = PQexec(pg, sql);
@@ -299,10 +365,84 @@ static int reload_functions(PGconn *pg, struct file_list *functions) {
         free(err);
         return -1;
     }
-    if (exec_ok(pg, SEARCH_PATH) != 0)
-        return -1;
     log_info("reloaded %d function files", functions->n);
     return 0;
+}
+
+static int run_script_ok(PGconn *pg, const char *sql, const char *what) {
+    char *err = NULL;
+    if (db_run_script(pg, sql, &err) == 0)
+        return 0;
+    log_error("%s failed: %s", what, err ? err : "?");
+    free(err);
+    return -1;
+}
+
+/* A role name that needs no quoting: lower-case letters, digits, underscores. */
+static bool plain_role(const char *name) {
+    if (name == NULL || name[0] == '\0' || strlen(name) > 63 || isdigit((unsigned char)name[0]))
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'))
+            return false;
+    return true;
+}
+
+/* The runtime role's privileges, from scratch (see the top of this file), and the session
+ * settings. A runtime role that does not exist is a warning (serve then connects as some other
+ * role, and has its privileges); so is one that is a superuser or the migrating role itself. */
+static int set_privileges(PGconn *pg) {
+    char settings[1024];
+    snprintf(settings, sizeof settings, SESSION_SETTINGS, (int)cfg.db_timeout_ms);
+    if (run_script_ok(pg, settings, "setting the session settings") != 0)
+        return -1;
+    const char *role = cfg.db_runtime_role ? cfg.db_runtime_role : "suanli_app";
+    if (!plain_role(role)) {
+        log_error("SUANLI_DB_RUNTIME_ROLE=%s: a role name of lower-case letters, digits and "
+                  "underscores is expected",
+                  role);
+        return -1;
+    }
+    const char *params[] = {role};
+    PGresult *r = PQexecParams(pg,
+                               "SELECT rolsuper, rolname = current_user FROM pg_roles"
+                               " WHERE rolname = $1",
+                               1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_error("cannot look up the runtime role %s: %s", role, PQerrorMessage(pg));
+        PQclear(r);
+        return -1;
+    }
+    bool exists = PQntuples(r) == 1;
+    bool super = exists && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    bool self = exists && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    if (!exists || self) {
+        log_warn("the runtime role %s %s: no privileges granted (create it with LOGIN, let serve "
+                 "connect as it, and migrate as the owner role with SUANLI_MIGRATE_URL)",
+                 role, self ? "is the role migrating" : "does not exist");
+        return 0;
+    }
+    if (super)
+        log_warn("the runtime role %s is a superuser: it can rewrite the audit log", role);
+    size_t cap = strlen(FUNCTION_PRIVILEGES) + 16 * strlen(role) + 64;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return -1;
+    snprintf(sql, cap, FUNCTION_PRIVILEGES, role);
+    int rc = run_script_ok(pg, sql, "granting the runtime role");
+    free(sql);
+    size_t n = sizeof RUNTIME_GRANTS / sizeof RUNTIME_GRANTS[0];
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct runtime_grant *g = &RUNTIME_GRANTS[i];
+        char grant[512];
+        snprintf(grant, sizeof grant, "GRANT %s (%s) ON public.%s TO %s", g->privilege,
+                 g->columns, g->table, role);
+        rc = run_script_ok(pg, grant, g->used_by);
+    }
+    if (rc == 0)
+        log_info("runtime role %s: EXECUTE on the API functions and %zu column grants", role, n);
+    return rc;
 }
 
 int migrate_apply(PGconn *pg, const char *sql_dir) {
@@ -314,6 +454,15 @@ int migrate_apply(PGconn *pg, const char *sql_dir) {
         return -1;
     }
     int applied = -1, pending;
+    /* this connection's own settings, as the database's are for the next ones (a tool calls
+     * the API functions on it after migrating) */
+    char session[256];
+    snprintf(session, sizeof session,
+             "SET TIME ZONE 'UTC'; SET statement_timeout = %d; SET lock_timeout = %d; "
+             "SET synchronous_commit = on; SET search_path = public, api",
+             (int)cfg.db_timeout_ms, (int)cfg.db_timeout_ms);
+    if (run_script_ok(pg, session, "migration session settings") != 0)
+        goto out;
     if (exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")") != 0)
         goto out;
     if (exec_ok(pg, "SET client_min_messages = warning") != 0 || exec_ok(pg, SETUP) != 0)
@@ -329,7 +478,8 @@ int migrate_apply(PGconn *pg, const char *sql_dir) {
     if (compare(pg, &schema, &pending) != 0 || exec_ok(pg, "BEGIN") != 0)
         goto unlock;
     applied = apply_schema(pg, &schema);
-    if (applied < 0 || reload_functions(pg, &functions) != 0 || exec_ok(pg, "COMMIT") != 0) {
+    if (applied < 0 || reload_functions(pg, &functions) != 0 || set_privileges(pg) != 0 ||
+        exec_ok(pg, "COMMIT") != 0) {
         applied = -1;
         exec_ok(pg, "ROLLBACK");
     }

@@ -12,6 +12,7 @@
  * when nobody else uses it. A killed process loses its locks automatically. */
 #include "pgembed.h"
 
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "util.h"
@@ -258,7 +259,15 @@ static int cluster_start(void) {
     return 0;
 }
 
-static int ensure_database(const char *base_conninfo) {
+/* The owner role of a database created by this code; a cluster made before the role split has
+ * its database owned by postgres, which then stays the owner connection's user. */
+#define PG_OWNER_ROLE "suanli_owner"
+
+/* As postgres: the owner role and the runtime role (cfg.db_runtime_role), both able to log in
+ * over the private socket (trust), neither superuser; the database, owned by the owner role.
+ * Writes the user the owner connection uses (the database's owner). Runs under pg.start, so
+ * no other suanlid process does this at the same moment. */
+static int ensure_database(const char *base_conninfo, char owner[64]) {
     char *err = NULL;
     PGconn *pg = db_connect_tool(base_conninfo, &err);
     if (pg == NULL) {
@@ -266,19 +275,51 @@ static int ensure_database(const char *base_conninfo) {
         free(err);
         return -1;
     }
+    const char *role = cfg.db_runtime_role ? cfg.db_runtime_role : "suanli_app";
+    char *ident = PQescapeIdentifier(pg, role, strlen(role));
+    char *lit = PQescapeLiteral(pg, role, strlen(role));
+    char *roles = NULL;
+    int rc = ident && lit &&
+                     asprintf(&roles,
+                              "DO $$ BEGIN"
+                              " IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" PG_OWNER_ROLE
+                              "') THEN CREATE ROLE " PG_OWNER_ROLE " LOGIN; END IF;"
+                              " IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) THEN"
+                              " CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+                              " NOREPLICATION NOBYPASSRLS; END IF; END $$",
+                              lit, ident) > 0
+                 ? 0
+                 : -1;
+    PQfreemem(ident);
+    PQfreemem(lit);
+    if (rc == 0 && db_run_script(pg, roles, &err) != 0) {
+        log_error("cannot create the database roles: %s", err ? err : "?");
+        free(err);
+        err = NULL;
+        rc = -1;
+    }
+    free(roles);
     PGresult *r = PQexec(pg, "SELECT 1 FROM pg_database WHERE datname = '" PG_DBNAME "'");
     bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     PQclear(r);
-    int rc = 0;
-    if (!exists && db_run_script(pg, "CREATE DATABASE " PG_DBNAME, &err) != 0) {
-        /* Another process may have created it at the same moment. */
-        r = PQexec(pg, "SELECT 1 FROM pg_database WHERE datname = '" PG_DBNAME "'");
-        if (!(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)) {
-            log_error("cannot create database: %s", err ? err : "?");
-            rc = -1;
-        }
-        PQclear(r);
+    if (rc == 0 && !exists &&
+        db_run_script(pg, "CREATE DATABASE " PG_DBNAME " OWNER " PG_OWNER_ROLE, &err) != 0) {
+        log_error("cannot create database: %s", err ? err : "?");
         free(err);
+        rc = -1;
+    }
+    if (rc == 0) {
+        r = PQexec(pg, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '" PG_DBNAME
+                       "'");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            snprintf(owner, 64, "%s", PQgetvalue(r, 0, 0));
+        else
+            rc = -1;
+        PQclear(r);
+        if (rc == 0 && strcmp(owner, PG_OWNER_ROLE) != 0)
+            log_warn("the embedded database predates the owner/runtime role split: it is owned by "
+                     "%s, which migrates it; serve still connects as %s",
+                     owner, role);
     }
     PQfinish(pg);
     return rc;
@@ -302,7 +343,15 @@ static void close_fd(int *fd) {
     *fd = -1;
 }
 
-int pgembed_start(const char *data_dir, char **conninfo_out) {
+void pgembed_urls_free(struct pgembed_urls *u) {
+    free(u->admin);
+    free(u->owner);
+    free(u->runtime);
+    memset(u, 0, sizeof *u);
+}
+
+int pgembed_start(const char *data_dir, struct pgembed_urls *out) {
+    memset(out, 0, sizeof *out);
     char abs[PATH_MAX];
     if (prepare_identity() != 0 || find_bindir() != 0)
         return -1;
@@ -326,12 +375,17 @@ int pgembed_start(const char *data_dir, char **conninfo_out) {
     }
     char base[PATH_MAX + 64];
     snprintf(base, sizeof base, "host=%s user=postgres dbname=postgres", cluster);
-    if (ensure_database(base) != 0)
+    char owner[64];
+    if (ensure_database(base, owner) != 0)
         goto fail;
     close_fd(&start_fd);
-    char info[PATH_MAX + 64];
-    snprintf(info, sizeof info, "host=%s user=postgres dbname=" PG_DBNAME, cluster);
-    *conninfo_out = strdup(info);
+    const char *role = cfg.db_runtime_role ? cfg.db_runtime_role : "suanli_app";
+    if (asprintf(&out->admin, "host=%s user=postgres dbname=" PG_DBNAME, cluster) < 0 ||
+        asprintf(&out->owner, "host=%s user=%s dbname=" PG_DBNAME, cluster, owner) < 0 ||
+        asprintf(&out->runtime, "host=%s user=%s dbname=" PG_DBNAME, cluster, role) < 0) {
+        pgembed_urls_free(out);
+        goto fail;
+    }
     return 0;
 fail:
     close_fd(&start_fd);
@@ -358,10 +412,10 @@ void pgembed_release(int stop_if_last) {
 }
 
 int pgembed_stop_idle(const char *data_dir) {
-    char *conninfo = NULL;
-    if (pgembed_start(data_dir, &conninfo) != 0)
+    struct pgembed_urls urls;
+    if (pgembed_start(data_dir, &urls) != 0)
         return -1;
-    free(conninfo);
+    pgembed_urls_free(&urls);
     start_fd = open(start_path, O_RDWR | O_CLOEXEC);
     int rc = 1;
     if (start_fd >= 0 && flock(start_fd, LOCK_EX) == 0 && flock(users_fd, LOCK_EX | LOCK_NB) == 0) {

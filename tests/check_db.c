@@ -11,6 +11,9 @@ static char *dburl;
 
 static void world_up(void) {
     dburl = th_db_create("db");
+    /* the usual statement timeout is the database's, as `suanlid migrate` sets it */
+    free(th_sql(dburl, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET statement_timeout = "
+                       "1000', current_database()); END $$"));
     db_init(dburl, NULL, 1000);
 }
 

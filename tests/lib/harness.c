@@ -110,6 +110,8 @@ void th_server_start(struct th_server *s, const char *dburl, const char *const *
     s->port = free_port();
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
     snprintf(s->dburl, sizeof s->dburl, "%s", dburl ? dburl : "");
+    /* in a conninfo string the last user= wins */
+    snprintf(s->appurl, sizeof s->appurl, "%s%s", dburl ? dburl : "", dburl ? " user=suanli_app" : "");
     const char *logdir = getenv("SUANLI_TEST_LOGS");
     snprintf(s->log, sizeof s->log, "%s/suanlid-%d.log", logdir ? logdir : "/tmp", s->port);
     pid_t pid = fork();
@@ -118,10 +120,14 @@ void th_server_start(struct th_server *s, const char *dburl, const char *const *
         char listen[64];
         snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
         setenv("SUANLI_LISTEN", listen, 1);
-        if (dburl)
-            setenv("DATABASE_URL", dburl, 1);
-        else
+        if (dburl) {
+            setenv("DATABASE_URL", s->appurl, 1);
+            setenv("SUANLI_MIGRATE_URL", dburl, 1);
+        } else {
             unsetenv("DATABASE_URL");
+            unsetenv("SUANLI_MIGRATE_URL");
+        }
+        unsetenv("SUANLI_DB_RUNTIME_ROLE");
         /* the server itself is checked for leaks: it must exit 0 */
         setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0", 1);
         if (getenv("SUANLI_THREADS") == NULL)
