@@ -73,8 +73,8 @@ START_TEST(a_quoted_plan_is_reserved_in_one_request_at_the_quoted_price) {
     th_resp_free(&q);
 
     /* an amount caps what the vouchers pay together */
-    snprintf(body, sizeof body, "{\"legs\":%s,\"voucher_ids\":[\"%s\"],\"amount_fen\":7000}",
-             legs, voucher);
+    snprintf(body, sizeof body, "{\"legs\":%s,\"voucher_ids\":[\"%s\"],\"amount_fen\":7000}", legs,
+             voucher);
     q = post(NULL, &w.inst, "/v1/quotes", body, NULL);
     th_assert_status(&q, 200);
     ck_assert_int_eq(th_int(&q, "legs.0.subsidy_fen"), 6000);

@@ -4,7 +4,12 @@ import { ApiError, csrf, get, request, setUnauthenticatedHandler, clearCache } f
 import { t, lang, setLang, onLangChange } from './i18n.js';
 import { h, clear, loading, problemBox } from './ui.js';
 import * as signin from './pages/signin.js';
-import * as institute from './pages/institute.js';
+import * as vouchersPage from './pages/institute/vouchers.js';
+import * as offersPage from './pages/institute/offers.js';
+import * as matchPage from './pages/institute/match.js';
+import * as reservePage from './pages/institute/reserve.js';
+import * as ordersPage from './pages/institute/orders.js';
+import * as redemptionsPage from './pages/institute/redemptions.js';
 import * as admin from './pages/admin.js';
 import * as audit from './pages/audit.js';
 import * as provider from './pages/provider.js';
@@ -13,12 +18,12 @@ const IN = 'institute', CA = 'city_admin', AU = 'auditor', PR = 'provider', OP =
 
 // path → [page, roles, nav label key | null]
 const routes = [
-  ['vouchers', institute.vouchers, [IN], 'nav.vouchers'],
-  ['offers', institute.offers, [IN, OP, CA, AU], 'nav.offers'],
-  ['match', institute.match, [IN], 'nav.match'],
-  ['reserve', institute.reserve, [IN], null],
-  ['orders', institute.orders, [IN], 'nav.orders'],
-  ['redemptions', institute.redemptions, [IN], 'nav.redemptions'],
+  ['vouchers', vouchersPage.vouchers, [IN], 'nav.vouchers'],
+  ['offers', offersPage.offers, [IN, OP, CA, AU], 'nav.offers'],
+  ['match', matchPage.match, [IN], 'nav.match'],
+  ['reserve', reservePage.reserve, [IN], null],
+  ['orders', ordersPage.orders, [IN], 'nav.orders'],
+  ['redemptions', redemptionsPage.redemptions, [IN], 'nav.redemptions'],
   ['programs', admin.programs, [CA, AU, OP], 'nav.programs'],
   ['programs/new', admin.programForm, [CA], null],
   ['programs/:id', admin.programDetail, [CA, AU, OP], null],

@@ -1,7 +1,7 @@
 // City administrator pages (auditors and the operator see them read-only): programmes with
 // their budget gauge, creating and editing a programme and its rules, issuing vouchers one
 // at a time or from a CSV file, revoking, the city's vouchers, institutes and providers.
-import { get, post, patch, ApiError, clearCache } from '../api.js';
+import { get, post, patch, ApiError, clearCache, userAction } from '../api.js';
 import { t } from '../i18n.js';
 import {
   h, clear, money, parseYuan, percentBp, share, timeEl, badge, empty,
@@ -9,7 +9,7 @@ import {
   confirmDialog, section, localInput, fromLocalInput, num,
 } from '../ui.js';
 import { CLASSES, regions, regionLabel, orgs, orgNames, idCell, shortId, pageHeader, percentToShare, shareToPercent, optional } from './common.js';
-import { balanceBar } from './institute.js';
+import { balanceBar } from './institute/vouchers.js';
 
 // ==== the budget gauge ========================================================================
 
@@ -101,14 +101,15 @@ async function voucherTable(host, q, admin) {
 
 function revokeButton(v, institutes) {
   const b = h('button.small.danger', { type: 'button', 'aria-label': `${t('vouchers.revoke')} ${shortId(v.id)}` }, t('vouchers.revoke'));
-  b.addEventListener('click', async () => {
+  // one user action: a double click opens one dialog, a retry reuses its Idempotency-Key
+  b.addEventListener('click', userAction(async (act) => {
     const ok = await confirmDialog(t('vouchers.revoke_title'), [
       h('p', t('vouchers.revoke_text', { institute: institutes.get(v.institute_id) || shortId(v.institute_id), balance: money(v.balance_fen) }))],
     t('vouchers.revoke'), { danger: true });
     if (!ok) return;
     b.disabled = true;
     try {
-      const res = await post(`/v1/vouchers/${v.id}/revoke`, {}, { idempotent: true });
+      const res = await act.post(`/v1/vouchers/${v.id}/revoke`, {});
       const row = b.closest('tr');
       row.querySelector('.badge').replaceWith(badge(res.status || 'revoked'));
       clear(b.parentElement, h('span.muted', t('vouchers.released', { amount: money(v.balance_fen) })));
@@ -118,7 +119,7 @@ function revokeButton(v, institutes) {
       if (!(e instanceof ApiError)) throw e;
       b.parentElement.append(problemBox(e));
     }
-  });
+  }));
   return b;
 }
 
@@ -262,15 +263,15 @@ export async function issue(main, { params }) {
       field({ name: 'expires_at', label: t('vouchers.expires'), type: 'datetime-local', value: localInput(expiry), required: true })),
     h('div.actions', h('button', { type: 'submit' }, t('issue.submit_one'))));
   const oneResult = h('div', { 'aria-live': 'polite' });
-  onSubmit(one, async (v) => {
+  onSubmit(one, userAction(async (act, v) => {
     const fen = parseYuan(v.face_value_fen);
     if (fen === null) { showProblem(one, { problem: { title: t('problem.validation-failed'), errors: [{ field: 'face_value_fen', message: t('common.bad_amount') }] } }); return; }
     const body = { institute_id: v.institute_id, face_value_fen: Number(fen), expires_at: fromLocalInput(v.expires_at) };
     if (v.not_before) body.not_before = fromLocalInput(v.not_before);
-    const voucher = await post(`/v1/programs/${p.id}/vouchers`, body, { idempotent: true });
+    const voucher = await act.post(`/v1/programs/${p.id}/vouchers`, body);
     clear(oneResult, h('div.notice.notice-ok', { role: 'status' }, t('issue.issued_one', { amount: money(voucher.face_value_fen), institute: institutes.get(voucher.institute_id) || '' }), ' ', h('code', voucher.id)));
     flash(t('issue.issued_one', { amount: money(voucher.face_value_fen), institute: institutes.get(voucher.institute_id) || '' }));
-  });
+  }));
 
   const fileId = 'csv-file';
   const csv = h('form', { novalidate: true, 'aria-labelledby': 'csv-h' },
@@ -286,7 +287,7 @@ export async function issue(main, { params }) {
   const progressBox = h('div.progress', progress, progressText);
   progressBox.hidden = true;
   const csvResult = h('div');
-  onSubmit(csv, async () => {
+  onSubmit(csv, userAction(async (act) => {
     clear(csvResult);
     const file = csv.querySelector('input[type=file]').files[0];
     if (!file) { showProblem(csv, { problem: { title: t('problem.validation-failed'), errors: [{ field: 'file', message: t('issue.choose_file') }] } }); return; }
@@ -304,7 +305,7 @@ export async function issue(main, { params }) {
       progress.value = Math.round((done / items.length) * 100);
       progressText.textContent = t('issue.progress_text', { done, total: items.length });
       try {
-        const res = await post(`/v1/programs/${p.id}/vouchers`, { vouchers: chunk.map((c) => c.body) }, { idempotent: true });
+        const res = await act.post(`/v1/programs/${p.id}/vouchers`, { vouchers: chunk.map((c) => c.body) });
         done += chunk.length;
         for (const v of res.items || []) total += BigInt(v.face_value_fen);
       } catch (e) {
@@ -324,7 +325,7 @@ export async function issue(main, { params }) {
     clear(csvResult, h('div.notice.notice-ok', { role: 'status' }, t('issue.issued_many', { n: done, amount: money(total.toString()) })),
       h('a.button.secondary', { href: `#/programs/${p.id}` }, t('issue.back')));
     flash(t('issue.issued_many', { n: done, amount: money(total.toString()) }));
-  });
+  }));
   clear(main, pageHeader(t('issue.title', { name: p.name })),
     section(t('programs.budget_title'), gauge(p)),
     h('div.card', one, oneResult),

@@ -61,11 +61,3 @@ export function shareToPercent(s) {
   if (s === null || s === undefined || s === '') return '';
   return String(Math.round(Number(s) * 10000) / 100);
 }
-
-// Gross cost of units × started hours × price, exact in BigInt (DESIGN.md §2).
-export function grossFen(units, start, end, price) {
-  const ms = new Date(end) - new Date(start);
-  if (!(ms > 0)) return null;
-  const hours = BigInt(Math.ceil(ms / 3600000));
-  return (BigInt(units) * hours * BigInt(price)).toString();
-}

@@ -9,7 +9,8 @@ import {
 } from '../ui.js';
 import { lineChart } from '../charts.js';
 import { CLASSES, regions, regionLabel, shortId, pageHeader, percentToShare, shareToPercent } from './common.js';
-import { offerColumns, fillOfferCells } from './institute.js';
+import { offerColumns } from './institute/offers.js';
+import { fillOfferCells } from './institute/orders.js';
 
 const STATUSES = ['active', 'paused', 'withdrawn'];
 
