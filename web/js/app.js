@@ -3,6 +3,7 @@
 import { ApiError, csrf, get, request, setUnauthenticatedHandler, clearCache } from './api.js';
 import { t, lang, setLang, onLangChange } from './i18n.js';
 import { h, clear, loading, problemBox } from './ui.js';
+import { bell } from './bell.js';
 import * as signin from './pages/signin.js';
 import * as vouchersPage from './pages/institute/vouchers.js';
 import * as offersPage from './pages/institute/offers.js';
@@ -81,6 +82,7 @@ function renderChrome(current) {
     h('a', { href: `#/${pattern}`, 'aria-current': current === pattern.split('/')[0] ? 'page' : null }, t(label))))) : null);
   const who = document.getElementById('who');
   clear(who, me ? [
+    bell(),
     h('span.who-name', h('span.who-email', me.email), h('span.who-role', `${t(`role.${me.role}`)}${me.organization ? ` · ${me.organization.name}` : ''}`)),
     h('button.secondary.small', { type: 'button', id: 'sign-out', on: { click: signOut } }, t('nav.sign_out')),
   ] : null);

@@ -8,6 +8,18 @@ export const en = {
   'nav.anomalies': 'Anomalies', 'nav.my_offers': 'My offers', 'nav.offer_orders': 'Orders',
   'nav.utilisation': 'Utilisation',
 
+  'bell.title': 'Notifications', 'bell.label': 'Notifications: {n} unread', 'bell.empty': 'No notifications.',
+  'bell.mark_read': 'Mark read', 'bell.mark_all_read': 'Mark all read',
+  'bell.voucher_issued': '{n} voucher(s) of {amount} issued to you from {program}',
+  'bell.voucher_expiring': 'A voucher with {amount} left expires within {days} day(s)',
+  'bell.order_created': 'New order: {units} × {accelerator}, {amount}',
+  'bell.order_cancelled': 'Order cancelled: {units} × {accelerator}',
+  'bell.budget_threshold': 'Programme {program} has committed {pct} % of its budget',
+  'bell.anomaly_flagged': 'New anomaly flag: {detail}',
+  'bell.application_approved': 'Your application was approved: {amount}',
+  'bell.application_rejected': 'Your application was rejected',
+  'bell.application_waitlisted': 'Your application was waitlisted',
+
   'role.operator': 'Operator', 'role.city_admin': 'City administrator', 'role.auditor': 'Auditor',
   'role.provider': 'Provider', 'role.institute': 'Institute',
 
@@ -224,6 +236,18 @@ export const zh = {
   'nav.organizations': '机构与服务商', 'nav.audit': '审计日志', 'nav.reports': '报表',
   'nav.anomalies': '异常', 'nav.my_offers': '我的资源', 'nav.offer_orders': '订单',
   'nav.utilisation': '利用率',
+
+  'bell.title': '通知', 'bell.label': '通知：{n} 条未读', 'bell.empty': '暂无通知。',
+  'bell.mark_read': '标为已读', 'bell.mark_all_read': '全部标为已读',
+  'bell.voucher_issued': '已向您发放 {n} 张算力券，共 {amount}（{program}）',
+  'bell.voucher_expiring': '一张余额 {amount} 的算力券将在 {days} 天内到期',
+  'bell.order_created': '新订单：{units} × {accelerator}，{amount}',
+  'bell.order_cancelled': '订单已取消：{units} × {accelerator}',
+  'bell.budget_threshold': '补贴计划 {program} 已使用预算的 {pct}%',
+  'bell.anomaly_flagged': '新的异常标记：{detail}',
+  'bell.application_approved': '您的申请已获批准：{amount}',
+  'bell.application_rejected': '您的申请未获批准',
+  'bell.application_waitlisted': '您的申请已列入候补',
 
   'role.operator': '平台运营', 'role.city_admin': '城市管理员', 'role.auditor': '审计员',
   'role.provider': '算力服务商', 'role.institute': '科研机构',
