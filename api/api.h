@@ -106,6 +106,21 @@ bool api_vouchers_sync_keys(void);
 int api_maintenance_start(bool sync_keys);
 void api_maintenance_stop(void);
 
+/* the voucher scheme: applications, accredited providers, related parties (api/applications.c) */
+void api_applications_create(struct http_req *r);
+void api_applications_list(struct http_req *r);
+void api_applications_get(struct http_req *r);
+void api_applications_approve(struct http_req *r);
+void api_applications_reject(struct http_req *r);
+void api_applications_withdraw(struct http_req *r);
+void api_program_providers_list(struct http_req *r);
+void api_program_providers_get(struct http_req *r);
+void api_program_providers_put(struct http_req *r);
+void api_program_providers_delete(struct http_req *r);
+void api_related_parties_create(struct http_req *r);
+void api_related_parties_list(struct http_req *r);
+void api_related_parties_delete(struct http_req *r);
+
 /* audit: events, checkpoints, verification, export (api/audit.c) */
 void api_audit_events(struct http_req *r);
 void api_audit_checkpoints(struct http_req *r);

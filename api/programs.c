@@ -67,7 +67,13 @@ static void list_check(json_t *errors, const char *field, json_t *list, const ch
         JF_OPT_ARRAY("resource_classes", &classes, 1, 3, &has_classes),                            \
         JF_OPT_ARRAY("regions", &regions, 1, 8, &has_regions),                                     \
         JF_OPT_NUMBER("min_green_share", &green, 0, 1, NULL),                                      \
-        JF_OPT_INT("per_institute_cap_fen", &cap, 1, PROGRAM_MAX_BUDGET_FEN, NULL)
+        JF_OPT_INT("per_institute_cap_fen", &cap, 1, PROGRAM_MAX_BUDGET_FEN, NULL),                \
+        JF_OPT_INT("per_institute_year_cap_fen", &year_cap, 1, PROGRAM_MAX_BUDGET_FEN, NULL),      \
+        JF_OPT_INT("per_contract_cap_bp", &contract_bp, 1, 10000, NULL),                           \
+        JF_OPT_INT("domestic_subsidy_bp", &domestic_bp, 1, 10000, NULL),                           \
+        JF_OPT_INT("west_subsidy_bp", &west_bp, 1, 10000, NULL),                                   \
+        JF_OPT_BOOL("open_to_all_providers", &open_all, NULL),                                     \
+        JF_OPT_ARRAY("funders", &funders, 0, 8, NULL)
 
 static bool rules_ok(struct http_req *r, json_t *classes, bool has_classes, json_t *regions,
                      bool has_regions) {
@@ -85,7 +91,10 @@ static const char SQL_PROGRAM_CREATE[] = "SELECT * FROM program_create($1::jsonb
  * min_green_share reach numeric exactly as the client wrote them. */
 void api_programs_create(struct http_req *r) {
     const char *city = NULL, *name = NULL, *starts = NULL, *ends = NULL;
-    int64_t budget = 0, bp = 0, cap = 0;
+    int64_t budget = 0, bp = 0, cap = 0, year_cap = 0, contract_bp = 0, domestic_bp = 0,
+            west_bp = 0;
+    bool open_all = true;
+    json_t *funders = NULL;
     double green = 0;
     json_t *classes = NULL, *regions = NULL;
     bool has_classes, has_regions;
@@ -129,12 +138,16 @@ static const char SQL_PROGRAM_UPDATE[] =
     "SELECT * FROM program_update($1::jsonb, $2, $3, $4::jsonb)";
 
 /* PATCH /v1/programs/{id}: any of the rule fields, the budget (never below what is issued
- * and not released), the window, and status active or suspended. per_institute_cap_fen:
- * null removes the cap. */
+ * and not released), the window, and status active or suspended. The caps and tiers
+ * (per_institute_cap_fen, per_institute_year_cap_fen, per_contract_cap_bp, domestic_subsidy_bp,
+ * west_subsidy_bp): null removes the rule. */
 void api_programs_update(struct http_req *r) {
     static const char *const statuses[] = {"active", "suspended", NULL};
     const char *name = NULL, *starts = NULL, *ends = NULL, *status = NULL;
-    int64_t budget = 0, bp = 0, cap = 0;
+    int64_t budget = 0, bp = 0, cap = 0, year_cap = 0, contract_bp = 0, domestic_bp = 0,
+            west_bp = 0;
+    bool open_all = true;
+    json_t *funders = NULL;
     double green = 0;
     json_t *classes = NULL, *regions = NULL;
     bool has_classes, has_regions;

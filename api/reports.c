@@ -11,7 +11,7 @@
 /* ==== query parameters ==================================================================== */
 
 static const char *const GROUPS[] = {"program", "institute", "provider", "region",
-                                     "zone",    "month",     NULL};
+                                     "zone",    "month",     "funder",   NULL};
 
 /* The representation the Accept header asks for: 0 JSON, 1 CSV, -1 none we have. Media ranges
  * with q=0 are refused ones; otherwise the first range we can serve wins. */
@@ -103,7 +103,7 @@ static json_t *csv_columns(json_t *report) {
     json_array_foreach(json_object_get(report, "group_by"), i, g) {
         const char *name = json_string_value(g);
         if (strcmp(name, "region") == 0 || strcmp(name, "zone") == 0 ||
-            strcmp(name, "month") == 0) {
+            strcmp(name, "month") == 0 || strcmp(name, "funder") == 0) {
             json_array_append_new(cols, json_string(name));
         } else {
             json_array_append_new(cols, json_sprintf("%s_id", name));

@@ -50,8 +50,10 @@ const struct route api_routes[] = {
 
     /* vouchers: programmes, vouchers, keys, redemptions */
     {"POST", "/v1/programs", api_programs_create, OP | CA, 0, "create a subsidy programme"},
-    {"GET", "/v1/programs", api_programs_list, OP | CA | AU, 0, "list visible programmes"},
-    {"GET", "/v1/programs/{id}", api_programs_get, OP | CA | AU, 0, "one programme with balances"},
+    {"GET", "/v1/programs", api_programs_list, OP | CA | AU | IN, 0,
+     "list visible programmes (institutes: the open ones of their city)"},
+    {"GET", "/v1/programs/{id}", api_programs_get, OP | CA | AU | IN, 0,
+     "one programme with balances (institutes: without)"},
     {"PATCH", "/v1/programs/{id}", api_programs_update, OP | CA, 0,
      "change a programme (If-Match)"},
     {"POST", "/v1/programs/{id}/vouchers", api_vouchers_issue, OP | CA, RF_IDEMPOTENT,
@@ -66,6 +68,34 @@ const struct route api_routes[] = {
     {"POST", "/v1/redemptions", api_redemptions_create, IN, RF_IDEMPOTENT,
      "apply a voucher to an own order"},
     {"GET", "/v1/redemptions", api_redemptions_list, ANY, 0, "list visible redemptions"},
+
+    /* the voucher scheme: applications, accredited providers, related parties
+     * (api/applications.c) */
+    {"POST", "/v1/applications", api_applications_create, IN, RF_IDEMPOTENT,
+     "apply for a voucher of a programme"},
+    {"GET", "/v1/applications", api_applications_list, OP | CA | AU | IN, 0,
+     "list visible applications (the review queue: ?status=submitted)"},
+    {"GET", "/v1/applications/{id}", api_applications_get, OP | CA | AU | IN, 0, "one application"},
+    {"POST", "/v1/applications/{id}/approve", api_applications_approve, OP | CA, RF_IDEMPOTENT,
+     "approve (issuing the voucher) or waitlist an application"},
+    {"POST", "/v1/applications/{id}/reject", api_applications_reject, OP | CA, RF_IDEMPOTENT,
+     "reject an application with a reason"},
+    {"POST", "/v1/applications/{id}/withdraw", api_applications_withdraw, IN, RF_IDEMPOTENT,
+     "withdraw own application"},
+    {"GET", "/v1/programs/{id}/providers", api_program_providers_list, OP | CA | AU | IN, 0,
+     "a programme's accreditation list"},
+    {"GET", "/v1/programs/{id}/providers/{provider_id}", api_program_providers_get,
+     OP | CA | AU | IN, 0, "one provider's accreditation"},
+    {"PUT", "/v1/programs/{id}/providers/{provider_id}", api_program_providers_put, OP | CA, 0,
+     "accredit, suspend or list as pending a provider"},
+    {"DELETE", "/v1/programs/{id}/providers/{provider_id}", api_program_providers_delete, OP | CA,
+     0, "take a provider off the list"},
+    {"POST", "/v1/related-parties", api_related_parties_create, OP | CA, 0,
+     "declare a provider and an institute related"},
+    {"GET", "/v1/related-parties", api_related_parties_list, ANY, 0,
+     "list visible related-party declarations"},
+    {"DELETE", "/v1/related-parties/{id}", api_related_parties_delete, OP | CA, 0,
+     "withdraw a related-party declaration"},
 
     /* audit: the tamper-evident log (api/audit.c, server/audit.c) */
     {"GET", "/v1/audit/events", api_audit_events, OP | CA | AU, 0, "audit events in scope"},

@@ -436,8 +436,8 @@ static int set_privileges(PGconn *pg) {
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct runtime_grant *g = &RUNTIME_GRANTS[i];
         char grant[512];
-        snprintf(grant, sizeof grant, "GRANT %s (%s) ON public.%s TO %s", g->privilege,
-                 g->columns, g->table, role);
+        snprintf(grant, sizeof grant, "GRANT %s (%s) ON public.%s TO %s", g->privilege, g->columns,
+                 g->table, role);
         rc = run_script_ok(pg, grant, g->used_by);
     }
     if (rc == 0)

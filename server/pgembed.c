@@ -279,17 +279,17 @@ static int ensure_database(const char *base_conninfo, char owner[64]) {
     char *ident = PQescapeIdentifier(pg, role, strlen(role));
     char *lit = PQescapeLiteral(pg, role, strlen(role));
     char *roles = NULL;
-    int rc = ident && lit &&
-                     asprintf(&roles,
-                              "DO $$ BEGIN"
-                              " IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" PG_OWNER_ROLE
-                              "') THEN CREATE ROLE " PG_OWNER_ROLE " LOGIN; END IF;"
-                              " IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) THEN"
-                              " CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
-                              " NOREPLICATION NOBYPASSRLS; END IF; END $$",
-                              lit, ident) > 0
-                 ? 0
-                 : -1;
+    int rc = -1;
+    if (ident && lit &&
+        asprintf(&roles,
+                 "DO $$ BEGIN"
+                 " IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" PG_OWNER_ROLE "')"
+                 " THEN CREATE ROLE " PG_OWNER_ROLE " LOGIN; END IF;"
+                 " IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) THEN"
+                 " CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+                 " NOREPLICATION NOBYPASSRLS; END IF; END $$",
+                 lit, ident) > 0)
+        rc = 0;
     PQfreemem(ident);
     PQfreemem(lit);
     if (rc == 0 && db_run_script(pg, roles, &err) != 0) {

@@ -490,6 +490,19 @@ START_TEST(demo_seed_logins_work_and_seed_is_idempotent) {
         run(&out, "SUANLI_MODE=production DATABASE_URL='%s' %s demo-seed", db, th_suanlid()), 0);
     ck_assert_ptr_nonnull(strstr(out, "development only"));
     free(out);
+    /* issue 13: one submitted and one approved application (with its voucher), and an
+     * accreditation list, seeded once */
+    const char *counts[][2] = {
+        {"SELECT count(*) FROM applications WHERE status = 'submitted'", "1"},
+        {"SELECT count(*) FROM applications WHERE status = 'approved' AND voucher_id IS NOT NULL",
+         "1"},
+        {"SELECT count(*) FROM program_providers WHERE status = 'accredited'", "1"},
+    };
+    for (int i = 0; i < 3; i++) {
+        char *n = th_sql(db, counts[i][0]);
+        ck_assert_msg(n != NULL && strcmp(n, counts[i][1]) == 0, "%s: %s", counts[i][0], n);
+        free(n);
+    }
     struct th_server s;
     th_server_start(&s, db, NULL);
     const char *emails[] = {"operator@suanli.demo",        "admin@chengdu.suanli.demo",

@@ -174,9 +174,15 @@ START_TEST(cities_are_isolated_and_roles_checked) {
     r = th_req(&w.srv, "PATCH", path, &w.auditor, "{\"budget_fen\":1}", match);
     th_assert_problem(&r, 403, "forbidden");
     th_resp_free(&r);
-    /* institutes and providers do not read programmes */
+    /* an institute reads its city's active programmes without the balances (issue 13);
+     * providers do not read programmes */
     r = th_req(&w.srv, "GET", path, &w.inst, NULL, NULL);
-    th_assert_problem(&r, 403, "forbidden");
+    th_assert_status(&r, 200);
+    ck_assert_ptr_null(json_object_get(r.json, "issued_fen"));
+    ck_assert_ptr_null(json_object_get(r.json, "available_fen"));
+    th_resp_free(&r);
+    r = th_req(&w.srv, "GET", path, &w.other_inst, NULL, NULL);
+    th_assert_problem(&r, 404, "not-found");
     th_resp_free(&r);
     r = th_req(&w.srv, "GET", "/v1/programs", &w.prov, NULL, NULL);
     th_assert_problem(&r, 403, "forbidden");

@@ -48,8 +48,7 @@ static long long sql_int(const char *sql) {
 /* Runs sql as the runtime role; it must fail with insufficient_privilege (42501). */
 static void refused(PGconn *pg, const char *sql) {
     PGresult *r = PQexec(pg, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_FATAL_ERROR, "as the runtime role, %s succeeded",
-                  sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_FATAL_ERROR, "as the runtime role, %s succeeded", sql);
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     ck_assert_msg(state != NULL && strcmp(state, "42501") == 0, "%s: SQLSTATE %s (%s)", sql,
                   state ? state : "?", PQresultErrorMessage(r));
@@ -242,8 +241,8 @@ static Suite *make_suite(void) {
     th_case(s, the_guarding_triggers_cannot_be_switched_off, 180, NULL, NULL);
     th_case(s, the_schema_cannot_be_changed, 180, NULL, NULL);
     th_case(s, a_checkpoint_signer_cannot_be_inserted, 180, NULL, NULL);
-    th_case(s, the_embedded_cluster_migrates_as_the_owner_and_serves_as_the_runtime_role, 180,
-            NULL, NULL);
+    th_case(s, the_embedded_cluster_migrates_as_the_owner_and_serves_as_the_runtime_role, 180, NULL,
+            NULL);
     return s;
 }
 

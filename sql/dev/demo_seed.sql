@@ -82,6 +82,59 @@ BEGIN
             'expires_at', v_start + interval '1 year')));
 END $$;
 
+-- Issue 13: the Chengdu programme's accreditation list (West Cloud accredited, East Compute
+-- pending; the programme stays open to all providers, as the demo's orders need) and two
+-- applications of the Sichuan University AI Lab, one submitted and one approved with its
+-- voucher. Idempotent: a contract reference already applied for is left as it is.
+CREATE FUNCTION pg_temp.demo_seed_scheme(p_actor jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_city uuid;
+  v_scu uuid;
+  v_program uuid;
+  v_kid text;
+  v_lab jsonb;
+  v_app jsonb;
+BEGIN
+  SELECT id INTO v_city FROM organizations WHERE type = 'city' AND name = 'Chengdu';
+  SELECT id INTO v_scu FROM organizations WHERE type = 'institute' AND name = 'Sichuan University AI Lab';
+  SELECT id INTO v_program FROM programs WHERE city_id = v_city AND name = 'Chengdu Compute Voucher 2026';
+  SELECT kid INTO v_kid FROM signing_keys WHERE status = 'current';
+  IF v_program IS NULL OR v_scu IS NULL OR v_kid IS NULL THEN
+    RETURN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM program_providers WHERE program_id = v_program) THEN
+    PERFORM program_provider_set(p_actor, v_program, o.id,
+                                 CASE o.name WHEN 'West Cloud' THEN 'accredited' ELSE 'pending' END,
+                                 CASE o.name WHEN 'West Cloud' THEN 'certified green data centres'
+                                             ELSE 'documents under review' END)
+       FROM organizations o
+      WHERE o.type = 'provider' AND o.name IN ('West Cloud', 'East Compute');
+  END IF;
+  v_lab := jsonb_build_object('role', 'institute', 'org_id', v_scu, 'city_id', v_city,
+                              'user_id', (SELECT id FROM users WHERE email = 'lab@scu.suanli.demo'),
+                              'request_id', 'demo-seed');
+  IF NOT EXISTS (SELECT 1 FROM applications WHERE program_id = v_program AND contract_reference = 'HT-DEMO-2026-002') THEN
+    v_app := application_create(v_lab, jsonb_build_object(
+               'program_id', v_program, 'requested_fen', 30000000, 'contract_value_fen', 120000000,
+               'purpose', 'Pre-training a Sichuanese speech model on 64 H100 for 3 weeks',
+               'contract_reference', 'HT-DEMO-2026-002',
+               'attachments', jsonb_build_array(jsonb_build_object(
+                 'name', 'HT-DEMO-2026-002.pdf',
+                 'sha256', encode(sha256('HT-DEMO-2026-002'::bytea), 'hex')))));
+    PERFORM application_approve(p_actor, (v_app->>'id')::uuid, v_kid, 25000000,
+                                'trimmed to 250 000 yuan this round');
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM applications WHERE program_id = v_program AND contract_reference = 'HT-DEMO-2026-001') THEN
+    PERFORM application_create(v_lab, jsonb_build_object(
+              'program_id', v_program, 'requested_fen', 20000000, 'contract_value_fen', 80000000,
+              'purpose', 'Fine-tuning a 7B model for medical record summarisation',
+              'contract_reference', 'HT-DEMO-2026-001',
+              'attachments', jsonb_build_array(jsonb_build_object(
+                'name', 'HT-DEMO-2026-001.pdf',
+                'sha256', encode(sha256('HT-DEMO-2026-001'::bytea), 'hex')))));
+  END IF;
+END $$;
+
 -- Chengdu, its providers and institute and six logins; then the marketplace and voucher parts.
 CREATE FUNCTION pg_temp.demo_seed(p_hash text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -95,6 +148,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM users WHERE email = 'lab@scu.suanli.demo') THEN
     PERFORM pg_temp.demo_seed_marketplace(v_actor);
     PERFORM pg_temp.demo_seed_vouchers(v_actor);
+    PERFORM pg_temp.demo_seed_scheme(v_actor);
     RETURN 'already seeded';
   END IF;
   SELECT id INTO v_op FROM organizations WHERE type = 'operator';
@@ -117,5 +171,6 @@ BEGIN
                        jsonb_build_object('city', 'Chengdu'), v_city);
   PERFORM pg_temp.demo_seed_marketplace(v_actor);
   PERFORM pg_temp.demo_seed_vouchers(v_actor);
+  PERFORM pg_temp.demo_seed_scheme(v_actor);
   RETURN 'seeded Chengdu with 6 logins';
 END $$;

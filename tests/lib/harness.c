@@ -111,7 +111,8 @@ void th_server_start(struct th_server *s, const char *dburl, const char *const *
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
     snprintf(s->dburl, sizeof s->dburl, "%s", dburl ? dburl : "");
     /* in a conninfo string the last user= wins */
-    snprintf(s->appurl, sizeof s->appurl, "%s%s", dburl ? dburl : "", dburl ? " user=suanli_app" : "");
+    snprintf(s->appurl, sizeof s->appurl, "%s%s", dburl ? dburl : "",
+             dburl ? " user=suanli_app" : "");
     const char *logdir = getenv("SUANLI_TEST_LOGS");
     snprintf(s->log, sizeof s->log, "%s/suanlid-%d.log", logdir ? logdir : "/tmp", s->port);
     pid_t pid = fork();

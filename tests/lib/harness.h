@@ -14,8 +14,8 @@ struct th_server {
     int port;
     char base[64];      /* http://127.0.0.1:port */
     char log[PATH_MAX]; /* its stderr */
-    char dburl[512];  /* the superuser's: fixtures and tampering, and migrate (the owner) */
-    char appurl[600]; /* the runtime role's (suanli_app), which the server serves as */
+    char dburl[512];    /* the superuser's: fixtures and tampering, and migrate (the owner) */
+    char appurl[600];   /* the runtime role's (suanli_app), which the server serves as */
 };
 
 /* How a request authenticates: an API key, or a session cookie with its CSRF token. */
@@ -41,7 +41,8 @@ char *th_sql(const char *dburl, const char *sql);
 
 /* Starts build/test/suanlid serve --migrate against dburl (NULL: embedded); extra_env "K=V"
  * entries, NULL-ended. It migrates as dburl's user (SUANLI_MIGRATE_URL) and serves as the
- * runtime role suanli_app (DATABASE_URL = appurl), as a deployment does. Waits until /healthz answers; fails the test if it does not within 90 s. */
+ * runtime role suanli_app (DATABASE_URL = appurl), as a deployment does. Waits until /healthz
+ * answers; fails the test if it does not within 90 s. */
 void th_server_start(struct th_server *s, const char *dburl, const char *const *extra_env);
 /* SIGTERM, wait, return the exit status (0 = clean, no leaks under LeakSanitizer). */
 int th_server_stop(struct th_server *s);

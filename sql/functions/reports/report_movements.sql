@@ -2,12 +2,14 @@
 -- per voucher touched, from the ledger: issue (budget -> voucher; a batch entry has one voucher
 -- posting per voucher), redeem (voucher -> order subsidy), reverse (order subsidy -> voucher,
 -- or -> budget when the voucher had expired or was revoked: then it is also released) and
--- release (voucher -> budget). Fund and settle entries move no voucher money and are left out.
+-- release (voucher -> budget); funder is the co-funder whose share a redeem or reverse entry
+-- moves (NULL when the programme has no split). Fund and settle entries move no voucher money and are left out.
 CREATE FUNCTION report_movements(p_actor jsonb, p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (at timestamptz, kind text, program_id uuid, institute_id uuid, order_id uuid,
-               amount_fen bigint, to_program boolean)
+               amount_fen bigint, to_program boolean, funder text)
 LANGUAGE sql STABLE AS $$
-  SELECT e.at, e.kind, e.program_id, v.institute_id, e.order_id, x.amount_fen, x.to_program
+  SELECT e.at, e.kind, e.program_id, v.institute_id, e.order_id, x.amount_fen, x.to_program,
+         e.funder
     FROM ledger_entries e
     JOIN programs p ON p.id = e.program_id
     CROSS JOIN LATERAL (

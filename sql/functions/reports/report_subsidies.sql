@@ -1,5 +1,6 @@
 -- GET /v1/reports/subsidies. p_group_by is a subset of program, institute, provider, region,
--- zone, month (the handler has checked it); an empty array gives one row for everything.
+-- zone, month, funder (the co-funder's share of redemptions and reversals; issuance and
+-- release are not split, their funder is null) (the handler has checked it); an empty array gives one row for everything.
 -- Per row: vouchers issued (fen and count), redeemed, reversed and released fen (released
 -- counts expiry, revocation and reversals returned to the budget, as programs.released_fen
 -- does), and the subsidised orders: those with a redemption in the range and not cancelled,
@@ -17,9 +18,10 @@ DECLARE
   g_region boolean := 'region' = ANY (p_group_by);
   g_zone boolean := 'zone' = ANY (p_group_by);
   g_month boolean := 'month' = ANY (p_group_by);
+  g_funder boolean := 'funder' = ANY (p_group_by);
 BEGIN
-  IF NOT coalesce(p_group_by, '{}') <@ ARRAY['program', 'institute', 'provider', 'region', 'zone', 'month'] THEN
-    PERFORM problem_at('invalid-query', 'group_by', 'must be a list of program, institute, provider, region, zone, month');
+  IF NOT coalesce(p_group_by, '{}') <@ ARRAY['program', 'institute', 'provider', 'region', 'zone', 'month', 'funder'] THEN
+    PERFORM problem_at('invalid-query', 'group_by', 'must be a list of program, institute, provider, region, zone, month, funder');
   END IF;
   IF p_from IS NOT NULL AND p_to IS NOT NULL AND p_to <= p_from THEN
     PERFORM problem_at('invalid-query', 'to', 'must be after from');
@@ -32,6 +34,7 @@ BEGIN
              CASE WHEN g_region THEN f.region END AS region,
              CASE WHEN g_zone THEN f.zone END AS zone,
              CASE WHEN g_month THEN to_char(m.at AT TIME ZONE 'UTC', 'YYYY-MM') END AS month,
+             CASE WHEN g_funder THEN m.funder END AS funder,
              m.kind, m.amount_fen, m.to_program, m.order_id, o.gross_fen,
              m.kind = 'redeem' AND o.status <> 'cancelled' AS subsidised
         FROM report_movements(p_actor, p_from, p_to) m
@@ -41,13 +44,13 @@ BEGIN
     w AS (
       SELECT k.*,
              subsidised AND row_number() OVER (
-               PARTITION BY program_id, institute_id, provider_id, region, zone, month, order_id, subsidised
+               PARTITION BY program_id, institute_id, provider_id, region, zone, month, funder, order_id, subsidised
                ORDER BY order_id) = 1 AS first_in_row,
              subsidised AND row_number() OVER (PARTITION BY order_id, subsidised ORDER BY order_id) = 1
                AS first_in_all
         FROM k),
     grp AS (
-      SELECT program_id, institute_id, provider_id, region, zone, month,
+      SELECT program_id, institute_id, provider_id, region, zone, month, funder,
              coalesce(sum(amount_fen) FILTER (WHERE kind = 'issue'), 0) AS issued_fen,
              count(*) FILTER (WHERE kind = 'issue') AS issued_count,
              coalesce(sum(amount_fen) FILTER (WHERE kind = 'redeem'), 0) AS redeemed_fen,
@@ -56,7 +59,7 @@ BEGIN
                AS released_fen,
              count(*) FILTER (WHERE first_in_row) AS orders,
              coalesce(sum(gross_fen) FILTER (WHERE first_in_row), 0) AS gross_fen
-        FROM w GROUP BY program_id, institute_id, provider_id, region, zone, month),
+        FROM w GROUP BY program_id, institute_id, provider_id, region, zone, month, funder),
     tot AS (
       SELECT coalesce(sum(amount_fen) FILTER (WHERE kind = 'issue'), 0) AS issued_fen,
              count(*) FILTER (WHERE kind = 'issue') AS issued_count,
@@ -78,9 +81,10 @@ BEGIN
                  || CASE WHEN g_region THEN jsonb_build_object('region', r.region) ELSE '{}' END
                  || CASE WHEN g_zone THEN jsonb_build_object('zone', r.zone) ELSE '{}' END
                  || CASE WHEN g_month THEN jsonb_build_object('month', r.month) ELSE '{}' END
+                 || CASE WHEN g_funder THEN jsonb_build_object('funder', r.funder) ELSE '{}' END
                  || report_amounts(r.issued_fen, r.issued_count, r.redeemed_fen, r.reversed_fen,
                                    r.released_fen, r.orders, r.gross_fen)
-                 ORDER BY r.month, pg.name, io.name, po.name, r.zone, r.region,
+                 ORDER BY r.month, r.funder, pg.name, io.name, po.name, r.zone, r.region,
                           r.program_id, r.institute_id, r.provider_id)
           FROM grp r
           LEFT JOIN programs pg ON pg.id = r.program_id

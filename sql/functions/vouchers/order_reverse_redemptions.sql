@@ -19,17 +19,22 @@ BEGIN
       v_to := 'voucher';
       UPDATE vouchers SET balance_fen = balance_fen + r.amount_fen, status = 'active'
        WHERE id = v.id;
-      PERFORM ledger_move(p_actor, 'reverse', r.program_id, v.id, p_order, r.id,
-                          'order_subsidy', p_order, 'voucher', v.id, r.amount_fen);
+      PERFORM ledger_move_funded(p_actor, 'reverse', r.program_id, v.id, p_order, r.id,
+                                 'order_subsidy', p_order, 'voucher', v.id, r.amount_fen,
+                                 r.funder_shares);
     ELSE
       v_to := 'program';
       UPDATE vouchers SET released_fen = released_fen + r.amount_fen WHERE id = v.id;
       UPDATE programs SET released_fen = released_fen + r.amount_fen WHERE id = r.program_id;
-      PERFORM ledger_move(p_actor, 'reverse', r.program_id, v.id, p_order, r.id,
-                          'order_subsidy', p_order, 'program_budget', r.program_id, r.amount_fen);
+      PERFORM ledger_move_funded(p_actor, 'reverse', r.program_id, v.id, p_order, r.id,
+                                 'order_subsidy', p_order, 'program_budget', r.program_id,
+                                 r.amount_fen, r.funder_shares);
     END IF;
     UPDATE program_institute_totals SET redeemed_fen = redeemed_fen - r.amount_fen
      WHERE program_id = r.program_id AND institute_id = r.institute_id;
+    UPDATE program_institute_years SET redeemed_fen = redeemed_fen - r.amount_fen
+     WHERE program_id = r.program_id AND institute_id = r.institute_id
+       AND year = extract(year FROM r.created_at AT TIME ZONE 'UTC')::integer;
     UPDATE redemptions SET status = 'reversed', reversed_to = v_to, reversed_at = now()
      WHERE id = r.id;
     PERFORM audit_append(p_actor, 'redemption.reverse', 'redemption', r.id,

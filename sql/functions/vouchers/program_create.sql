@@ -31,11 +31,17 @@ BEGIN
   END IF;
   SELECT * INTO v_lists FROM program_rule_lists(p_body);
   INSERT INTO programs (city_id, name, budget_fen, starts_at, ends_at, max_subsidy_bp,
-                        resource_classes, regions, min_green_share, per_institute_cap_fen)
+                        resource_classes, regions, min_green_share, per_institute_cap_fen,
+                        open_to_all_providers, per_institute_year_cap_fen, per_contract_cap_bp,
+                        domestic_subsidy_bp, west_subsidy_bp, funders)
   VALUES (v_city, p_body->>'name', (p_body->>'budget_fen')::bigint, v_starts, v_ends,
           (p_body->>'max_subsidy_bp')::integer, v_lists.classes, v_lists.regions,
           coalesce((p_body->>'min_green_share')::numeric, 0),
-          (p_body->>'per_institute_cap_fen')::bigint)
+          (p_body->>'per_institute_cap_fen')::bigint,
+          coalesce((p_body->>'open_to_all_providers')::boolean, true),
+          (p_body->>'per_institute_year_cap_fen')::bigint,
+          (p_body->>'per_contract_cap_bp')::integer, (p_body->>'domestic_subsidy_bp')::integer,
+          (p_body->>'west_subsidy_bp')::integer, program_funders_check(p_body->'funders'))
   RETURNING * INTO v_p;
   IF v_p.budget_fen > 0 THEN
     PERFORM ledger_move(p_actor, 'fund', v_p.id, NULL, NULL, NULL, 'program_committed', v_p.id,

@@ -1,7 +1,8 @@
 -- GET /v1/programs. Reads only: balances follow program_json's display-time rule.
 CREATE FUNCTION program_list(p_actor jsonb, p_city uuid, p_after uuid, p_limit integer)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-  SELECT page_json(jsonb_agg(program_json(x.p) ORDER BY (x.p).id), p_limit) FROM (
+  SELECT page_json(jsonb_agg(CASE WHEN p_actor->>'role' = 'institute' THEN program_public_json(x.p)
+                             ELSE program_json(x.p) END ORDER BY (x.p).id), p_limit) FROM (
     SELECT p FROM programs p
      WHERE program_visible(p_actor, p)
        AND (p_city IS NULL OR p.city_id = p_city)

@@ -1,5 +1,6 @@
 -- PATCH /v1/programs/{id} with If-Match. A field absent from p_patch is unchanged;
--- per_institute_cap_fen: null removes the cap. The budget can never drop below what is issued
+-- per_institute_cap_fen, per_institute_year_cap_fen, per_contract_cap_bp, domestic_subsidy_bp and
+-- west_subsidy_bp: null removes the rule (program_nullable_rules). The budget can never drop below what is issued
 -- and not released (I2); a change of budget is a ledger entry.
 CREATE FUNCTION program_update(p_actor jsonb, p_id uuid, p_version integer, p_patch jsonb)
 RETURNS TABLE (program jsonb, version integer) LANGUAGE plpgsql AS $$
@@ -18,7 +19,8 @@ BEGIN
     PERFORM problem('precondition-failed',
                     format('the programme is at version %s, not %s; read it again', v_old.version, p_version));
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM jsonb_each(p_patch) WHERE value <> 'null' OR key = 'per_institute_cap_fen') THEN
+  IF NOT EXISTS (SELECT 1 FROM jsonb_each(p_patch)
+                  WHERE value <> 'null' OR key = ANY (program_nullable_rules())) THEN
     RETURN QUERY SELECT program_json(v_old), v_old.version;
     RETURN;
   END IF;
@@ -43,6 +45,21 @@ BEGIN
     per_institute_cap_fen = CASE WHEN p_patch ? 'per_institute_cap_fen'
                                  THEN (p_patch->>'per_institute_cap_fen')::bigint
                                  ELSE p.per_institute_cap_fen END,
+    per_institute_year_cap_fen = CASE WHEN p_patch ? 'per_institute_year_cap_fen'
+                                      THEN (p_patch->>'per_institute_year_cap_fen')::bigint
+                                      ELSE p.per_institute_year_cap_fen END,
+    per_contract_cap_bp = CASE WHEN p_patch ? 'per_contract_cap_bp'
+                               THEN (p_patch->>'per_contract_cap_bp')::integer
+                               ELSE p.per_contract_cap_bp END,
+    domestic_subsidy_bp = CASE WHEN p_patch ? 'domestic_subsidy_bp'
+                               THEN (p_patch->>'domestic_subsidy_bp')::integer
+                               ELSE p.domestic_subsidy_bp END,
+    west_subsidy_bp = CASE WHEN p_patch ? 'west_subsidy_bp'
+                           THEN (p_patch->>'west_subsidy_bp')::integer ELSE p.west_subsidy_bp END,
+    open_to_all_providers = coalesce((p_patch->>'open_to_all_providers')::boolean,
+                                     p.open_to_all_providers),
+    funders = CASE WHEN p_patch ? 'funders' THEN program_funders_check(p_patch->'funders')
+                   ELSE p.funders END,
     status = coalesce(p_patch->>'status', p.status),
     version = p.version + 1,
     updated_at = now()

@@ -1,13 +1,15 @@
 -- The vouchers of p_ids (n: their place in it) that institute p_org could pay with on offer f
 -- right now: its own, active, inside their validity window, of an active programme whose rules
--- admit the offer; with the programme's share limit and per-institute cap, and what the
+-- admit the offer (its classes, regions and green share, the provider accredited or the
+-- programme open to all, no related parties); with the programme's share limit for this offer
+-- (program_subsidy_bp: the base, domestic-accelerator or west-zone tier) and per-institute cap, and what the
 -- institute has redeemed under it so far. For pricing (match_subsidy, plan_price): nothing is
 -- locked. Callers order by n.
 CREATE FUNCTION voucher_payers(p_org uuid, f offers, p_ids uuid[])
 RETURNS TABLE (id uuid, balance_fen bigint, program_id uuid, max_subsidy_bp integer,
                per_institute_cap_fen bigint, redeemed bigint, n bigint)
 LANGUAGE sql STABLE AS $$
-  SELECT v.id, v.balance_fen, v.program_id, p.max_subsidy_bp, p.per_institute_cap_fen,
+  SELECT v.id, v.balance_fen, v.program_id, (program_subsidy_bp(p, f)).bp, p.per_institute_cap_fen,
          coalesce(t.redeemed_fen, 0), u.n
     FROM unnest(p_ids) WITH ORDINALITY u(id, n)
     JOIN vouchers v ON v.id = u.id
@@ -19,4 +21,6 @@ LANGUAGE sql STABLE AS $$
      AND program_state(p) = 'active'
      AND f.resource_class = ANY (p.resource_classes) AND f.region = ANY (p.regions)
      AND f.green_share >= p.min_green_share
+     AND program_provider_admitted(p, f.provider_id)
+     AND NOT related_party_exists(f.provider_id, v.institute_id)
 $$;

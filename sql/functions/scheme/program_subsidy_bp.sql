@@ -1,0 +1,15 @@
+-- The subsidy ratio a programme grants an offer, and the tier it comes from: the base
+-- max_subsidy_bp, or a higher tier for a domestic accelerator family or a western hub.
+CREATE FUNCTION program_subsidy_bp(p programs, f offers, OUT bp integer, OUT tier text)
+LANGUAGE sql STABLE AS $$
+  SELECT t.bp, t.tier FROM (
+    SELECT p.max_subsidy_bp AS bp, 'base' AS tier, 0 AS k
+    UNION ALL
+    SELECT p.domestic_subsidy_bp, 'domestic accelerator', 1
+     WHERE p.domestic_subsidy_bp IS NOT NULL
+       AND EXISTS (SELECT 1 FROM domestic_accelerators d WHERE d.accelerator = lower(f.accelerator))
+    UNION ALL
+    SELECT p.west_subsidy_bp, 'west zone', 2
+     WHERE p.west_subsidy_bp IS NOT NULL AND f.zone = 'west') t
+  ORDER BY t.bp DESC, t.k LIMIT 1
+$$;
