@@ -44,7 +44,7 @@ void api_system_readyz(struct http_req *r) {
     if (!qf_decode(r, NULL))
         return;
     PGresult *res;
-    int rc = db_exec(SQL_MIGRATIONS, 0, NULL, &res);
+    int rc = db_exec_idempotent(SQL_MIGRATIONS, 0, NULL, &res);
     if (rc < 0) {
         http_problem(r, P_UNAVAILABLE, "the database is unreachable");
         return;
