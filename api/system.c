@@ -22,7 +22,7 @@ static char expected_digest[65];
 int api_init(void) {
     if (migrate_expected(cfg.sql_dir, &expected_migrations, expected_digest) != 0)
         return -1;
-    if (api_identity_init() != 0)
+    if (api_identity_init() != 0 || api_notifications_init() != 0)
         return -1;
     return api_vouchers_init();
 }
