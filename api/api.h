@@ -131,4 +131,14 @@ void api_audit_export(struct http_req *r);
 void api_reports_subsidies(struct http_req *r);
 void api_reports_anomalies(struct http_req *r);
 
+/* notifications and webhooks (api/notifications.c); init adds the periodic notifications job */
+int api_notifications_init(void);
+void api_notifications_list(struct http_req *r);
+void api_notifications_read(struct http_req *r);
+void api_notifications_read_all(struct http_req *r);
+void api_webhooks_create(struct http_req *r);
+void api_webhooks_list(struct http_req *r);
+void api_webhooks_delete(struct http_req *r);
+void api_webhooks_deliveries(struct http_req *r);
+
 #endif

@@ -111,6 +111,20 @@ const struct route api_routes[] = {
      "subsidies grouped over a time range (JSON or CSV)"},
     {"GET", "/v1/reports/anomalies", api_reports_anomalies, OP | CA | AU, 0,
      "anomaly flags with their explanations"},
+
+    /* notifications and webhooks (api/notifications.c, server/webhook.c) */
+    {"GET", "/v1/notifications", api_notifications_list, ANY, 0,
+     "own organization's notifications, newest first"},
+    {"POST", "/v1/notifications/read-all", api_notifications_read_all, ANY, 0,
+     "mark every notification read"},
+    {"POST", "/v1/notifications/{id}/read", api_notifications_read, ANY, 0,
+     "mark one notification read"},
+    {"POST", "/v1/webhooks", api_webhooks_create, PR | CA, 0,
+     "register a webhook endpoint (secret shown once)"},
+    {"GET", "/v1/webhooks", api_webhooks_list, PR | CA, 0, "own organization's webhooks"},
+    {"DELETE", "/v1/webhooks/{id}", api_webhooks_delete, PR | CA, 0, "delete a webhook"},
+    {"GET", "/v1/webhooks/{id}/deliveries", api_webhooks_deliveries, PR | CA, 0,
+     "a webhook's delivery log"},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

@@ -22,7 +22,7 @@ static char expected_digest[65];
 int api_init(void) {
     if (migrate_expected(cfg.sql_dir, &expected_migrations, expected_digest) != 0)
         return -1;
-    if (api_identity_init() != 0)
+    if (api_identity_init() != 0 || api_notifications_init() != 0)
         return -1;
     return api_vouchers_init();
 }
@@ -44,7 +44,7 @@ void api_system_readyz(struct http_req *r) {
     if (!qf_decode(r, NULL))
         return;
     PGresult *res;
-    int rc = db_exec(SQL_MIGRATIONS, 0, NULL, &res);
+    int rc = db_exec_idempotent(SQL_MIGRATIONS, 0, NULL, &res);
     if (rc < 0) {
         http_problem(r, P_UNAVAILABLE, "the database is unreachable");
         return;

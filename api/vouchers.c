@@ -245,7 +245,7 @@ void api_vouchers_get(struct http_req *r) {
         return;
     const char *params[] = {api_actor(r), r->params[0]};
     PGresult *res;
-    int rc = db_exec(SQL_VOUCHER_GET, 2, params, &res);
+    int rc = db_exec_idempotent(SQL_VOUCHER_GET, 2, params, &res);
     if (rc < 0) {
         http_db_fail(r, rc);
         return;

@@ -77,7 +77,7 @@ int auth_resolve(struct http_req *r) {
     auth_token_hash(token, hash);
     const char *params[] = {hash};
     PGresult *res;
-    int rc = db_exec(cookie ? SQL_BY_SESSION : SQL_BY_KEY, 1, params, &res);
+    int rc = db_exec_idempotent(cookie ? SQL_BY_SESSION : SQL_BY_KEY, 1, params, &res);
     if (rc < 0)
         return rc;
     if (rc == 0) {

@@ -98,6 +98,14 @@ static const struct cf_entry table[] = {
      "file outside the database that every signed audit checkpoint is appended to (JSON lines)"},
     {"SUANLI_AUDIT_WITNESS_URL", CF_STRING, &cfg.audit_witness_url, NULL, 0, 0,
      "http(s) URL that every signed audit checkpoint is also POSTed to (its JSON line), retried"},
+    {"SUANLI_NOTIFY_MS", CF_INT, &cfg.notify_ms, "10000", 100, 3600000,
+     "milliseconds between two runs of the notifications job (expiry notices, new anomaly flags)"},
+    {"SUANLI_WEBHOOKS", CF_SWITCH, &cfg.webhooks, "on", 0, 0,
+     "on or off: this process delivers webhooks from the outbox (server/webhook.c)"},
+    {"SUANLI_WEBHOOK_TIMEOUT_MS", CF_INT, &cfg.webhook_timeout_ms, "10000", 100, 120000,
+     "milliseconds a webhook receiver has to answer one delivery"},
+    {"SUANLI_WEBHOOK_ALLOW_PRIVATE", CF_INT, &cfg.webhook_allow_private, "0", 0, 1,
+     "1 lets webhooks reach loopback and private addresses (tests, closed networks); 0 refuses them"},
 };
 
 static int parse_listen(const char *value) {

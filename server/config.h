@@ -55,6 +55,10 @@ struct config {
     int64_t audit_unchained_max_s; /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
     char *audit_witness_file;      /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
     char *audit_witness_url;       /* SUANLI_AUDIT_WITNESS_URL; NULL = no witness URL */
+    int64_t notify_ms;             /* SUANLI_NOTIFY_MS: period of the notifications job */
+    bool webhooks;                 /* SUANLI_WEBHOOKS=on|off: deliver webhooks here */
+    int64_t webhook_timeout_ms;    /* SUANLI_WEBHOOK_TIMEOUT_MS: per delivery attempt */
+    int64_t webhook_allow_private; /* SUANLI_WEBHOOK_ALLOW_PRIVATE: 1 = private targets allowed */
 };
 
 extern struct config cfg;

@@ -92,6 +92,7 @@ static void set_error(const char *state, const char *msg, const char *detail, co
     snprintf(last_error.detail, sizeof last_error.detail, "%s", detail ? detail : "");
     snprintf(last_error.constraint, sizeof last_error.constraint, "%s", cons ? cons : "");
     last_error.field[0] = '\0';
+    last_error.outcome_unknown = false;
 }
 
 /* A connection. Its session settings (UTC, the statement and lock timeouts, durable commits,
@@ -117,8 +118,20 @@ PGconn *db_connect_tool(const char *url, char **error_out) {
     return connect_url(url, error_out);
 }
 
+/* Whether c's connection is still up. Between transactions, whatever the server sent while
+ * the connection sat idle is read first: a backend that was terminated, or a server that shut
+ * down, has said so (and closed the socket) before anything of ours was sent, so the
+ * connection is replaced before the next statement instead of failing it. */
+static bool conn_alive(struct db_conn *c) {
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+        return false;
+    if (!c->in_txn && PQtransactionStatus(c->pg) == PQTRANS_IDLE && !PQconsumeInput(c->pg))
+        return false;
+    return PQstatus(c->pg) == CONNECTION_OK;
+}
+
 static bool conn_ensure(struct db_conn *c, const char *url) {
-    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
+    if (conn_alive(c))
         return true;
     conn_close(c);
     char *err = NULL;
@@ -178,6 +191,41 @@ static bool ensure_prepared(struct db_conn *c, const char *sql, int nparams, cha
     return false;
 }
 
+/* A data exception (SQLSTATE class 22: out of range, invalid text, impossible date) or a check
+ * violation (23514) that reaches the server is a value the request carried that the C checks
+ * let through: answered as the validation failure it is (400 validation-failed), naming the
+ * field, never as a server error. The field is the column the server names, else the column
+ * of the violated check (constraint "<table>_<column>_check", or the constraint's name after
+ * its table), else "body". Logged, as each one is a check missing in C. */
+static int bad_value(PGresult *r, const char *state) {
+    const char *column = PQresultErrorField(r, PG_DIAG_COLUMN_NAME);
+    const char *table = PQresultErrorField(r, PG_DIAG_TABLE_NAME);
+    const char *cons = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    char field[sizeof last_error.field] = "body";
+    if (column != NULL && column[0] != '\0') {
+        snprintf(field, sizeof field, "%s", column);
+    } else if (cons != NULL && cons[0] != '\0') {
+        size_t tl = table != NULL ? strlen(table) : 0;
+        const char *name = tl > 0 && strncmp(cons, table, tl) == 0 && cons[tl] == '_' &&
+                                   cons[tl + 1] != '\0'
+                               ? cons + tl + 1
+                               : cons;
+        snprintf(field, sizeof field, "%s", name);
+        size_t n = strlen(field);
+        if (n > 6 && strcmp(field + n - 6, "_check") == 0)
+            field[n - 6] = '\0';
+    }
+    log_warn("database refused a value (%s): %s; answered 400 (field %s)", state,
+             last_error.message, field);
+    char detail[sizeof last_error.detail];
+    snprintf(detail, sizeof detail, "the value is out of range or invalid (%s)",
+             last_error.message);
+    snprintf(last_error.detail, sizeof last_error.detail, "%s", detail);
+    snprintf(last_error.message, sizeof last_error.message, "validation-failed");
+    snprintf(last_error.field, sizeof last_error.field, "%s", field);
+    return DB_APP_ERROR;
+}
+
 static int classify(struct db_conn *c, PGresult *r) {
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     set_error(state, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
@@ -197,6 +245,8 @@ static int classify(struct db_conn *c, PGresult *r) {
         return DB_RETRY;
     if (strncmp(state, "SL", 2) == 0)
         return DB_APP_ERROR;
+    if (strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0)
+        return bad_value(r, state);
     if (strncmp(state, "23", 2) == 0)
         return DB_CONFLICT;
     if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0) /* timeouts */
@@ -205,8 +255,11 @@ static int classify(struct db_conn *c, PGresult *r) {
     return DB_HARD_ERROR;
 }
 
+/* Runs one statement on c. *sent becomes true once the statement (not its preparation) may
+ * have reached the server: from then on a lost connection leaves its outcome unknown. */
 static int exec_once(struct db_conn *c, const char *url, const char *sql, int nparams,
-                     const char *const *params, PGresult **res) {
+                     const char *const *params, PGresult **res, bool *sent) {
+    *sent = false;
     if (!conn_ensure(c, url))
         return DB_UNAVAILABLE;
     char name[24];
@@ -218,7 +271,18 @@ static int exec_once(struct db_conn *c, const char *url, const char *sql, int np
         log_error("prepare failed %s: %s", last_error.sqlstate, last_error.message);
         return DB_HARD_ERROR;
     }
-    PGresult *r = PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0);
+    if (!PQsendQueryPrepared(c->pg, name, nparams, params, NULL, NULL, 0)) {
+        set_error("08006", "connection lost", PQerrorMessage(c->pg), NULL);
+        conn_close(c);
+        return DB_UNAVAILABLE;
+    }
+    *sent = true;
+    /* the last result is the statement's; an error ends the sequence */
+    PGresult *r = NULL, *next;
+    while ((next = PQgetResult(c->pg)) != NULL) {
+        PQclear(r);
+        r = next;
+    }
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
         int rows = st == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
@@ -228,28 +292,53 @@ static int exec_once(struct db_conn *c, const char *url, const char *sql, int np
             PQclear(r);
         return rows;
     }
+    /* A read-only server refuses a change before running it. */
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state != NULL && strcmp(state, "25006") == 0)
+        *sent = false;
     int rc = classify(c, r);
     PQclear(r);
     return rc;
 }
 
+/* How a statement may be repeated after its connection was lost. */
+enum replay {
+    REPLAY_UNSENT, /* only when it is known not to have reached the server (a change) */
+    REPLAY_ANY,    /* always: it changes nothing, or changing twice is the same as once */
+};
+
+/* Outside a transaction, serialization failures and deadlocks are retried a bounded number of
+ * times, and a statement whose connection was lost is sent once more on a new connection,
+ * unless it may have run already and is not REPLAY_ANY: a write that had committed just
+ * before the connection dropped (a redemption, an order, an issuance without an
+ * Idempotency-Key) would otherwise be applied twice. Its outcome is unknown: 503 with
+ * outcome_unknown set, for the client to look before it tries again. */
 static int exec_retrying(struct db_conn *c, const char *url, const char *sql, int nparams,
-                         const char *const *params, PGresult **res) {
+                         const char *const *params, PGresult **res, enum replay replay) {
     if (res)
         *res = NULL;
+    bool sent;
     if (c->in_txn)
-        return exec_once(c, url, sql, nparams, params, res);
+        return exec_once(c, url, sql, nparams, params, res, &sent);
     int rc = DB_HARD_ERROR;
     for (int attempt = 0; attempt < DB_MAX_RETRIES; attempt++) {
         bool had_conn = c->pg != NULL;
-        rc = exec_once(c, url, sql, nparams, params, res);
+        rc = exec_once(c, url, sql, nparams, params, res, &sent);
         if (rc == DB_RETRY) {
             usleep((useconds_t)(1000 * (1 << attempt)) + randombytes_uniform(1000));
             continue;
         }
-        /* A connection that died while idle (server restart) is replaced once at once. */
-        if (rc == DB_UNAVAILABLE && had_conn && attempt == 0 &&
-            strcmp(last_error.sqlstate, "57014") != 0)
+        if (rc != DB_UNAVAILABLE || strcmp(last_error.sqlstate, "57014") == 0 ||
+            strcmp(last_error.sqlstate, "55P03") == 0)
+            break;
+        if (sent && replay != REPLAY_ANY) {
+            last_error.outcome_unknown = true;
+            log_warn("database connection lost while a change ran (%s); not repeated",
+                     last_error.message);
+            break;
+        }
+        /* A connection that died (server restart, failover) is replaced once at once. */
+        if (had_conn && attempt == 0)
             continue;
         break;
     }
@@ -257,7 +346,11 @@ static int exec_retrying(struct db_conn *c, const char *url, const char *sql, in
 }
 
 int db_exec(const char *sql, int nparams, const char *const *params, PGresult **res) {
-    return exec_retrying(&primary, primary_url, sql, nparams, params, res);
+    return exec_retrying(&primary, primary_url, sql, nparams, params, res, REPLAY_UNSENT);
+}
+
+int db_exec_idempotent(const char *sql, int nparams, const char *const *params, PGresult **res) {
+    return exec_retrying(&primary, primary_url, sql, nparams, params, res, REPLAY_ANY);
 }
 
 int db_statement_timeout_ms(void) {
@@ -324,20 +417,20 @@ static _Thread_local int64_t no_standby_until_us;
 int db_exec_read(const char *sql, int nparams, const char *const *params, PGresult **res) {
     if (read_url == NULL || primary.in_txn || util_mono_us() < no_standby_until_us) {
         atomic_fetch_add(&reads_on_primary, 1);
-        return db_exec(sql, nparams, params, res);
+        return db_exec_idempotent(sql, nparams, params, res);
     }
     PGresult *lsn;
-    int rc = exec_retrying(&primary, primary_url, SQL_PRIMARY_LSN, 0, NULL, &lsn);
+    int rc = exec_retrying(&primary, primary_url, SQL_PRIMARY_LSN, 0, NULL, &lsn, REPLAY_ANY);
     if (rc != 1) {
         PQclear(lsn);
         atomic_fetch_add(&reads_on_primary, 1);
-        return db_exec(sql, nparams, params, res);
+        return db_exec_idempotent(sql, nparams, params, res);
     }
     const char *target[] = {PQgetvalue(lsn, 0, 0)};
     bool caught_up = false;
     for (int attempt = 0; attempt < 20 && !caught_up; attempt++) {
         PGresult *r;
-        if (exec_retrying(&replica, read_url, SQL_REPLAYED, 1, target, &r) != 1) {
+        if (exec_retrying(&replica, read_url, SQL_REPLAYED, 1, target, &r, REPLAY_ANY) != 1) {
             PQclear(r);
             break;
         }
@@ -354,14 +447,14 @@ int db_exec_read(const char *sql, int nparams, const char *const *params, PGresu
     }
     PQclear(lsn);
     if (caught_up) {
-        rc = exec_retrying(&replica, read_url, sql, nparams, params, res);
+        rc = exec_retrying(&replica, read_url, sql, nparams, params, res, REPLAY_ANY);
         if (rc >= 0 || rc == DB_APP_ERROR) {
             atomic_fetch_add(&reads_on_replica, 1);
             return rc;
         }
     }
     atomic_fetch_add(&reads_on_primary, 1);
-    return db_exec(sql, nparams, params, res);
+    return db_exec_idempotent(sql, nparams, params, res);
 }
 
 void db_read_stats(unsigned long long *replica_reads, unsigned long long *primary_reads) {
@@ -453,7 +546,8 @@ int db_session_exec(struct db_session *s, const char *sql, int nparams, const ch
         set_error("08006", "connection lost", "the session's snapshot is gone", NULL);
         return DB_UNAVAILABLE;
     }
-    return exec_once(&s->c, primary_url, sql, nparams, params, res);
+    bool sent;
+    return exec_once(&s->c, primary_url, sql, nparams, params, res, &sent);
 }
 
 void db_session_close(struct db_session *s) {

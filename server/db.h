@@ -11,8 +11,9 @@
 enum db_status {
     DB_HARD_ERROR = -5,  /* a bug or an unexpected server error: 500 */
     DB_UNAVAILABLE = -4, /* no connection to the database: 503 with Retry-After */
-    DB_CONFLICT = -3,    /* a constraint refused the change (SQLSTATE class 23) */
-    DB_APP_ERROR = -2,   /* a function raised a domain error (SQLSTATE 'SL...'): see db_error */
+    DB_CONFLICT = -3,    /* a constraint refused the change (SQLSTATE class 23 but 23514) */
+    DB_APP_ERROR = -2,   /* a function raised a domain error (SQLSTATE 'SL...'), or a value was
+                          * refused (class 22, 23514: slug validation-failed): see db_error */
     DB_RETRY = -1,       /* serialization failure or deadlock inside a transaction: retry it */
     DB_NO_ROW = 0,
     DB_ONE_ROW = 1,
@@ -25,6 +26,7 @@ struct db_error {
     char detail[512];
     char constraint[128];
     char field[128]; /* for DB_APP_ERROR: the request field at fault (problem_at), or "" */
+    bool outcome_unknown; /* DB_UNAVAILABLE: the connection was lost after a change was sent */
 };
 
 /* Sets the connection strings; read_url may be NULL. Call once before serving. */
@@ -36,10 +38,17 @@ void db_thread_cleanup(void);
 
 /* Runs sql (a string literal: its address keys the prepared-statement cache) with text
  * parameters on the primary. On success *res (if res != NULL) holds the result for the caller
- * to PQclear; on failure *res is NULL. Outside a transaction, serialization failures,
- * deadlocks and a connection lost before the statement ran are retried a bounded number of
- * times; inside one, DB_RETRY is returned for the caller to restart the transaction. */
+ * to PQclear; on failure *res is NULL. Outside a transaction, serialization failures and
+ * deadlocks are retried a bounded number of times, and so is a statement whose connection was
+ * lost before it was sent; one that may have reached the server is never sent again (it may
+ * have committed): DB_UNAVAILABLE with db_last_error()->outcome_unknown. Inside a
+ * transaction, DB_RETRY is returned for the caller to restart the transaction. */
 int db_exec(const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* db_exec for a statement that may safely run twice (a read, or a change whose repetition is
+ * the same as doing it once): it is sent once more on a new connection when its connection
+ * was lost, sent or not. */
+int db_exec_idempotent(const char *sql, int nparams, const char *const *params, PGresult **res);
 
 /* db_exec for one statement that may rightly run longer than a request's statement timeout
  * (a batch): it runs with `timeout_ms` instead, in the caller's transaction (which then goes

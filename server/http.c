@@ -303,7 +303,13 @@ void http_db_fail(struct http_req *r, int db_status) {
         http_problem(r, P_BUSY, "the request conflicted with concurrent requests; retry it");
         return;
     case DB_UNAVAILABLE:
-        http_problem(r, P_UNAVAILABLE, "the database is unavailable; retry later");
+        if (e->outcome_unknown)
+            http_problem(r, P_OUTCOME_UNKNOWN,
+                         "the connection to the database was lost while the change was applied; "
+                         "it may have taken effect: look before retrying, or retry with the "
+                         "same Idempotency-Key");
+        else
+            http_problem(r, P_UNAVAILABLE, "the database is unavailable; retry later");
         return;
     case DB_APP_ERROR: {
         enum problem p = problem_by_slug(e->message);

@@ -11,6 +11,7 @@
 #include "migrate.h"
 #include "pgembed.h"
 #include "vtoken.h"
+#include "webhook.h"
 #include "witness.h"
 
 #include <ctype.h>
@@ -249,7 +250,7 @@ static int cmd_serve(int argc, char **argv) {
      * one periodic runner, which starts once they all are */
     if (api_init() != 0) /* after db_init: it registers the signing keys */
         goto out;
-    if (audit_start() != 0 || cron_start() != 0)
+    if (audit_start() != 0 || cron_start() != 0 || webhook_start() != 0)
         goto out;
     /* the API's routes, and the web UI for every other GET; kept until http_stop */
     const struct http_api api = {api_routes, api_routes_len, api_web_static};
@@ -266,6 +267,7 @@ static int cmd_serve(int argc, char **argv) {
     rc = 0;
 out:
     cron_stop(); /* before api_cleanup and db_cleanup, which its jobs use */
+    webhook_stop();
     witness_url_stop(); /* after the sealer, which queues for it */
     api_cleanup();
     db_cleanup();

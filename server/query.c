@@ -67,6 +67,10 @@ static bool int_ok(const char *v, int64_t min, int64_t max) {
 static bool value_ok(const struct query_field *f, const char *v, const char **dst, char *msg,
                      size_t msglen) {
     char list[256];
+    if (!util_is_utf8(v)) { /* every value may reach SQL, whose text must be UTF-8 */
+        snprintf(msg, msglen, "must be UTF-8 text");
+        return false;
+    }
     switch (f->type) {
     case QF_STRING: {
         int64_t n = (int64_t)strlen(v);

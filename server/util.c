@@ -72,8 +72,9 @@ static int num_at(const char *s, int n) {
 
 /* The one RFC 3339 parser of the program. Strict enough to refuse anything Postgres would read
  * ambiguously or normalise: the date and time are mandatory, the date is a real one (no
- * 2026-02-30, no year 0), the hour is below 24, the offset is explicit, fractions have at
- * most 6 digits. A leap second (:60) is accepted, as PostgreSQL does. */
+ * 2026-02-30, no year 0), the hour is below 24, the offset is explicit and within ±15:59 (the
+ * range PostgreSQL accepts; beyond it refuses the value), fractions have at most 6 digits. A
+ * leap second (:60) is accepted, as PostgreSQL does. */
 bool util_rfc3339_us(const char *s, int64_t *us) {
     if (s == NULL || strlen(s) < 20 || strlen(s) > 35)
         return false;
@@ -104,7 +105,7 @@ bool util_rfc3339_us(const char *s, int64_t *us) {
     if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
         offset = 0;
     } else if ((*p == '+' || *p == '-') && digits_at(p + 1, 2) && p[3] == ':' &&
-               digits_at(p + 4, 2) && p[6] == '\0' && num_at(p + 1, 2) <= 23 &&
+               digits_at(p + 4, 2) && p[6] == '\0' && num_at(p + 1, 2) <= 15 &&
                num_at(p + 4, 2) <= 59) {
         offset = (num_at(p + 1, 2) * 3600 + num_at(p + 4, 2) * 60) * (*p == '+' ? 1 : -1);
     } else {
@@ -269,6 +270,19 @@ size_t util_utf8_len(const unsigned char *s, size_t n) {
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
     return len;
+}
+
+bool util_is_utf8(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
+    while (left > 0) {
+        size_t n = util_utf8_len(p, left);
+        if (n == 0)
+            return false;
+        p += n;
+        left -= n;
+    }
+    return true;
 }
 
 void util_utf8_scrub(char *s) {

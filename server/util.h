@@ -57,6 +57,9 @@ bool util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
  * forms, surrogates or code points past U+10FFFF), or 0 when there is none. */
 size_t util_utf8_len(const unsigned char *s, size_t n);
 
+/* True when all of s is well-formed UTF-8 (util_utf8_len). */
+bool util_is_utf8(const char *s);
+
 /* Replaces, in place, every byte of s that is not part of well-formed UTF-8 by '?': text taken
  * from a request, or cut short by snprintf, can then go into a JSON string (jansson refuses
  * invalid UTF-8, and json_pack then returns NULL). */

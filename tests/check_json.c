@@ -178,6 +178,11 @@ START_TEST(rfc3339_parser_refuses_impossible_dates_and_reads_the_instant) {
     ck_assert(!util_rfc3339_us("2026-04-31T08:00:00Z", &us));
     ck_assert(!util_rfc3339_us("0000-01-01T00:00:00Z", &us));
     ck_assert(!util_rfc3339_us("2026-01-01T00:00:00+24:00", &us));
+    /* PostgreSQL reads offsets up to ±15:59 and refuses the rest (22009, once a 500) */
+    ck_assert(util_rfc3339_us("2026-01-01T00:00:00+15:59", &us));
+    ck_assert(util_rfc3339_us("2026-01-01T00:00:00-15:59", &us));
+    ck_assert(!util_rfc3339_us("2026-01-01T00:00:00+16:00", &us));
+    ck_assert(!util_rfc3339_us("2026-01-01T00:00:00-23:59", &us));
     ck_assert(util_rfc3339_us("2028-02-29T08:00:00Z", &us));
     ck_assert(util_rfc3339_us("1970-01-01T00:00:00Z", &us) && us == 0);
     ck_assert(util_rfc3339_us("1970-01-01T08:00:00+08:00", &us) && us == 0);

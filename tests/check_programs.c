@@ -209,6 +209,13 @@ START_TEST(an_update_needs_the_current_etag) {
     r = th_req(&w.srv, "PATCH", path, &w.admin, "{\"max_subsidy_bp\":3000}", garbage);
     th_assert_problem(&r, 412, "precondition-failed");
     th_resp_free(&r);
+    /* a window turned inside out by one end names ends_at (it hit a check constraint) */
+    const char *first[] = {"If-Match: \"1\"", NULL};
+    r = th_req(&w.srv, "PATCH", path, &w.admin, "{\"starts_at\":\"2031-01-01T00:00:00Z\"}", first);
+    th_assert_problem(&r, 400, "validation-failed");
+    ck_assert_str_eq(th_str(&r, "errors.0.field"), "ends_at");
+    ck_assert_str_eq(th_str(&r, "errors.0.message"), "must be after starts_at");
+    th_resp_free(&r);
     const char *current[] = {"If-Match: \"1\"", NULL};
     r = th_req(&w.srv, "PATCH", path, &w.admin,
                "{\"max_subsidy_bp\":3000,\"regions\":[\"ningxia\"],\"name\":\"Renamed\","

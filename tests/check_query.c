@@ -127,6 +127,11 @@ START_TEST(each_type_refuses_what_it_should_naming_the_parameter) {
     assert_error("group_by", "", "must be a comma-separated list of distinct day, month, year");
     assert_error("name", "a b", "must be 1 to 8 characters long");
     assert_error("name", "123456789", "must be 1 to 8 characters long");
+    /* every value may reach SQL, whose text must be UTF-8 (invalid bytes were a 500) */
+    assert_error("name", "a\xff", "must be UTF-8 text");
+    assert_error("name", "\xc0\x80", "must be UTF-8 text");
+    assert_error("name", "\xed\xa0\x80", "must be UTF-8 text");
+    assert_error("name", "a\xe4\xb8", "must be UTF-8 text");
 }
 END_TEST
 

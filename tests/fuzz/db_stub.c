@@ -32,6 +32,10 @@ int db_exec(const char *sql, int nparams, const char *const *params, PGresult **
     return DB_UNAVAILABLE;
 }
 
+int db_exec_idempotent(const char *sql, int nparams, const char *const *params, PGresult **res) {
+    return db_exec(sql, nparams, params, res);
+}
+
 int db_exec_read(const char *sql, int nparams, const char *const *params, PGresult **res) {
     return db_exec(sql, nparams, params, res);
 }

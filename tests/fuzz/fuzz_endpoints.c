@@ -42,6 +42,7 @@
 #include "log.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -315,6 +316,160 @@ static void seeds_check(void) {
     }
     if (!ok)
         abort();
+}
+
+/* ==== the boundary-value mutator ========================================================== */
+
+/* Half of the mutations are libFuzzer's own (bytes); the other half parse the body as JSON and
+ * put a well-formed value at a boundary in place of one value (or array item) at any depth:
+ * dates at the ends of the calendar and of the offsets, impossible days, integers at and past
+ * the int32/int64 limits, doubles at the ends of their range, empty, long and unusual Unicode
+ * strings. Such bodies pass the JSON parser, so they reach each handler's value checks (and,
+ * behind them, the database), which byte mutations rarely do. */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+
+static const char *const boundary_values[] = {
+    /* dates */
+    "\"0001-01-01T00:00:00Z\"", "\"0001-01-01T00:00:00+15:59\"", "\"9999-12-31T23:59:59Z\"",
+    "\"9999-12-31T23:59:59-15:59\"", "\"9999-12-31T23:59:59.999999Z\"",
+    "\"2000-02-29T00:00:00Z\"", "\"2100-02-29T00:00:00Z\"", "\"2023-02-29T00:00:00Z\"",
+    "\"2030-04-31T00:00:00Z\"", "\"2030-01-01T00:00:00+16:00\"", "\"2030-01-01T00:00:00-23:59\"",
+    "\"2030-12-31T23:59:60Z\"", "\"2030-01-01T24:00:00Z\"", "\"0000-01-01T00:00:00Z\"",
+    "\"2030-01-01T00:00:00.1234567Z\"", "\"1970-01-01T00:00:00Z\"", "\"2038-01-19T03:14:08Z\"",
+    /* integers */
+    "0", "-1", "1", "2147483647", "2147483648", "-2147483648", "-2147483649", "4294967296",
+    "9007199254740993", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+    "1000000000000", "10000000000", "65536", "1000000",
+    /* numbers */
+    "-0.0", "1e308", "-1e308", "1e-308", "5e-324", "1.7976931348623157e308", "0.1", "1.5",
+    "2147483648.5", "3.0000000000000004",
+    /* strings */
+    "\"\"", "\" \"", "\"\\u0000\"", "\"\\ud83d\\ude00\"", "\"\\u202e\"", "\"\\ufeff\"",
+    "\"\\u200b\"", "\"\\uffff\"", "\"\\udbff\\udfff\"", "\"e\\u0301\"", "\"\\u2028\"",
+    "\"00000000-0000-0000-0000-000000000000\"", "\"FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF\"",
+    /* others */
+    "null", "true", "false", "[]", "{}", "[null]", "[{}]",
+};
+#define BOUNDARY_COUNT (sizeof boundary_values / sizeof boundary_values[0])
+
+static uint32_t rng_next(uint32_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    return *x;
+}
+
+/* Counts the values in j (members and items, at any depth), or finds the n-th: its container
+ * and key or index. */
+struct slot {
+    json_t *container;
+    const char *key;
+    size_t index;
+};
+
+static size_t slots_walk(json_t *j, size_t *n, struct slot *want) {
+    size_t count = 0;
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v) {
+            if (want && *n == 0) {
+                *want = (struct slot){j, key, 0};
+                return count + 1;
+            }
+            if (want)
+                (*n)--;
+            count += 1 + slots_walk(v, n, want);
+            if (want && want->container)
+                return count;
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) {
+            if (want && *n == 0) {
+                *want = (struct slot){j, NULL, i};
+                return count + 1;
+            }
+            if (want)
+                (*n)--;
+            count += 1 + slots_walk(v, n, want);
+            if (want && want->container)
+                return count;
+        }
+    }
+    return count;
+}
+
+static size_t boundary_mutate(uint8_t *data, size_t size, size_t max_size, uint32_t seed) {
+    uint32_t x = seed | 1;
+    const uint8_t *nl = memchr(data, '\n', size);
+    size_t head = nl ? (size_t)(nl - data) + 1 : 0;
+    json_t *body = json_loadb((const char *)data + head, size - head, 0, NULL);
+    if (!json_is_object(body) && !json_is_array(body)) {
+        json_decref(body);
+        return 0;
+    }
+    size_t none = 0, total = slots_walk(body, &none, NULL);
+    size_t rounds = 1 + rng_next(&x) % 3;
+    char *text = NULL;
+    for (size_t k = 0; k < rounds; k++) {
+        json_t *placeholder = json_string("\x01boundary\x01");
+        if (total == 0) {
+            if (json_is_object(body))
+                json_object_set_new(body, "x", placeholder);
+            else
+                json_array_append_new(body, placeholder);
+        } else {
+            size_t n = rng_next(&x) % total;
+            struct slot s = {0};
+            slots_walk(body, &n, &s);
+            if (s.container == NULL) {
+                json_decref(placeholder);
+                continue;
+            }
+            if (s.key != NULL)
+                json_object_set_new(s.container, s.key, placeholder);
+            else
+                json_array_set_new(s.container, s.index, placeholder);
+        }
+        char *t = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (t == NULL)
+            return 0;
+        /* the placeholder becomes the boundary value's text */
+        char *at = strstr(t, "\"\\u0001boundary\\u0001\"");
+        const char *v = boundary_values[rng_next(&x) % BOUNDARY_COUNT];
+        char *next = NULL;
+        if (at == NULL || asprintf(&next, "%.*s%s%s", (int)(at - t), t, v, at + 22) < 0) {
+            free(t);
+            return 0;
+        }
+        free(t);
+        free(text);
+        text = next;
+        body = json_loads(text, 0, NULL);
+        if (body == NULL) /* e.g. a value past int64 (jansson refuses it): send it as it is */
+            break;
+        total = slots_walk(body, &none, NULL);
+    }
+    json_decref(body);
+    size_t len = text ? strlen(text) : 0;
+    if (text == NULL || head + len > max_size) {
+        free(text);
+        return 0;
+    }
+    memcpy(data + head, text, len);
+    free(text);
+    return head + len;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
+    if (seed % 2 == 0) {
+        size_t n = boundary_mutate(data, size, max_size, seed);
+        if (n > 0)
+            return n;
+    }
+    return LLVMFuzzerMutate(data, size, max_size);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

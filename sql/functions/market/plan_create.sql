@@ -27,7 +27,7 @@ BEGIN
   PERFORM 1 FROM vouchers
    WHERE id IN (SELECT (v->>'voucher_id')::uuid
                   FROM jsonb_array_elements(p_legs) x,
-                       jsonb_array_elements(coalesce(x->'vouchers', '[]')) v
+                       jsonb_array_elements(coalesce(nullif(x->'vouchers', 'null'), '[]')) v
                  WHERE v ? 'voucher_id')
    ORDER BY id FOR UPDATE;
   FOR l IN SELECT t.n - 1 AS i, t.x FROM jsonb_array_elements(p_legs) WITH ORDINALITY t(x, n)
@@ -36,7 +36,7 @@ BEGIN
     BEGIN
       v_order := order_create(p_actor, (l.x->>'offer_id')::uuid, (l.x->>'units')::integer,
                               (l.x->>'start')::timestamptz, (l.x->>'end')::timestamptz,
-                              coalesce(l.x->'vouchers', '[]'));
+                              coalesce(nullif(l.x->'vouchers', 'null'), '[]'));
     EXCEPTION WHEN SQLSTATE 'SL000' THEN
       GET STACKED DIAGNOSTICS v_slug = MESSAGE_TEXT, v_field = COLUMN_NAME,
                               v_detail = PG_EXCEPTION_DETAIL;

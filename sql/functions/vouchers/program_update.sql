@@ -24,6 +24,11 @@ BEGIN
     RETURN QUERY SELECT program_json(v_old), v_old.version;
     RETURN;
   END IF;
+  -- checked before the UPDATE, whose programs_window constraint would refuse it first
+  IF coalesce((p_patch->>'ends_at')::timestamptz, v_old.ends_at)
+       <= coalesce((p_patch->>'starts_at')::timestamptz, v_old.starts_at) THEN
+    PERFORM problem_at('validation-failed', 'ends_at', 'must be after starts_at');
+  END IF;
   v_budget := coalesce((p_patch->>'budget_fen')::bigint, v_old.budget_fen);
   IF v_budget < v_old.issued_fen - v_old.released_fen THEN
     PERFORM problem_at('budget-below-committed', 'budget_fen',
