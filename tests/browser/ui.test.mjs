@@ -95,9 +95,9 @@ flow('sign-in: a wrong password is explained on the form; each role sees only it
   await page.getByRole('alert').filter({ hasText: 'Email or password is wrong' }).waitFor();
   await shot(page, '00-signin-error');
   const expect = {
-    institute: ['My vouchers', 'Offers', 'Match', 'My orders', 'Redemptions'],
-    admin: ['Offers', 'Programmes', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
-    auditor: ['Offers', 'Programmes', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
+    institute: ['My vouchers', 'Offers', 'Match', 'My orders', 'Redemptions', 'Programmes open to me', 'My applications'],
+    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
+    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
     provider: ['My offers', 'Orders', 'Utilisation'],
   };
   for (const [who, nav] of Object.entries(expect)) {

@@ -80,6 +80,7 @@ export async function request(method, path, opts = {}) {
 export const get = (path, q, opts) => request('GET', path, { ...opts, query: q });
 export const post = (path, body, opts) => request('POST', path, { ...opts, body });
 export const patch = (path, body, etag) => request('PATCH', path, { body, headers: etag ? { 'If-Match': etag } : {} });
+export const put = (path, body) => request('PUT', path, { body });
 export const del = (path, etag) => request('DELETE', path, { headers: etag ? { 'If-Match': etag } : {} });
 
 // ==== user actions ===========================================================================

@@ -14,6 +14,7 @@ import * as redemptionsPage from './pages/institute/redemptions.js';
 import * as admin from './pages/admin.js';
 import * as audit from './pages/audit.js';
 import * as provider from './pages/provider.js';
+import * as scheme from './pages/scheme.js';
 
 const IN = 'institute', CA = 'city_admin', AU = 'auditor', PR = 'provider', OP = 'operator';
 
@@ -25,7 +26,12 @@ const routes = [
   ['reserve', reservePage.reserve, [IN], null],
   ['orders', ordersPage.orders, [IN], 'nav.orders'],
   ['redemptions', redemptionsPage.redemptions, [IN], 'nav.redemptions'],
+  ['open-programs', scheme.openPrograms, [IN], 'nav.open_programs'],
+  ['apply/:id', scheme.applyForm, [IN], null],
+  ['my-applications', scheme.myApplications, [IN], 'nav.my_applications'],
   ['programs', admin.programs, [CA, AU, OP], 'nav.programs'],
+  ['applications', scheme.reviewQueue, [CA, AU, OP], 'nav.applications'],
+  ['programs/:id/providers', scheme.accreditation, [CA, AU, OP], null],
   ['programs/new', admin.programForm, [CA], null],
   ['programs/:id', admin.programDetail, [CA, AU, OP], null],
   ['programs/:id/edit', admin.programForm, [CA], null],

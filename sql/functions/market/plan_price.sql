@@ -64,11 +64,8 @@ BEGIN
     v_pay := '[]';
     FOR x IN SELECT * FROM voucher_payers(v_org, f, p_voucher_ids) ORDER BY n
     LOOP
-      v_room := floor(v_gross::numeric * x.max_subsidy_bp / 10000)::bigint - v_leg_subsidy;
-      IF x.per_institute_cap_fen IS NOT NULL THEN
-        v_room := least(v_room, x.per_institute_cap_fen - x.redeemed
-                                - coalesce((v_used->>(x.program_id::text))::bigint, 0));
-      END IF;
+      v_room := voucher_room(v_gross, x.max_subsidy_bp, v_leg_subsidy, x.per_institute_cap_fen,
+                             x.redeemed, coalesce((v_used->>(x.program_id::text))::bigint, 0));
       v_amount := least(x.balance_fen - coalesce((v_balance->>(x.id::text))::bigint, 0), v_room,
                         coalesce(v_left, v_room));
       CONTINUE WHEN v_amount <= 0;

@@ -18,11 +18,8 @@ BEGIN
   END IF;
   FOR x IN SELECT * FROM voucher_payers((p_actor->>'org_id')::uuid, f, p_voucher_ids) ORDER BY n
   LOOP
-    v_room := floor(p_gross::numeric * x.max_subsidy_bp / 10000)::bigint - v_total;
-    IF x.per_institute_cap_fen IS NOT NULL THEN
-      v_room := least(v_room, x.per_institute_cap_fen - x.redeemed
-                              - coalesce((v_used->>(x.program_id::text))::bigint, 0));
-    END IF;
+    v_room := voucher_room(p_gross, x.max_subsidy_bp, v_total, x.per_institute_cap_fen,
+                           x.redeemed, coalesce((v_used->>(x.program_id::text))::bigint, 0));
     v_amount := greatest(least(x.balance_fen, v_room), 0);
     v_total := v_total + v_amount;
     v_used := v_used || jsonb_build_object(x.program_id::text,

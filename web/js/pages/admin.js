@@ -53,8 +53,28 @@ function rulesList(p) {
     h('dt', t('programs.classes')), h('dd', (p.resource_classes || []).length ? p.resource_classes.map((c) => t(`class.${c}`)).join(', ') : t('common.all')),
     h('dt', t('programs.regions')), h('dd', (p.regions || []).length ? p.regions.map(regionLabel).join(', ') : t('common.all')),
     h('dt', t('programs.min_green')), h('dd', p.min_green_share ? share(p.min_green_share) : t('common.none')),
-    h('dt', t('programs.cap')), h('dd', p.per_institute_cap_fen ? money(p.per_institute_cap_fen) : t('common.none')));
+    h('dt', t('programs.cap')), h('dd', p.per_institute_cap_fen ? money(p.per_institute_cap_fen) : t('common.none')),
+    h('dt', t('scheme.year_cap')), h('dd', p.per_institute_year_cap_fen ? money(p.per_institute_year_cap_fen) : t('common.none')),
+    h('dt', t('scheme.contract_bp')), h('dd', p.per_contract_cap_bp ? percentBp(p.per_contract_cap_bp) : t('common.none')),
+    h('dt', t('scheme.domestic_bp')), h('dd', p.domestic_subsidy_bp ? percentBp(p.domestic_subsidy_bp) : t('common.none')),
+    h('dt', t('scheme.west_bp')), h('dd', p.west_subsidy_bp ? percentBp(p.west_subsidy_bp) : t('common.none')),
+    h('dt', t('scheme.providers')), h('dd', p.open_to_all_providers === false ? t('scheme.accredited_only') : t('scheme.open_to_all')),
+    h('dt', t('scheme.funders')), h('dd', (p.funders || []).length ? funderText(p.funders) : t('common.none')));
 }
+
+// [{funder, share_bp}] ⇄ "province 50, city 50" (percent) for the rules editor.
+const funderText = (list) => (list || []).map((f) => `${f.funder} ${f.share_bp / 100}`).join(', ');
+function parseFunders(text) {
+  if (!text) return [];
+  const out = [];
+  for (const part of text.split(/[,，;；]/).map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(.+?)\s*[:：]?\s*(\d+(?:\.\d{1,2})?)\s*%?$/.exec(part);
+    if (!m) return null;
+    out.push({ funder: m[1].trim(), share_bp: Math.round(Number(m[2]) * 100) });
+  }
+  return out;
+}
+const bpOrNull = (v) => (v === '' || v === undefined ? null : Math.round(Number(v) * 100));
 
 // ==== programmes =============================================================================
 
@@ -76,7 +96,8 @@ export async function programDetail(main, { me, params }) {
   const vouchersHost = h('div');
   clear(main,
     pageHeader(p.name, p.status ? badge(p.status) : null, admin ? h('a.button', { href: `#/programs/${p.id}/issue` }, t('programs.issue')) : null,
-      admin ? h('a.button.secondary', { href: `#/programs/${p.id}/edit` }, t('common.edit')) : null),
+      admin ? h('a.button.secondary', { href: `#/programs/${p.id}/edit` }, t('common.edit')) : null,
+      h('a.button.secondary', { href: `#/programs/${p.id}/providers` }, t('scheme.accreditation_link'))),
     section(t('programs.budget_title'), gauge(p)),
     section(t('programs.rules'), rulesList(p)),
     section(t('programs.vouchers'), vouchersHost));
@@ -157,6 +178,14 @@ export async function programForm(main, { params, navigate }) {
       checkGroup({ name: 'regions', label: t('programs.regions'), options: regs.map((r) => [r.code, `${regionLabel(r.code)} (${t(`zone.${r.zone}`)})`]), value: p ? p.regions : regs.map((r) => r.code), hint: t('programs.regions_hint') }),
       field({ name: 'min_green_share', label: t('programs.min_green_pct'), type: 'number', min: 0, max: 100, step: 'any', value: p ? shareToPercent(p.min_green_share) : '0' }),
       moneyField({ name: 'per_institute_cap_fen', label: t('programs.cap'), fen: p && p.per_institute_cap_fen ? p.per_institute_cap_fen : undefined, hint: t('programs.cap_hint') })),
+    h('h2', t('scheme.rules_title')),
+    h('div.grid',
+      moneyField({ name: 'per_institute_year_cap_fen', label: t('scheme.year_cap'), fen: p && p.per_institute_year_cap_fen ? p.per_institute_year_cap_fen : undefined, hint: t('scheme.year_cap_hint') }),
+      field({ name: 'per_contract_cap_bp', label: t('scheme.contract_pct'), type: 'number', min: 0.01, max: 100, step: 0.01, value: p && p.per_contract_cap_bp ? p.per_contract_cap_bp / 100 : '', hint: t('programs.cap_hint') }),
+      field({ name: 'domestic_subsidy_bp', label: t('scheme.domestic_pct'), type: 'number', min: 0.01, max: 100, step: 0.01, value: p && p.domestic_subsidy_bp ? p.domestic_subsidy_bp / 100 : '', hint: t('scheme.tier_hint') }),
+      field({ name: 'west_subsidy_bp', label: t('scheme.west_pct'), type: 'number', min: 0.01, max: 100, step: 0.01, value: p && p.west_subsidy_bp ? p.west_subsidy_bp / 100 : '', hint: t('scheme.tier_hint') }),
+      field({ name: 'funders', label: t('scheme.funders'), value: p ? funderText(p.funders) : '', hint: t('scheme.funders_hint') }),
+      field({ name: 'open_to_all_providers', label: t('scheme.open_to_all_label'), type: 'checkbox', value: p ? p.open_to_all_providers !== false : true })),
     h('div.actions', h('button', { type: 'submit' }, editing ? t('common.save') : t('programs.create')), h('a.button.secondary', { href: editing ? `#/programs/${p.id}` : '#/programs' }, t('common.cancel'))));
   clear(main, pageHeader(editing ? t('programs.edit_title', { name: p.name }) : t('programs.new')), form);
   onSubmit(form, async (v) => {
@@ -166,6 +195,10 @@ export async function programForm(main, { params, navigate }) {
     const cap = v.per_institute_cap_fen ? parseYuan(v.per_institute_cap_fen) : null;
     if (v.per_institute_cap_fen && cap === null) errors.push({ field: 'per_institute_cap_fen', message: t('common.bad_amount') });
     if (!v.name) errors.push({ field: 'name', message: t('common.required') });
+    const yearCap = v.per_institute_year_cap_fen ? parseYuan(v.per_institute_year_cap_fen) : null;
+    if (v.per_institute_year_cap_fen && yearCap === null) errors.push({ field: 'per_institute_year_cap_fen', message: t('common.bad_amount') });
+    const funders = parseFunders(v.funders);
+    if (funders === null) errors.push({ field: 'funders', message: t('scheme.funders_bad') });
     if (errors.length) { showProblem(form, { problem: { title: t('problem.validation-failed'), errors } }); return; }
     const body = {
       name: v.name,
@@ -178,9 +211,21 @@ export async function programForm(main, { params, navigate }) {
       min_green_share: percentToShare(v.min_green_share || '0'),
     };
     if (cap !== null) body.per_institute_cap_fen = Number(cap);
+    const rules = {
+      per_institute_year_cap_fen: yearCap === null ? null : Number(yearCap),
+      per_contract_cap_bp: bpOrNull(v.per_contract_cap_bp),
+      domestic_subsidy_bp: bpOrNull(v.domestic_subsidy_bp),
+      west_subsidy_bp: bpOrNull(v.west_subsidy_bp),
+    };
+    // a new programme omits an empty rule; an edit sends null to remove one that was set
+    for (const [k, x] of Object.entries(rules)) if (x !== null || editing) body[k] = x;
+    body.open_to_all_providers = v.open_to_all_providers;
+    body.funders = funders;
+    if (editing && cap === null && p.per_institute_cap_fen) body.per_institute_cap_fen = null;
     if (editing) {
       // Send only what changed: some rules cannot change once the programme has started.
-      const same = (k) => (Array.isArray(body[k]) ? [...body[k]].sort().join() === [...(p[k] || [])].sort().join()
+      const same = (k) => (k === 'funders' ? JSON.stringify(body[k]) === JSON.stringify(p[k] || [])
+        : Array.isArray(body[k]) ? [...body[k]].sort().join() === [...(p[k] || [])].sort().join()
         : k.endsWith('_at') ? new Date(body[k]).getTime() === new Date(p[k]).getTime() : String(body[k]) === String(p[k]));
       for (const k of Object.keys(body)) if (same(k)) delete body[k];
       if (!Object.keys(body).length) { navigate(`programs/${p.id}`); return; }
