@@ -40,6 +40,10 @@ void api_reply_sql(struct http_req *r, unsigned status, const char *sql, int n,
 void api_reply_sql_read(struct http_req *r, unsigned status, const char *sql, int n,
                         const char *const *params, const char *not_found_detail);
 
+/* For endpoints that take no body: true when there is none or it is an empty object; else the
+ * request has been answered with the problem. */
+bool api_no_body(struct http_req *r);
+
 /* The problem of a voucher token vtoken refused: voucher-key-unknown or voucher-token-invalid. */
 enum problem api_token_refusal(enum vtoken_status st);
 /* Replies the problem for a voucher token vtoken refused (voucher-key-unknown or

@@ -45,6 +45,11 @@ void api_reply_sql_read(struct http_req *r, unsigned status, const char *sql, in
     reply_sql(r, true, status, sql, n, params, not_found_detail);
 }
 
+bool api_no_body(struct http_req *r) {
+    static const struct jf_field none[] = {JF_END};
+    return r->body.len == 0 || jf_decode_body(r, none);
+}
+
 enum problem api_token_refusal(enum vtoken_status st) {
     return st == VTOKEN_UNKNOWN_KEY ? P_VOUCHER_KEY_UNKNOWN : P_VOUCHER_TOKEN_INVALID;
 }

@@ -54,16 +54,10 @@ void api_notifications_list(struct http_req *r) {
     api_reply_sql(r, 200, SQL_LIST, 4, params, "no notifications");
 }
 
-/* mark-read endpoints take no body; one that is sent must be an empty object. */
-static bool no_body(struct http_req *r) {
-    static const struct jf_field none[] = {JF_END};
-    return r->body.len == 0 || jf_decode_body(r, none);
-}
-
 static const char SQL_READ[] = "SELECT notification_read($1::jsonb, $2)";
 
 void api_notifications_read(struct http_req *r) {
-    if (!no_body(r))
+    if (!api_no_body(r))
         return;
     const char *params[] = {api_actor(r), r->params[0]};
     char detail[80];
@@ -74,7 +68,7 @@ void api_notifications_read(struct http_req *r) {
 static const char SQL_READ_ALL[] = "SELECT notification_read_all($1::jsonb)";
 
 void api_notifications_read_all(struct http_req *r) {
-    if (!no_body(r))
+    if (!api_no_body(r))
         return;
     const char *params[] = {api_actor(r)};
     api_reply_sql(r, 200, SQL_READ_ALL, 1, params, "no notifications");

@@ -120,16 +120,10 @@ void api_orders_list(struct http_req *r) {
     api_reply_sql_read(r, 200, SQL_ORDER_LIST, 5, params, "no orders");
 }
 
-/* cancel and complete take no body; one that is sent must be an empty object. */
-static bool no_body(struct http_req *r) {
-    static const struct jf_field none[] = {JF_END};
-    return r->body.len == 0 || jf_decode_body(r, none);
-}
-
 static const char SQL_ORDER_CANCEL[] = "SELECT order_cancel($1::jsonb, $2)";
 
 void api_orders_cancel(struct http_req *r) {
-    if (!no_body(r))
+    if (!api_no_body(r))
         return;
     const char *params[] = {api_actor(r), r->params[0]};
     api_reply_sql(r, 200, SQL_ORDER_CANCEL, 2, params, "no such order");
@@ -138,7 +132,7 @@ void api_orders_cancel(struct http_req *r) {
 static const char SQL_ORDER_COMPLETE[] = "SELECT order_complete($1::jsonb, $2)";
 
 void api_orders_complete(struct http_req *r) {
-    if (!no_body(r))
+    if (!api_no_body(r))
         return;
     const char *params[] = {api_actor(r), r->params[0]};
     api_reply_sql(r, 200, SQL_ORDER_COMPLETE, 2, params, "no such order");

@@ -74,7 +74,8 @@ static int num_at(const char *s, int n) {
  * ambiguously or normalise: the date and time are mandatory, the date is a real one (no
  * 2026-02-30, no year 0), the hour is below 24, the offset is explicit and within ±15:59 (the
  * range PostgreSQL accepts; beyond it refuses the value), fractions have at most 6 digits. A
- * leap second (:60) is accepted, as PostgreSQL does. */
+ * leap second (:60) is accepted, as PostgreSQL does. The instant, in UTC, lies in years
+ * 1..9999. */
 bool util_rfc3339_us(const char *s, int64_t *us) {
     if (s == NULL || strlen(s) < 20 || strlen(s) > 35)
         return false;
@@ -112,6 +113,10 @@ bool util_rfc3339_us(const char *s, int64_t *us) {
         return false;
     }
     int64_t secs = days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss - offset;
+    /* the instant itself lies within years 1..9999 in UTC: 9999-12-31T23:59:59-15:59 would be
+     * stored and shown as year 10000, which RFC 3339 cannot write */
+    if (secs < -62135596800LL || secs > 253402300799LL)
+        return false;
     if (us != NULL)
         *us = secs * 1000000 + frac;
     return true;

@@ -27,6 +27,7 @@ struct side {
     char *city, *prov_org, *inst_org;
     struct th_auth admin, auditor, prov, inst;
     char *offer, *program, *voucher, *token, *order, *redemption, *inst_key;
+    char *application, *webhook, *admin_webhook;
     char name[16];
 };
 
@@ -50,6 +51,58 @@ static char *side_voucher(struct side *d, char **token) {
         *token = strdup(th_str(&r, "token"));
     char *id = strdup(th_str(&r, "id"));
     th_resp_free(&r);
+    return id;
+}
+
+static int contracts;
+
+/* An application of the side's institute to its programme, submitted now; its id, malloc'd. */
+static char *side_application(struct side *d) {
+    char body[320];
+    snprintf(body, sizeof body,
+             "{\"program_id\":\"%s\",\"requested_fen\":1000,\"purpose\":\"matrix\","
+             "\"contract_reference\":\"M-%d-%d\"}",
+             d->program, (int)getpid(), ++contracts);
+    return world_post_id(&w.srv, &d->inst, "/v1/applications", body);
+}
+
+/* A webhook registered now by by (a provider or a city administrator); its id, malloc'd. */
+static char *side_webhook(const struct th_auth *by) {
+    return world_post_id(&w.srv, by, "/v1/webhooks",
+                         "{\"url\":\"https://example.com/matrix\",\"events\":[\"order.created\"]}");
+}
+
+/* The side's provider on the side's programme's accreditation list (again). */
+static void side_accredit(struct side *d) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/programs/%s/providers/%s", d->program, d->prov_org);
+    struct th_resp r = th_req(&w.srv, "PUT", path, &d->admin, "{\"status\":\"accredited\"}", NULL);
+    ck_assert_msg(r.status == 200 || r.status == 201, "accredit: %ld %s", r.status,
+                  r.body ? r.body : "");
+    th_resp_free(&r);
+}
+
+/* A new institute of the side's city, declared related to its provider now; the declaration's
+ * id, malloc'd (a fresh pair each time: a pair is declared once). */
+static char *new_institute(struct side *d);
+static char *side_related(struct side *d) {
+    char *inst = new_institute(d);
+    char body[256];
+    snprintf(body, sizeof body, "{\"provider_id\":\"%s\",\"institute_id\":\"%s\"}", d->prov_org,
+             inst);
+    free(inst);
+    return world_post_id(&w.srv, &d->admin, "/v1/related-parties", body);
+}
+
+/* A notification for org, written straight into the table (as an event would); its id. */
+static char *notification_for(const char *org) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO notifications (org_id, kind, subject_type) VALUES ('%s', "
+             "'voucher.issued', 'voucher') RETURNING id",
+             org);
+    char *id = th_sql(w.dburl, sql);
+    ck_assert_ptr_nonnull(id);
     return id;
 }
 
@@ -82,11 +135,17 @@ static void side_build(struct side *d, const char *name, const char *city, const
     d->inst_key = strdup(json_string_value(
         json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "id")));
     th_resp_free(&r);
+    d->application = side_application(d);
+    d->webhook = side_webhook(&d->prov);
+    d->admin_webhook = side_webhook(&d->admin);
+    side_accredit(d);
 }
 
 static void side_free(struct side *d) {
-    char **all[] = {&d->city,    &d->prov_org, &d->inst_org, &d->offer,      &d->program,
-                    &d->voucher, &d->token,    &d->order,    &d->redemption, &d->inst_key};
+    char **all[] = {&d->city,        &d->prov_org, &d->inst_org,    &d->offer,
+                    &d->program,     &d->voucher,  &d->token,       &d->order,
+                    &d->redemption,  &d->inst_key, &d->application, &d->webhook,
+                    &d->admin_webhook};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(*all[i]);
 }
@@ -142,6 +201,13 @@ enum object {
     O_PROGRAM,
     O_VOUCHER,
     O_VOUCHER_FRESH, /* a voucher its city issues now */
+    O_APPLICATION,       /* the world's application (submitted) */
+    O_APPLICATION_FRESH, /* an application its institute submits now */
+    O_ACCREDITED_FRESH,  /* the world's programme (its provider put on the list again now) */
+    O_RELATED_FRESH,     /* a related-party declaration its city makes now */
+    O_NOTIFICATION,      /* own: one for the caller's organisation; foreign: B's institute's */
+    O_WEBHOOK,           /* own: the caller's own (provider or city); foreign: B's provider's */
+    O_WEBHOOK_FRESH,     /* own: one the caller registers now; foreign: B's provider's */
 };
 
 enum cell_flags {
@@ -236,6 +302,43 @@ static const struct cell_spec specs[] = {
     {"GET", "/v1/audit/export", O_NONE, NULL, 0},
     {"GET", "/v1/reports/subsidies", O_NONE, NULL, 0},
     {"GET", "/v1/reports/anomalies", O_NONE, NULL, 0},
+    /* A plan reserves public offers, like an order; a quote changes nothing. */
+    {"POST", "/v1/plans", O_NONE,
+     "{\"legs\":[{\"offer_id\":\"${offer}\",\"units\":1,\"start\":\"2030-04-01T00:00:00Z\","
+     "\"end\":\"2030-04-01T01:00:00Z\"}]}",
+     F_FOREIGN_VISIBLE},
+    {"POST", "/v1/quotes", O_NONE,
+     "{\"legs\":[{\"offer_id\":\"${offer}\",\"units\":1,\"start\":\"2030-04-01T00:00:00Z\","
+     "\"end\":\"2030-04-01T01:00:00Z\"}]}",
+     F_FOREIGN_VISIBLE},
+    {"POST", "/v1/applications", O_NONE,
+     "{\"program_id\":\"${program}\",\"requested_fen\":1000,\"purpose\":\"matrix\","
+     "\"contract_reference\":\"C-${uniq}\"}",
+     0},
+    {"GET", "/v1/applications", O_NONE, NULL, 0},
+    {"GET", "/v1/applications/{id}", O_APPLICATION, NULL, 0},
+    {"POST", "/v1/applications/{id}/approve", O_APPLICATION_FRESH,
+     "{\"amount_fen\":500,\"note\":\"matrix\"}", 0},
+    {"POST", "/v1/applications/{id}/reject", O_APPLICATION_FRESH, "{\"reason\":\"matrix\"}", 0},
+    {"POST", "/v1/applications/{id}/withdraw", O_APPLICATION_FRESH, NULL, 0},
+    {"GET", "/v1/programs/{id}/providers", O_PROGRAM, NULL, 0},
+    {"GET", "/v1/programs/{id}/providers/{provider_id}", O_PROGRAM, NULL, 0},
+    {"PUT", "/v1/programs/{id}/providers/{provider_id}", O_PROGRAM,
+     "{\"status\":\"accredited\"}", 0},
+    {"DELETE", "/v1/programs/{id}/providers/{provider_id}", O_ACCREDITED_FRESH, NULL, 0},
+    {"POST", "/v1/related-parties", O_NONE,
+     "{\"provider_id\":\"${prov_org}\",\"institute_id\":\"${new_inst}\"}", 0},
+    {"GET", "/v1/related-parties", O_NONE, NULL, 0},
+    {"DELETE", "/v1/related-parties/{id}", O_RELATED_FRESH, NULL, 0},
+    /* Notifications and webhooks belong to one organisation: even the operator gets 404. */
+    {"GET", "/v1/notifications", O_NONE, NULL, 0},
+    {"POST", "/v1/notifications/read-all", O_NONE, NULL, 0},
+    {"POST", "/v1/notifications/{id}/read", O_NOTIFICATION, NULL, F_OP_NOT_FOREIGN},
+    {"POST", "/v1/webhooks", O_NONE,
+     "{\"url\":\"https://example.com/matrix\",\"events\":[\"order.created\"]}", 0},
+    {"GET", "/v1/webhooks", O_NONE, NULL, 0},
+    {"DELETE", "/v1/webhooks/{id}", O_WEBHOOK_FRESH, NULL, F_OP_NOT_FOREIGN},
+    {"GET", "/v1/webhooks/{id}/deliveries", O_WEBHOOK, NULL, F_OP_NOT_FOREIGN},
 };
 
 static const struct cell_spec *spec_of(const struct route *rt) {
@@ -253,12 +356,14 @@ static char *body_for(const char *tmpl, struct side *d) {
         return NULL;
     char n[16];
     snprintf(n, sizeof n, "%d%d", (int)getpid(), ++uniq);
+    char *fresh = strstr(tmpl, "${new_inst}") ? new_institute(d) : NULL;
     const struct {
         const char *name, *value;
-    } vars[] = {{"${city}", d->city},   {"${inst_org}", d->inst_org},
-                {"${offer}", d->offer}, {"${voucher}", d->voucher},
-                {"${order}", d->order}, {"${token}", d->token},
-                {"${uniq}", n}};
+    } vars[] = {{"${city}", d->city},         {"${inst_org}", d->inst_org},
+                {"${offer}", d->offer},       {"${voucher}", d->voucher},
+                {"${order}", d->order},       {"${token}", d->token},
+                {"${program}", d->program},   {"${prov_org}", d->prov_org},
+                {"${new_inst}", fresh ? fresh : ""}, {"${uniq}", n}};
     size_t cap = strlen(tmpl) + 4096, len = 0;
     char *out = malloc(cap);
     for (const char *p = tmpl; *p;) {
@@ -279,13 +384,24 @@ static char *body_for(const char *tmpl, struct side *d) {
             out[len++] = *p++;
     }
     out[len] = '\0';
+    free(fresh);
     return out;
 }
 
 static bool uses_world(const char *tmpl) {
     return tmpl != NULL &&
            (strstr(tmpl, "${city}") || strstr(tmpl, "${inst_org}") || strstr(tmpl, "${offer}") ||
-            strstr(tmpl, "${voucher}") || strstr(tmpl, "${order}") || strstr(tmpl, "${token}"));
+            strstr(tmpl, "${voucher}") || strstr(tmpl, "${order}") || strstr(tmpl, "${token}") ||
+            strstr(tmpl, "${program}") || strstr(tmpl, "${prov_org}"));
+}
+
+/* A new institute of the side's city, made by its administrator; its id, malloc'd. */
+static char *new_institute(struct side *d) {
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"type\":\"institute\",\"name\":\"Related %d-%d\",\"city_id\":\"%s\"}",
+             (int)getpid(), ++uniq, d->city);
+    return world_post_id(&w.srv, &d->admin, "/v1/organizations", body);
 }
 
 /* The id the cell's {id} names, malloc'd. */
@@ -313,20 +429,43 @@ static char *object_for(enum object o, struct side *d, bool own, const struct th
         return strdup(d->voucher);
     case O_VOUCHER_FRESH:
         return side_voucher(d, NULL);
+    case O_APPLICATION:
+        return strdup(d->application);
+    case O_APPLICATION_FRESH:
+        return side_application(d);
+    case O_ACCREDITED_FRESH:
+        side_accredit(d);
+        return strdup(d->program);
+    case O_RELATED_FRESH:
+        return side_related(d);
+    case O_NOTIFICATION:
+        return notification_for(own && caller ? caller->org_id : d->inst_org);
+    case O_WEBHOOK:
+    case O_WEBHOOK_FRESH:
+        if (own && caller && (caller == &d->prov || caller == &d->admin))
+            return o == O_WEBHOOK_FRESH ? side_webhook(caller)
+                                        : strdup(caller == &d->prov ? d->webhook
+                                                                    : d->admin_webhook);
+        return strdup(d->webhook);
     default:
         return NULL;
     }
 }
 
-/* path with its {id} replaced by id. */
-static void path_for(char out[256], const char *pattern, const char *id) {
+/* path with its {id} replaced by id and a {provider_id} by the side's provider. */
+static void path_for(char out[256], const char *pattern, const char *id, const struct side *d) {
     const char *brace = strchr(pattern, '{');
     if (brace == NULL || id == NULL) {
         snprintf(out, 256, "%s", pattern);
         return;
     }
     const char *close = strchr(brace, '}');
-    snprintf(out, 256, "%.*s%s%s", (int)(brace - pattern), pattern, id, close + 1);
+    const char *second = strstr(close, "{provider_id}");
+    if (second)
+        snprintf(out, 256, "%.*s%s%.*s%s", (int)(brace - pattern), pattern, id,
+                 (int)(second - close - 1), close + 1, d->prov_org);
+    else
+        snprintf(out, 256, "%.*s%s%s", (int)(brace - pattern), pattern, id, close + 1);
 }
 
 /* A session for the caller (for the one route that needs a cookie). */
@@ -354,7 +493,7 @@ static bool cell(const struct route *rt, const struct cell_spec *sp, enum who wh
     char *id = object_for(sp->object, d, own, caller);
     char *body = body_for(sp->body, d);
     char path[256], etag_line[64] = "";
-    path_for(path, rt->pattern, id);
+    path_for(path, rt->pattern, id, d);
     if (sp->flags & F_IF_MATCH) {
         struct th_resp g = th_req(&w.srv, "GET", path, &w.op, NULL, NULL);
         th_assert_status(&g, 200);
