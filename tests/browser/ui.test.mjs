@@ -301,7 +301,7 @@ flow('city administrator: create a programme, issue vouchers from a CSV upload, 
   assert.match(await gauge.textContent(), /¥1,000,000\.00/);
   await shot(page, '21-admin-program-created');
   // edit its rules: the budget grows and only the west is subsidised
-  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByRole('link', { name: 'Edit', exact: true }).click();
   await page.getByRole('button', { name: 'Save' }).waitFor();
   await budget.fill('1200000');
   const regions = page.getByRole('group', { name: 'Regions' });
