@@ -94,6 +94,7 @@ static const char *const MEASURES[] = {"vouchers_issued_fen",
                                        "gross_fen",
                                        "subsidy_fen",
                                        "net_fen",
+                                       "recovered_fen",
                                        NULL};
 
 /* The columns of a report: each group's key (and name) in the order asked, then the measures. */

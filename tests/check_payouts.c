@@ -470,6 +470,19 @@ START_TEST(a_recovery_offsets_unpaid_receivable_and_the_rest_is_netted_by_the_ne
     }
     th_resp_free(&r);
     ck_assert(flagged);
+    /* and in the subsidies report */
+    r = th_req(&w.srv, "GET", "/v1/reports/subsidies?group_by=program,provider", &w.auditor, NULL,
+               NULL);
+    th_assert_status(&r, 200);
+    long long recovered = -1;
+    json_array_foreach(json_object_get(r.json, "items"), i, e) {
+        const char *pg = json_string_value(json_object_get(e, "program_id"));
+        const char *pv = json_string_value(json_object_get(e, "provider_id"));
+        if (pg && pv && strcmp(pg, program) == 0 && strcmp(pv, w.prov_org) == 0)
+            recovered = json_integer_value(json_object_get(e, "recovered_fen"));
+    }
+    th_resp_free(&r);
+    ck_assert_int_eq(recovered, 2500);
     world_ledger_ok(&w);
     free(q);
     free(b);

@@ -197,7 +197,7 @@ export const en = {
   'reports.col.institute_id': 'Institute', 'reports.col.institute_name': 'Institute', 'reports.col.program': 'Programme',
   'reports.col.program_id': 'Programme', 'reports.col.program_name': 'Programme', 'reports.col.subsidy_fen': 'Subsidy',
   'reports.col.redeemed_fen': 'Redeemed', 'reports.col.reversed_fen': 'Reversed', 'reports.col.net_redeemed_fen': 'Net redeemed',
-  'reports.col.amount_fen': 'Amount', 'reports.col.gross_fen': 'Gross', 'reports.col.net_fen': 'Net cost',
+  'reports.col.amount_fen': 'Amount', 'reports.col.gross_fen': 'Gross', 'reports.col.net_fen': 'Net cost', 'reports.col.recovered_fen': 'Recovered',
   'reports.col.redemptions': 'Redemptions', 'reports.col.orders': 'Orders', 'reports.col.count': 'Count',
   'reports.col.vouchers_issued_fen': 'Issued', 'reports.col.vouchers_issued_count': 'Vouchers issued', 'reports.col.released_fen': 'Released',
 
@@ -529,7 +529,7 @@ export const zh = {
   'reports.col.institute_id': '机构', 'reports.col.institute_name': '机构', 'reports.col.program': '补贴计划',
   'reports.col.program_id': '补贴计划', 'reports.col.program_name': '补贴计划', 'reports.col.subsidy_fen': '补贴',
   'reports.col.redeemed_fen': '已核销', 'reports.col.reversed_fen': '已冲回', 'reports.col.net_redeemed_fen': '净核销',
-  'reports.col.amount_fen': '金额', 'reports.col.gross_fen': '总价', 'reports.col.net_fen': '实付',
+  'reports.col.amount_fen': '金额', 'reports.col.gross_fen': '总价', 'reports.col.net_fen': '实付', 'reports.col.recovered_fen': '已追回',
   'reports.col.redemptions': '核销笔数', 'reports.col.orders': '订单数', 'reports.col.count': '数量',
   'reports.col.vouchers_issued_fen': '发放金额', 'reports.col.vouchers_issued_count': '发放张数', 'reports.col.released_fen': '释放金额',
 

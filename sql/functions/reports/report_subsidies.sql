@@ -7,7 +7,8 @@
 -- their gross, the subsidy (redeemed - reversed) and net = gross - subsidy. Issuance and release
 -- concern no order, so their provider, region and zone are null. An order subsidised by two
 -- programmes (or institutes, months…) counts in each of their rows; totals count it once.
--- Months are calendar months in UTC ("2026-11").
+-- recovered_fen: subsidy recovered (追回, issue 14) from payees in the range, by the order's
+-- institute, provider, region and zone. Months are calendar months in UTC ("2026-11").
 CREATE FUNCTION report_subsidies(p_actor jsonb, p_group_by text[], p_from timestamptz,
                                  p_to timestamptz)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
@@ -58,7 +59,8 @@ BEGIN
              coalesce(sum(amount_fen) FILTER (WHERE kind = 'release' OR (kind = 'reverse' AND to_program)), 0)
                AS released_fen,
              count(*) FILTER (WHERE first_in_row) AS orders,
-             coalesce(sum(gross_fen) FILTER (WHERE first_in_row), 0) AS gross_fen
+             coalesce(sum(gross_fen) FILTER (WHERE first_in_row), 0) AS gross_fen,
+             coalesce(sum(amount_fen) FILTER (WHERE kind = 'recover'), 0) AS recovered_fen
         FROM w GROUP BY program_id, institute_id, provider_id, region, zone, month, funder),
     tot AS (
       SELECT coalesce(sum(amount_fen) FILTER (WHERE kind = 'issue'), 0) AS issued_fen,
@@ -68,7 +70,8 @@ BEGIN
              coalesce(sum(amount_fen) FILTER (WHERE kind = 'release' OR (kind = 'reverse' AND to_program)), 0)
                AS released_fen,
              count(*) FILTER (WHERE first_in_all) AS orders,
-             coalesce(sum(gross_fen) FILTER (WHERE first_in_all), 0) AS gross_fen
+             coalesce(sum(gross_fen) FILTER (WHERE first_in_all), 0) AS gross_fen,
+             coalesce(sum(amount_fen) FILTER (WHERE kind = 'recover'), 0) AS recovered_fen
         FROM w)
     SELECT jsonb_build_object(
       'group_by', to_jsonb(coalesce(p_group_by, '{}')),
@@ -83,7 +86,7 @@ BEGIN
                  || CASE WHEN g_month THEN jsonb_build_object('month', r.month) ELSE '{}' END
                  || CASE WHEN g_funder THEN jsonb_build_object('funder', r.funder) ELSE '{}' END
                  || report_amounts(r.issued_fen, r.issued_count, r.redeemed_fen, r.reversed_fen,
-                                   r.released_fen, r.orders, r.gross_fen)
+                                   r.released_fen, r.orders, r.gross_fen, r.recovered_fen)
                  ORDER BY r.month, r.funder, pg.name, io.name, po.name, r.zone, r.region,
                           r.program_id, r.institute_id, r.provider_id)
           FROM grp r
@@ -91,5 +94,6 @@ BEGIN
           LEFT JOIN organizations io ON io.id = r.institute_id
           LEFT JOIN organizations po ON po.id = r.provider_id), '[]'),
       'totals', (SELECT report_amounts(t.issued_fen, t.issued_count, t.redeemed_fen, t.reversed_fen,
-                                       t.released_fen, t.orders, t.gross_fen) FROM tot t)));
+                                       t.released_fen, t.orders, t.gross_fen, t.recovered_fen)
+                   FROM tot t)));
 END $$;
