@@ -94,6 +94,33 @@ static char *side_related(struct side *d) {
     return world_post_id(&w.srv, &d->admin, "/v1/related-parties", body);
 }
 
+/* An order of the side's institute, reserved in the past and completed now by its provider,
+ * then taken through stage more usage steps (1: reported, 2: accepted); its id, malloc'd. */
+static char *side_order_done(struct side *d, int stage) {
+    char *o = world_order(&w, &d->inst, d->offer, 1, 10, "2025-01-01T00:00:00Z");
+    char path[128];
+    snprintf(path, sizeof path, "/v1/orders/%s/complete", o);
+    struct th_resp r = th_req(&w.srv, "POST", path, &d->prov, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    if (stage >= 1) {
+        snprintf(path, sizeof path, "/v1/orders/%s/usage", o);
+        r = th_req(&w.srv, "POST", path, &d->prov,
+                   "{\"unit_hours\":10,\"availability\":1,\"evidence\":[{\"name\":\"m\","
+                   "\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}]}",
+                   NULL);
+        th_assert_status(&r, 201);
+        th_resp_free(&r);
+    }
+    if (stage >= 2) {
+        snprintf(path, sizeof path, "/v1/orders/%s/usage/accept", o);
+        r = th_req(&w.srv, "POST", path, &d->inst, NULL, NULL);
+        th_assert_status(&r, 200);
+        th_resp_free(&r);
+    }
+    return o;
+}
+
 /* A notification for org, written straight into the table (as an event would); its id. */
 static char *notification_for(const char *org) {
     char sql[256];
@@ -208,6 +235,9 @@ enum object {
     O_NOTIFICATION,      /* own: one for the caller's organisation; foreign: B's institute's */
     O_WEBHOOK,           /* own: the caller's own (provider or city); foreign: B's provider's */
     O_WEBHOOK_FRESH,     /* own: one the caller registers now; foreign: B's provider's */
+    O_ORDER_DONE_FRESH,     /* an order reserved in the past and completed now */
+    O_ORDER_REPORTED_FRESH, /* ... with its usage (10 unit-hours) reported */
+    O_ORDER_ACCEPTED_FRESH, /* ... and accepted by its institute */
 };
 
 enum cell_flags {
@@ -339,6 +369,17 @@ static const struct cell_spec specs[] = {
     {"GET", "/v1/webhooks", O_NONE, NULL, 0},
     {"DELETE", "/v1/webhooks/{id}", O_WEBHOOK_FRESH, NULL, F_OP_NOT_FOREIGN},
     {"GET", "/v1/webhooks/{id}/deliveries", O_WEBHOOK, NULL, F_OP_NOT_FOREIGN},
+    {"POST", "/v1/orders/{id}/usage", O_ORDER_DONE_FRESH,
+     "{\"unit_hours\":5,\"availability\":0.99,\"evidence\":[{\"name\":\"meter.csv\","
+     "\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}]}",
+     0},
+    {"GET", "/v1/orders/{id}/usage", O_ORDER, NULL, 0},
+    {"POST", "/v1/orders/{id}/usage/accept", O_ORDER_REPORTED_FRESH, NULL, 0},
+    {"POST", "/v1/orders/{id}/usage/dispute", O_ORDER_REPORTED_FRESH, "{\"reason\":\"matrix\"}",
+     0},
+    {"POST", "/v1/orders/{id}/payments", O_ORDER_ACCEPTED_FRESH,
+     "{\"amount_fen\":1,\"reference\":\"M-${uniq}\"}", 0},
+    {"GET", "/v1/orders/{id}/payments", O_ORDER, NULL, 0},
 };
 
 static const struct cell_spec *spec_of(const struct route *rt) {
@@ -423,6 +464,12 @@ static char *object_for(enum object o, struct side *d, bool own, const struct th
         return world_order(&w, &d->inst, d->offer, 1, 10, "2030-01-01T00:00:00Z");
     case O_ORDER_DUE:
         return world_order(&w, &d->inst, d->offer, 1, 10, "2025-01-01T00:00:00Z");
+    case O_ORDER_DONE_FRESH:
+        return side_order_done(d, 0);
+    case O_ORDER_REPORTED_FRESH:
+        return side_order_done(d, 1);
+    case O_ORDER_ACCEPTED_FRESH:
+        return side_order_done(d, 2);
     case O_PROGRAM:
         return strdup(d->program);
     case O_VOUCHER:
