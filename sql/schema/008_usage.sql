@@ -22,10 +22,13 @@
 --   net amount in full.
 -- payee: who the payouts of issue 14 pay the subsidy to: the provider, or the institute
 --   (Beijing's model).
+-- (009 adds payee, usage_accepted_at, due_at, buyer_paid_fen and two indexes too, IF NOT
+-- EXISTS, so that each file stands whichever a database applied first; so does this one.)
 ALTER TABLE programs
   ADD COLUMN usage_dispute_days integer NOT NULL DEFAULT 7 CHECK (usage_dispute_days BETWEEN 1 AND 90),
   ADD COLUMN settle_after_buyer_pays boolean NOT NULL DEFAULT false,
-  ADD COLUMN payee text NOT NULL DEFAULT 'provider' CHECK (payee IN ('provider', 'institute'));
+  ADD COLUMN IF NOT EXISTS payee text NOT NULL DEFAULT 'provider'
+    CHECK (payee IN ('provider', 'institute'));
 
 -- ==== orders ===============================================================================
 -- usage_state: none (nothing reported) -> reported -> accepted, or -> disputed -> reported
@@ -39,20 +42,20 @@ ALTER TABLE orders
     CHECK (usage_state IN ('none', 'reported', 'disputed', 'accepted')),
   ADD COLUMN delivered_unit_hours numeric CHECK (delivered_unit_hours > 0),
   ADD COLUMN availability numeric CHECK (availability BETWEEN 0 AND 1),
-  ADD COLUMN usage_accepted_at timestamptz,
+  ADD COLUMN IF NOT EXISTS usage_accepted_at timestamptz,
   ADD COLUMN reserved_gross_fen bigint CHECK (reserved_gross_fen > 0),
   ADD COLUMN reserved_subsidy_fen bigint CHECK (reserved_subsidy_fen >= 0),
-  ADD COLUMN buyer_paid_fen bigint NOT NULL DEFAULT 0 CHECK (buyer_paid_fen >= 0),
-  ADD COLUMN due_at timestamptz,
+  ADD COLUMN IF NOT EXISTS buyer_paid_fen bigint NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS due_at timestamptz,
   ADD CONSTRAINT orders_usage_accepted CHECK (
     (usage_state = 'accepted') = (usage_accepted_at IS NOT NULL)
     AND (usage_state = 'accepted') = (delivered_unit_hours IS NOT NULL)
     AND (usage_state = 'accepted') = (reserved_gross_fen IS NOT NULL)
     AND (usage_state = 'none' OR status = 'completed')),
-  ADD CONSTRAINT orders_buyer_paid CHECK (buyer_paid_fen <= net_fen),
+  ADD CONSTRAINT orders_buyer_paid CHECK (buyer_paid_fen BETWEEN 0 AND net_fen),
   ADD CONSTRAINT orders_due CHECK (due_at IS NULL OR usage_state = 'accepted');
 -- the tick's work list and the payouts' due orders
-CREATE INDEX orders_due ON orders (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS orders_due ON orders (due_at) WHERE due_at IS NOT NULL;
 
 -- ==== usage reports ========================================================================
 -- Every report of an order, kept: reported (awaiting the institute until accept_by), accepted
@@ -107,9 +110,23 @@ ALTER TABLE redemptions
     ((usage_returned_fen > 0) = (usage_returned_to IS NOT NULL));
 
 -- ==== ledger ===============================================================================
--- usage_adjust: provider_receivable -> voucher or program_budget (re-billing on usage).
-ALTER TABLE ledger_entries
-  DROP CONSTRAINT ledger_entries_kind_check,
-  ADD CONSTRAINT ledger_entries_kind_check
-    CHECK (kind IN ('fund', 'issue', 'redeem', 'reverse', 'release', 'settle', 'usage_adjust'));
-CREATE INDEX ledger_entries_order ON ledger_entries (order_id) WHERE order_id IS NOT NULL;
+-- usage_adjust: provider_receivable -> voucher or program_budget (re-billing on usage). The
+-- kinds the column's CHECK admits now (003's, and 009's when it came first) stay admitted.
+DO $$
+DECLARE
+  c record;
+  v_names text[] := ARRAY['usage_adjust'];
+BEGIN
+  FOR c IN SELECT k.conname, pg_get_constraintdef(k.oid) AS def
+             FROM pg_constraint k
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)
+            WHERE k.conrelid = 'ledger_entries'::regclass AND k.contype = 'c'
+              AND a.attname = 'kind' AND cardinality(k.conkey) = 1
+  LOOP
+    v_names := v_names || ARRAY(SELECT m[1] FROM regexp_matches(c.def, '''([a-z_]+)''', 'g') AS m);
+    EXECUTE format('ALTER TABLE ledger_entries DROP CONSTRAINT %I', c.conname);
+  END LOOP;
+  EXECUTE format('ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check CHECK (kind = ANY (%L::text[]))',
+                 ARRAY(SELECT DISTINCT n FROM unnest(v_names) n ORDER BY n));
+END $$;
+CREATE INDEX IF NOT EXISTS ledger_entries_order ON ledger_entries (order_id) WHERE order_id IS NOT NULL;
