@@ -111,7 +111,9 @@ ALTER TABLE redemptions
 
 -- ==== ledger ===============================================================================
 -- usage_adjust: provider_receivable -> voucher or program_budget (re-billing on usage). The
--- kinds the column's CHECK admits now (003's, and 009's when it came first) stay admitted.
+-- kinds the column's CHECK admits now (003's, and 009's when it came first) stay admitted:
+-- read from its definition, whether Postgres shows the list as ARRAY['a'::text, ...] or as
+-- '{a,...}'::text[]; the new CHECK is written as a list of literals (shown as ARRAY[...]).
 DO $$
 DECLARE
   c record;
@@ -123,10 +125,14 @@ BEGIN
             WHERE k.conrelid = 'ledger_entries'::regclass AND k.contype = 'c'
               AND a.attname = 'kind' AND cardinality(k.conkey) = 1
   LOOP
-    v_names := v_names || ARRAY(SELECT m[1] FROM regexp_matches(c.def, '''([a-z_]+)''', 'g') AS m);
+    v_names := v_names
+               || ARRAY(SELECT m[1] FROM regexp_matches(c.def, '''([a-z_]+)''', 'g') AS m)
+               || ARRAY(SELECT unnest(string_to_array(m[1], ','))
+                          FROM regexp_matches(c.def, '\{([a-z_,]+)\}', 'g') AS m);
     EXECUTE format('ALTER TABLE ledger_entries DROP CONSTRAINT %I', c.conname);
   END LOOP;
-  EXECUTE format('ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check CHECK (kind = ANY (%L::text[]))',
-                 ARRAY(SELECT DISTINCT n FROM unnest(v_names) n ORDER BY n));
+  EXECUTE format('ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check CHECK (kind IN (%s))',
+                 (SELECT string_agg(quote_literal(n), ', ' ORDER BY n)
+                    FROM (SELECT DISTINCT n FROM unnest(v_names) n) d));
 END $$;
 CREATE INDEX IF NOT EXISTS ledger_entries_order ON ledger_entries (order_id) WHERE order_id IS NOT NULL;
