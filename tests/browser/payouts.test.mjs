@@ -5,7 +5,6 @@
 // the administrator records a recovery, which the recoveries page lists.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { startServer, startBrowser, newPage, signIn, shot, axe, PASSWORD } from './harness.mjs';
 import { Client, organisation, programme, voucher, offer, cityAdmin, unique, iso } from './world.mjs';
 import { en, zh } from '../../web/js/strings.js';
@@ -46,9 +45,12 @@ async function dueOrder() {
   });
   const seller = await Client.signIn(server.base, prov.email);
   await seller.post(`/v1/orders/${order.id}/complete`, undefined, 200);
-  // usage accepted and payable now (as the usage acceptance of issue 14 sets it)
-  execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c',
-    `UPDATE orders SET usage_accepted_at = now(), due_at = now() WHERE id = '${order.id}'`, server.dburl]);
+  // all 400 reserved unit-hours reported and accepted: the bill is unchanged, the subsidy due
+  await seller.post(`/v1/orders/${order.id}/usage`, {
+    unit_hours: 400, availability: 1,
+    evidence: [{ name: 'meter.csv', sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08' }],
+  });
+  await buyer.post(`/v1/orders/${order.id}/usage/accept`, undefined, 200);
   return { p, order, prov };
 }
 

@@ -1,17 +1,19 @@
 -- Every money movement of a visible programme in [p_from, p_to) that the report counts, one row
 -- per voucher touched, from the ledger: issue (budget -> voucher; a batch entry has one voucher
 -- posting per voucher), redeem (voucher -> order subsidy), reverse (order subsidy -> voucher,
--- or -> budget when the voucher had expired or was revoked: then it is also released) and
--- release (voucher -> budget), and recover (subsidy recovered from a payee, issue 14: the
--- amount into program_recovered, its institute the order's); funder is the co-funder whose
--- share a redeem, reverse or recover entry moves (NULL when the programme has no split). Fund
--- and settle entries move no voucher money and are left out.
+-- or -> budget when the voucher had expired or was revoked: then it is also released),
+-- release (voucher -> budget), usage_adjust (what re-billing on accepted usage gave back,
+-- receivable -> voucher or budget), reported as a reverse, and recover (subsidy recovered from
+-- a payee, issue 14: the amount into program_recovered, its institute the order's); funder is
+-- the co-funder whose share a redeem, reverse or recover entry moves (NULL when the programme
+-- has no split). Fund and settle entries move no voucher money and are left out.
 CREATE FUNCTION report_movements(p_actor jsonb, p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (at timestamptz, kind text, program_id uuid, institute_id uuid, order_id uuid,
                amount_fen bigint, to_program boolean, funder text)
 LANGUAGE sql STABLE AS $$
-  SELECT e.at, e.kind, e.program_id, coalesce(v.institute_id, o.institute_id), e.order_id,
-         x.amount_fen, x.to_program, e.funder
+  SELECT e.at, CASE e.kind WHEN 'usage_adjust' THEN 'reverse' ELSE e.kind END, e.program_id,
+         coalesce(v.institute_id, o.institute_id), e.order_id, x.amount_fen, x.to_program,
+         e.funder
     FROM ledger_entries e
     JOIN programs p ON p.id = e.program_id
     CROSS JOIN LATERAL (
@@ -21,7 +23,8 @@ LANGUAGE sql STABLE AS $$
       UNION ALL
       SELECT e.voucher_id, lp.amount_fen, lp.account_kind = 'program_budget'
         FROM ledger_postings lp
-       WHERE e.kind IN ('redeem', 'reverse', 'release') AND lp.entry_id = e.id AND lp.amount_fen > 0
+       WHERE e.kind IN ('redeem', 'reverse', 'release', 'usage_adjust') AND lp.entry_id = e.id
+         AND lp.amount_fen > 0
       UNION ALL
       SELECT NULL, lp.amount_fen, false
         FROM ledger_postings lp
@@ -30,7 +33,7 @@ LANGUAGE sql STABLE AS $$
     ) x
     LEFT JOIN vouchers v ON v.id = x.voucher_id
     LEFT JOIN orders o ON o.id = e.order_id AND e.kind = 'recover'
-   WHERE e.kind IN ('issue', 'redeem', 'reverse', 'release', 'recover')
+   WHERE e.kind IN ('issue', 'redeem', 'reverse', 'release', 'usage_adjust', 'recover')
      AND (v.id IS NOT NULL OR e.kind = 'recover')
      AND program_visible(p_actor, p)
      AND (p_from IS NULL OR e.at >= p_from)
