@@ -183,6 +183,27 @@ BEGIN
   PERFORM usage_accept(v_lab, (v_order->>'id')::uuid);
 END $$;
 
+-- Issue 14: the due subsidy of the usage order above proposed as one payout to West Cloud by
+-- Chengdu's administrator, awaiting a second administrator's approval (two-person rule).
+CREATE FUNCTION pg_temp.demo_seed_payouts(p_actor jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_city uuid;
+  v_program uuid;
+  v_admin jsonb;
+BEGIN
+  SELECT id INTO v_city FROM organizations WHERE type = 'city' AND name = 'Chengdu';
+  SELECT id INTO v_program FROM programs WHERE city_id = v_city AND name = 'Chengdu Compute Voucher 2026';
+  IF v_program IS NULL OR EXISTS (SELECT 1 FROM payouts WHERE city_id = v_city)
+     OR NOT EXISTS (SELECT 1 FROM payable_lines(v_city, v_program, NULL, NULL)) THEN
+    RETURN;
+  END IF;
+  v_admin := jsonb_build_object('role', 'city_admin', 'org_id', v_city, 'city_id', v_city,
+                                'user_id', (SELECT id FROM users WHERE email = 'admin@chengdu.suanli.demo'),
+                                'request_id', p_actor->>'request_id');
+  PERFORM payout_propose(v_admin, jsonb_build_object('program_id', v_program,
+                                                     'note', 'Demo: awaiting a second administrator'));
+END $$;
+
 -- Chengdu, its providers and institute and six logins; then the marketplace and voucher parts.
 CREATE FUNCTION pg_temp.demo_seed(p_hash text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -198,6 +219,7 @@ BEGIN
     PERFORM pg_temp.demo_seed_vouchers(v_actor);
     PERFORM pg_temp.demo_seed_scheme(v_actor);
     PERFORM pg_temp.demo_seed_usage(v_actor);
+    PERFORM pg_temp.demo_seed_payouts(v_actor);
     RETURN 'already seeded';
   END IF;
   SELECT id INTO v_op FROM organizations WHERE type = 'operator';
@@ -222,5 +244,6 @@ BEGIN
   PERFORM pg_temp.demo_seed_vouchers(v_actor);
   PERFORM pg_temp.demo_seed_scheme(v_actor);
   PERFORM pg_temp.demo_seed_usage(v_actor);
+  PERFORM pg_temp.demo_seed_payouts(v_actor);
   RETURN 'seeded Chengdu with 6 logins';
 END $$;
