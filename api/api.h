@@ -134,6 +134,7 @@ void api_audit_export(struct http_req *r);
 /* reports: subsidies and anomaly flags (api/reports.c) */
 void api_reports_subsidies(struct http_req *r);
 void api_reports_anomalies(struct http_req *r);
+void api_reports_performance(struct http_req *r);
 
 /* notifications and webhooks (api/notifications.c); init adds the periodic notifications job */
 int api_notifications_init(void);

@@ -111,6 +111,8 @@ const struct route api_routes[] = {
      "subsidies grouped over a time range (JSON or CSV)"},
     {"GET", "/v1/reports/anomalies", api_reports_anomalies, OP | CA | AU, 0,
      "anomaly flags with their explanations"},
+    {"GET", "/v1/reports/performance", api_reports_performance, OP | CA | AU, 0,
+     "delivered compute, western and green shares, subsidy per PFLOP-day (JSON or CSV)"},
 
     /* notifications and webhooks (api/notifications.c, server/webhook.c) */
     {"GET", "/v1/notifications", api_notifications_list, ANY, 0,

@@ -302,6 +302,7 @@ static const struct cell_spec specs[] = {
     {"GET", "/v1/audit/export", O_NONE, NULL, 0},
     {"GET", "/v1/reports/subsidies", O_NONE, NULL, 0},
     {"GET", "/v1/reports/anomalies", O_NONE, NULL, 0},
+    {"GET", "/v1/reports/performance", O_NONE, NULL, 0},
     /* A plan reserves public offers, like an order; a quote changes nothing. */
     {"POST", "/v1/plans", O_NONE,
      "{\"legs\":[{\"offer_id\":\"${offer}\",\"units\":1,\"start\":\"2030-04-01T00:00:00Z\","
