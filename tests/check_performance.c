@@ -1,12 +1,15 @@
 /* check_performance.c — the performance (绩效) report: on a world built through the API
  * (offers in the west and the east, a programme's vouchers paying orders, usage reported and
- * accepted, or only reported) every figure equals the one worked out by hand below; only
- * accepted usage of the programme's orders counts; the period selects by acceptance; the CSV
- * is the JSON cell for cell; bad parameters are refused naming them; a city sees only its own
+ * accepted, or only reported, a payout batch proposed, approved by a second administrator and
+ * paid, a recovery) every figure equals the one worked out by hand below, and the payout
+ * latency the one of the payouts' own timestamps; only accepted usage of the programme's orders
+ * counts; the period selects by acceptance (recoveries: by when they were made); the CSV is the
+ * JSON cell for cell; bad parameters are refused naming them; a city sees only its own
  * programmes. */
 #include "world.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,8 @@
 static struct world w;
 static char *prog, *prog2, *hami_prog, *npu_offer, *hami_offer;
 static char *mid; /* an instant between the first deliveries and the last */
+static char *o1, *o3; /* the orders paid out */
+static struct th_auth admin2; /* Chengdu's second administrator (two-person rule) */
 
 /* ==== building the world ================================================================== */
 
@@ -78,6 +83,8 @@ static void deliver(const char *order, const struct th_auth *prov, const struct 
  *   --- mid ---
  *   o3  inst2 w.offer   1 × 4 h, gross 8 000, voucher 4 000; 4 unit-hours accepted:
  *       subsidy 4 000; 3 956 TFLOP-hours; energy 4.8
+ *   then prog's subsidy due to w.prov (o1, o3) is proposed, approved and paid: 2 orders paid
+ *   out (o2, of w.prov2, is not); and 1 000 fen of o2's subsidy is recovered.
  * and what must not count: o4 (prog, usage reported, not accepted), o5 (accepted, no voucher),
  * o6 (accepted, paid by prog2: counts for prog2 and the city, not for prog), and a Hami order
  * (accepted, Hami's programme). */
@@ -94,9 +101,9 @@ static void up(void) {
     char *v2 = world_voucher_id(&w, prog, w.inst2_org, 100000);
     char *v3 = world_voucher_id(&w, prog2, w.inst_org, 100000);
 
-    char *o1 = completed_order(&w.inst, &w.prov, w.offer, 2, 10, v1, 20000);
+    o1 = completed_order(&w.inst, &w.prov, w.offer, 2, 10, v1, 20000);
     char *o2 = completed_order(&w.inst2, &w.prov2, npu_offer, 4, 6, v2, 12000);
-    char *o3 = completed_order(&w.inst2, &w.prov, w.offer, 1, 4, v2, 4000);
+    o3 = completed_order(&w.inst2, &w.prov, w.offer, 1, 4, v2, 4000);
     char *o4 = completed_order(&w.inst, &w.prov, w.offer, 1, 5, v1, 5000);
     char *o5 = completed_order(&w.inst, &w.prov, w.offer, 3, 2, NULL, 0);
     char *o6 = completed_order(&w.inst, &w.prov2, npu_offer, 2, 3, v3, 3000);
@@ -109,15 +116,37 @@ static void up(void) {
     th_wait_past(w.dburl, mid, 10000);
     deliver(o3, &w.prov, &w.inst2, "4", true);
 
+    th_user(&w.srv, &w.op, "city_admin", w.city, "admin2@perf.test", &admin2);
+    char body[256];
+    snprintf(body, sizeof body, "{\"program_id\":\"%s\",\"payee_id\":\"%s\"}", prog,
+             w.prov_org);
+    struct th_resp r = th_req(&w.srv, "POST", "/v1/payouts", &w.admin, body, NULL);
+    th_assert_status(&r, 201);
+    ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/payouts/%s/approve", th_str(&r, "items.0.id"));
+    struct th_resp a = th_req(&w.srv, "POST", path, &admin2, NULL, NULL);
+    th_assert_status(&a, 200);
+    th_resp_free(&a);
+    snprintf(path, sizeof path, "/v1/payouts/%s/paid", th_str(&r, "items.0.id"));
+    a = th_req(&w.srv, "POST", path, &w.admin, "{\"transfer_reference\":\"CNAPS-PERF-1\"}", NULL);
+    th_assert_status(&a, 200);
+    th_resp_free(&a);
+    th_resp_free(&r);
+    snprintf(body, sizeof body,
+             "{\"order_id\":\"%s\",\"amount_fen\":1000,\"reason\":\"meter gap\"}", o2);
+    r = th_req(&w.srv, "POST", "/v1/recoveries", &w.admin, body, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+
     hami_offer = world_offer(&w, &w.other_prov, "{\"region\":\"gansu\"}");
-    struct th_resp r = th_req(&w.srv, "POST", "/v1/programs", &w.other_admin,
+    r = th_req(&w.srv, "POST", "/v1/programs", &w.other_admin,
                               "{\"name\":\"Hami performance\",\"budget_fen\":5000000,"
                               "\"ends_at\":\"2030-06-01T00:00:00Z\",\"max_subsidy_bp\":5000}",
                               NULL);
     th_assert_status(&r, 201);
     hami_prog = strdup(th_str(&r, "id"));
     th_resp_free(&r);
-    char body[256];
     snprintf(body, sizeof body,
              "{\"institute_id\":\"%s\",\"face_value_fen\":100000,"
              "\"expires_at\":\"2030-01-01T00:00:00Z\"}",
@@ -129,7 +158,7 @@ static void up(void) {
     char *ho = completed_order(&w.other_inst, &w.other_prov, hami_offer, 1, 8, hv, 8000);
     deliver(ho, &w.other_prov, &w.other_inst, "8", true);
 
-    char *all[] = {v1, v2, v3, o1, o2, o3, o4, o5, o6, hv, ho};
+    char *all[] = {v1, v2, v3, o2, o4, o5, o6, hv, ho};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
 }
@@ -141,6 +170,8 @@ static int down(void) {
     free(npu_offer);
     free(hami_offer);
     free(mid);
+    free(o1);
+    free(o3);
     return world_teardown(&w);
 }
 
@@ -149,6 +180,17 @@ static void ledger_ok(void) {
 }
 
 /* ==== helpers ============================================================================= */
+
+/* printf into a new string. */
+static char *sql_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sql_text(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s;
+    ck_assert(vasprintf(&s, fmt, ap) >= 0);
+    va_end(ap);
+    return s;
+}
 
 /* GET /v1/reports/performance?query as by; the caller frees. */
 static struct th_resp perf(const struct th_auth *by, const char *query,
@@ -194,7 +236,8 @@ static void assert_num(json_t *o, const char *k, const char *want) {
 
 struct figures {
     const char *orders, *institutes, *gpu, *npu, *cpu, *pflop_days, *west_pflop_days,
-        *west_share, *green_share, *subsidy, *per_pflop_day;
+        *west_share, *green_share, *subsidy, *per_pflop_day, *paid_orders, *recoveries,
+        *recovered;
 };
 
 static void assert_figures(json_t *o, const struct figures *f) {
@@ -209,29 +252,64 @@ static void assert_figures(json_t *o, const struct figures *f) {
     assert_num(o, "green_share", f->green_share);
     assert_num(o, "subsidy_fen", f->subsidy);
     assert_num(o, "subsidy_per_pflop_day_fen", f->per_pflop_day);
+    assert_num(o, "paid_orders", f->paid_orders);
+    assert_num(o, "recoveries", f->recoveries);
+    assert_num(o, "recovered_fen", f->recovered);
+}
+
+/* The payout latency of the report (o: a row) is that of the payouts' own record: the hours
+ * from acceptance to payment of the paid orders among those named (an SQL list of ids), median
+ * and maximum to 2 decimals; null when none is paid. */
+static void assert_latency(json_t *o, const char *orders) {
+    char *want = th_sql(
+        w.dburl,
+        sql_text("SELECT json_build_object('median', round(percentile_cont(0.5) WITHIN GROUP "
+                 "(ORDER BY h)::numeric, 2), 'max', round(max(h), 2))::text FROM ("
+                 "SELECT extract(epoch FROM min(p.paid_at) - o.usage_accepted_at) / 3600 AS h "
+                 "FROM orders o JOIN payout_items i ON i.order_id = o.id AND i.kind = 'order' "
+                 "JOIN payouts p ON p.id = i.payout_id AND p.state = 'paid' "
+                 "WHERE o.id IN (%s) GROUP BY o.id) x",
+                 orders));
+    json_t *j = json_loads(want, JSON_DECODE_ANY, NULL);
+    ck_assert_ptr_nonnull(j);
+    const char *keys[][2] = {{"median", "payout_latency_median_hours"},
+                             {"max", "payout_latency_max_hours"}};
+    for (int k = 0; k < 2; k++) {
+        json_t *x = json_object_get(j, keys[k][0]), *got = json_object_get(o, keys[k][1]);
+        ck_assert_msg(json_is_null(x) ? json_is_null(got) : json_number_value(got) == json_number_value(x),
+                      "%s: report %s, payouts say %s", keys[k][1], json_dumps(got, JSON_ENCODE_ANY), want);
+        ck_assert(json_is_null(x) || json_number_value(x) >= 0);
+    }
+    json_decref(j);
+    free(want);
 }
 
 /* The whole programme: o1 + o2 + o3. PFLOP-days 26 471 / 24 000 = 1.1029583…; west 18 791 /
  * 24 000; west share 18 791 / 26 471 = 0.70987…; green (18 × 0.8 + 4.8 × 0.8 + 36 × 0.2) /
  * 58.8 = 0.43265…; subsidy 31 000 fen / 1.1029583… = 28 106.2… fen per PFLOP-day. */
-static const struct figures ALL = {"3",        "2",        "19",     "24",     "0",     "1.102958",
-                                   "0.782958", "0.7099",   "0.4327", "31000",  "28106"};
+static const struct figures ALL = {"3",      "2",     "19",    "24",    "0",
+                                   "1.102958", "0.782958", "0.7099", "0.4327", "31000",
+                                   "28106",  "2",     "1",     "1000"};
 /* Before mid: o1 + o2. 22 515 TFLOP-hours = 0.938125 PFLOP-days; west 14 835 / 22 515 =
  * 0.65889…; green (14.4 + 7.2) / 54 = 0.4; 27 000 fen / 0.938125 = 28 780.8… */
-static const struct figures EARLY = {"2",        "2",      "15",  "24",    "0",    "0.938125",
-                                     "0.618125", "0.6589", "0.4", "27000", "28781"};
+static const struct figures EARLY = {"2",      "2",      "15",  "24",    "0",
+                                     "0.938125", "0.618125", "0.6589", "0.4", "27000",
+                                     "28781",  "1",      "0",   "0"};
 /* From mid: o3 alone. 3 956 TFLOP-hours = 0.1648333…; all west and 0.8 green; 4 000 fen /
  * 0.1648333… = 24 266.9… */
-static const struct figures LATE = {"1",        "1", "4",   "0",    "0",    "0.164833",
-                                    "0.164833", "1", "0.8", "4000", "24267"};
-static const struct figures NOTHING = {"0", "0",  "0",  "0", "0", "0",
-                                       "0", NULL, NULL, "0", NULL};
+static const struct figures LATE = {"1",      "1", "4",   "0",    "0",    "0.164833", "0.164833",
+                                    "1",      "0.8", "4000", "24267", "1", "1", "1000"};
+static const struct figures NOTHING = {"0", "0", "0", "0", "0", "0", "0",
+                                       NULL, NULL, "0", NULL, "0", "0", "0"};
 
 /* ==== the figures ========================================================================= */
 
 START_TEST(figures_are_those_of_the_accepted_usage_worked_out_by_hand) {
     struct th_resp r = perf_ok(&w.admin, prog, NULL, NULL);
     assert_figures(json_object_get(r.json, "totals"), &ALL);
+    char *paid = sql_text("'%s', '%s'", o1, o3);
+    assert_latency(json_object_get(r.json, "totals"), paid);
+    free(paid);
     ck_assert_str_eq(th_str(&r, "program_id"), prog);
     ck_assert_ptr_null(th_str(&r, "from"));
     th_resp_free(&r);
@@ -246,20 +324,25 @@ START_TEST(the_months_add_up_to_the_totals) {
     struct th_resp r = perf_ok(&w.admin, prog, NULL, NULL);
     json_t *items = json_object_get(r.json, "items"), *it;
     size_t i;
-    long long orders = 0, subsidy = 0;
+    long long orders = 0, subsidy = 0, recoveries = 0;
     json_array_foreach(items, i, it) {
-        char sql[256];
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM orders WHERE usage_state = 'accepted' AND to_char("
-                 "usage_accepted_at AT TIME ZONE 'UTC', 'YYYY-MM') = '%s'",
-                 json_string_value(json_object_get(it, "month")));
-        ck_assert_int_gt(world_sql_ll(&w, "%s", sql), 0);
+        const char *month = json_string_value(json_object_get(it, "month"));
+        ck_assert_int_gt(world_sql_ll(&w,
+                                      "SELECT (SELECT count(*) FROM orders WHERE usage_state = "
+                                      "'accepted' AND to_char(usage_accepted_at AT TIME ZONE "
+                                      "'UTC', 'YYYY-MM') = '%1$s') + (SELECT count(*) FROM "
+                                      "recoveries WHERE to_char(created_at AT TIME ZONE 'UTC', "
+                                      "'YYYY-MM') = '%1$s')",
+                                      month),
+                         0);
         orders += json_integer_value(json_object_get(it, "orders"));
         subsidy += json_integer_value(json_object_get(it, "subsidy_fen"));
+        recoveries += json_integer_value(json_object_get(it, "recoveries"));
     }
     ck_assert_int_ge(json_array_size(items), 1);
     ck_assert_int_eq(orders, 3);
     ck_assert_int_eq(subsidy, 31000);
+    ck_assert_int_eq(recoveries, 1);
     th_resp_free(&r);
 }
 END_TEST
@@ -267,9 +350,15 @@ END_TEST
 START_TEST(the_period_selects_orders_by_when_their_usage_was_accepted) {
     struct th_resp r = perf_ok(&w.admin, prog, NULL, mid);
     assert_figures(json_object_get(r.json, "totals"), &EARLY);
+    char *ids = sql_text("'%s'", o1);
+    assert_latency(json_object_get(r.json, "totals"), ids);
+    free(ids);
     th_resp_free(&r);
     r = perf_ok(&w.admin, prog, mid, NULL);
     assert_figures(json_object_get(r.json, "totals"), &LATE);
+    ids = sql_text("'%s'", o3);
+    assert_latency(json_object_get(r.json, "totals"), ids);
+    free(ids);
     ck_assert_ptr_nonnull(th_str(&r, "from"));
     th_resp_free(&r);
     r = perf_ok(&w.admin, prog, "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z");

@@ -15,8 +15,12 @@
 --   subsidy_fen             Σ subsidy of the delivered orders
 --   subsidy_per_pflop_day_fen  subsidy_fen / pflop_days, rounded to the fen (null without compute)
 --   institutes_served       distinct institutes of the delivered orders
--- Sums are taken before dividing, so rows and totals are exact to their rounding. Payout
--- latency and recoveries are listed in "unavailable" until payouts are recorded.
+--   paid_orders, payout_latency_median_hours, payout_latency_max_hours  the delivered orders
+--                           a paid payout batch has paid (for a programme in scope), and the
+--                           hours from usage acceptance to the first such payment (2 decimals)
+--   recoveries, recovered_fen  recoveries of a programme in scope made in the period, by
+--                           the month they were made
+-- Sums are taken before dividing, so rows and totals are exact to their rounding.
 CREATE FUNCTION report_performance(p_actor jsonb, p_program uuid, p_from timestamptz,
                                    p_to timestamptz)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
@@ -43,10 +47,17 @@ BEGIN
              f.resource_class, o.delivered_unit_hours AS uh,
              o.delivered_unit_hours * f.fp16_tflops_per_unit AS tflop_hours,
              f.zone = 'west' AS west,
-             f.pue * o.delivered_unit_hours AS energy, f.green_share, s.subsidy_fen
+             f.pue * o.delivered_unit_hours AS energy, f.green_share, s.subsidy_fen,
+             extract(epoch FROM pd.paid_at - o.usage_accepted_at) / 3600 AS latency_h
         FROM sub s
         JOIN orders o ON o.id = s.order_id
         JOIN offers f ON f.id = o.offer_id
+        LEFT JOIN LATERAL (
+          SELECT min(p.paid_at) AS paid_at
+            FROM payout_items i
+            JOIN payouts p ON p.id = i.payout_id
+            JOIN scope sc ON sc.id = i.program_id
+           WHERE i.order_id = o.id AND i.kind = 'order' AND p.state = 'paid') pd ON true
        WHERE o.usage_state = 'accepted'
          AND (p_from IS NULL OR o.usage_accepted_at >= p_from)
          AND (p_to IS NULL OR o.usage_accepted_at < p_to)),
@@ -60,29 +71,47 @@ BEGIN
              coalesce(sum(d.tflop_hours) FILTER (WHERE d.west), 0) AS west_th,
              coalesce(sum(d.energy), 0) AS energy,
              coalesce(sum(d.energy * d.green_share), 0) AS green_energy,
-             coalesce(sum(d.subsidy_fen), 0) AS subsidy
+             coalesce(sum(d.subsidy_fen), 0) AS subsidy,
+             count(d.latency_h) AS paid,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY d.latency_h) AS latency_median,
+             max(d.latency_h) AS latency_max
         FROM d
        GROUP BY GROUPING SETS ((d.month), ())),
+    rec AS (
+      SELECT to_char(x.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, x.amount_fen
+        FROM recoveries x JOIN scope s ON s.id = x.program_id
+       WHERE (p_from IS NULL OR x.created_at >= p_from)
+         AND (p_to IS NULL OR x.created_at < p_to)),
+    rg AS (
+      SELECT rec.month, grouping(rec.month) = 1 AS total, count(*) AS n,
+             coalesce(sum(rec.amount_fen), 0) AS fen
+        FROM rec GROUP BY GROUPING SETS ((rec.month), ())),
+    -- every month with a delivery or a recovery, and the totals
+    k AS (
+      SELECT m.month, false AS total FROM (SELECT d.month FROM d UNION SELECT rec.month FROM rec) m
+      UNION ALL SELECT NULL, true),
     r AS (
-      SELECT g.month, g.total, jsonb_build_object(
-               'orders', g.orders, 'institutes_served', g.institutes,
-               'gpu_unit_hours', g.gpu_uh, 'npu_unit_hours', g.npu_uh, 'cpu_unit_hours', g.cpu_uh,
-               'pflop_days', round(g.th / 24000, 6), 'west_pflop_days', round(g.west_th / 24000, 6),
+      SELECT k.month, k.total, jsonb_build_object(
+               'orders', coalesce(g.orders, 0), 'institutes_served', coalesce(g.institutes, 0),
+               'gpu_unit_hours', coalesce(g.gpu_uh, 0), 'npu_unit_hours', coalesce(g.npu_uh, 0),
+               'cpu_unit_hours', coalesce(g.cpu_uh, 0),
+               'pflop_days', round(coalesce(g.th, 0) / 24000, 6),
+               'west_pflop_days', round(coalesce(g.west_th, 0) / 24000, 6),
                'west_share', CASE WHEN g.th > 0 THEN round(g.west_th / g.th, 4) END,
                'green_share', CASE WHEN g.energy > 0 THEN round(g.green_energy / g.energy, 4) END,
-               'subsidy_fen', g.subsidy::bigint,
+               'subsidy_fen', coalesce(g.subsidy, 0)::bigint,
                'subsidy_per_pflop_day_fen',
                  CASE WHEN g.th > 0 THEN round(g.subsidy * 24000 / g.th)::bigint END,
-               'paid_orders', NULL, 'payout_latency_median_hours', NULL,
-               'payout_latency_max_hours', NULL, 'recoveries', NULL, 'recovered_fen', NULL) AS m
-        FROM g)
+               'paid_orders', coalesce(g.paid, 0),
+               'payout_latency_median_hours', round(g.latency_median::numeric, 2),
+               'payout_latency_max_hours', round(g.latency_max, 2),
+               'recoveries', coalesce(rg.n, 0), 'recovered_fen', coalesce(rg.fen, 0)::bigint) AS m
+        FROM k
+        LEFT JOIN g ON g.total = k.total AND g.month IS NOT DISTINCT FROM k.month
+        LEFT JOIN rg ON rg.total = k.total AND rg.month IS NOT DISTINCT FROM k.month)
     SELECT jsonb_build_object(
       'program_id', p_program, 'from', ts(p_from), 'to', ts(p_to),
       'items', coalesce((SELECT jsonb_agg(jsonb_build_object('month', r.month) || r.m ORDER BY r.month)
                            FROM r WHERE NOT r.total), '[]'),
-      'totals', (SELECT r.m FROM r WHERE r.total),
-      'unavailable', jsonb_build_object(
-        'payout_latency', 'payout batches are not recorded by this version: paid_orders and '
-                          'payout_latency_*_hours are null',
-        'recoveries', 'recoveries are not recorded by this version: recoveries and recovered_fen are null')));
+      'totals', (SELECT r.m FROM r WHERE r.total)));
 END $$;

@@ -43,7 +43,7 @@ const MEASURES = [
   ['recovered_fen', 'perf.recovered_fen', money],
 ];
 const KEY_FIGURES = ['pflop_days', 'gpu_unit_hours', 'npu_unit_hours', 'west_share', 'green_share',
-  'subsidy_per_pflop_day_fen', 'institutes_served', 'payout_latency_median_hours', 'recoveries'];
+  'subsidy_per_pflop_day_fen', 'institutes_served', 'payout_latency_median_hours', 'recoveries', 'recovered_fen'];
 
 function keyFigures(totals) {
   return h('dl.kv.figures', { id: 'perf-figures' }, KEY_FIGURES.flatMap((k) => {
@@ -129,12 +129,9 @@ export async function performance(main, { query, navigate }) {
     if (e.slug === 'invalid-query') { clear(body); showProblem(form, e); return; }
     throw e;
   }
-  const notes = Object.entries(res.unavailable || {}).map(([k, why]) =>
-    h('li', { dataset: { unavailable: k } }, h('strong', t(`perf.unavailable.${k}`, null, true) || k), ': ', why));
   const csv = h('a.button.secondary', { href: csvHref(q), download: 'suanli-performance.csv', id: 'perf-csv' }, t('reports.csv'));
   clear(body,
-    section(t('perf.key_figures'), h('p.muted', t('perf.only_accepted')), keyFigures(res.totals),
-      notes.length ? h('div.notice.notice-info', { role: 'note' }, h('p', t('perf.not_available')), h('ul', notes)) : null),
+    section(t('perf.key_figures'), h('p.muted', t('perf.only_accepted')), keyFigures(res.totals)),
     section(t('reports.charts'), charts(res)),
     section(t('perf.table'), h('div.actions', csv), monthTable(res)),
     section(t('perf.formulas'), h('ul.formulas', ['pflop', 'west', 'green', 'subsidy'].map((k) => h('li', t(`perf.formula.${k}`))))));
