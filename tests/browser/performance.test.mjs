@@ -2,8 +2,9 @@
 // a programme's order on a western GPU offer is delivered (usage reported and accepted through
 // the API); the auditor opens the programme's performance page and reads the figures the report
 // computes (worked out by hand below), drawn in the charts (figures with captions and text
-// alternatives) and in the monthly table; the CSV link downloads the same figures; axe-core
-// finds nothing serious.
+// alternatives) and in the monthly table; the CSV link downloads the same figures; the
+// settlement statement of the order's provider shows the order due for payout, with its CSV;
+// axe-core finds nothing serious.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -50,14 +51,14 @@ async function deliveredProgramme() {
   });
   assert.ok(usage.status === 200 || usage.status === 201, JSON.stringify(usage.json));
   await buyer.post(`/v1/orders/${order.id}/usage/accept`, undefined, 200);
-  return prg;
+  return { prg, prov, order };
 }
 
 for (const lang of ['en', 'zh']) {
   const L = lang === 'zh' ? zh : en;
 
   test(`${lang}: the auditor reads a programme's performance in figures, charts, the table and the CSV`, async () => {
-    const prg = await deliveredProgramme();
+    const { prg, prov, order } = await deliveredProgramme();
     const page = await newPage(browser, server.base, { lang, locale: lang === 'zh' ? 'zh-CN' : 'en-GB' });
     await signIn(page, 'auditor');
     await page.getByRole('link', { name: L['nav.performance'] }).click();
@@ -104,6 +105,26 @@ for (const lang of ['en', 'zh']) {
 
     assert.deepEqual(await axe(page), [], 'axe-core: performance page');
     await shot(page, `95-performance-${lang}`);
+
+    // the settlement statement of the order's provider: re-billed, due for payout
+    await page.getByRole('link', { name: L['nav.statements'] }).click();
+    await page.getByRole('heading', { level: 1, name: L['stmt.title'] }).waitFor();
+    await page.getByLabel(L['stmt.provider']).selectOption(prov.org.id);
+    await page.getByRole('button', { name: L['reports.show'] }).click();
+    const line = page.locator(`table tbody tr[data-key="${order.id}"]`);
+    await line.waitFor();
+    assert.equal(await page.locator('table tbody tr').count(), 1);
+    const text = await line.textContent();
+    assert.match(text, /¥60\.00/); // gross after re-billing on 4 of 6 unit-hours
+    assert.match(text, /¥30\.00/); // the subsidy, still receivable
+    assert.equal(await line.locator('[data-state]').getAttribute('data-state'), 'due');
+    assert.equal(await line.locator('[data-state]').textContent(), L['stmt.state.due']);
+    const [statement] = await Promise.all([page.waitForEvent('download'), page.locator('#stmt-csv').click()]);
+    const rows = readFileSync(await statement.path(), 'utf8').split('\r\n').filter(Boolean);
+    assert.equal(rows.length, 2);
+    assert.ok(rows[1].startsWith(order.id));
+    assert.deepEqual(await axe(page), [], 'axe-core: settlement statements');
+    await shot(page, `96-statements-${lang}`);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });

@@ -16,6 +16,7 @@ import * as audit from './pages/audit.js';
 import * as provider from './pages/provider.js';
 import * as scheme from './pages/scheme.js';
 import * as performancePage from './pages/performance.js';
+import * as statementsPage from './pages/statements.js';
 
 const IN = 'institute', CA = 'city_admin', AU = 'auditor', PR = 'provider', OP = 'operator';
 
@@ -43,6 +44,7 @@ const routes = [
   ['reports', audit.reports, [AU, CA, OP], 'nav.reports'],
   ['anomalies', audit.anomalies, [AU, CA, OP], 'nav.anomalies'],
   ['performance', performancePage.performance, [AU, CA, OP], 'nav.performance'],
+  ['statements', statementsPage.statements, [AU, CA, OP], 'nav.statements'],
   ['my-offers', provider.offers, [PR], 'nav.my_offers'],
   ['my-offers/new', provider.offerForm, [PR], null],
   ['my-offers/:id/edit', provider.offerForm, [PR], null],
