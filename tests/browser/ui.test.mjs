@@ -96,8 +96,8 @@ flow('sign-in: a wrong password is explained on the form; each role sees only it
   await shot(page, '00-signin-error');
   const expect = {
     institute: ['My vouchers', 'Offers', 'Match', 'My orders', 'Redemptions', 'Programmes open to me', 'My applications'],
-    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
-    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
+    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Performance', 'Settlements'],
+    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Performance', 'Settlements'],
     provider: ['My offers', 'Orders', 'Utilisation'],
   };
   for (const [who, nav] of Object.entries(expect)) {
