@@ -16,7 +16,7 @@ import * as audit from './pages/audit.js';
 import * as provider from './pages/provider.js';
 import * as scheme from './pages/scheme.js';
 import * as performancePage from './pages/performance.js';
-import * as statementsPage from './pages/statements.js';
+import * as settlement from './pages/settlement.js';
 
 const IN = 'institute', CA = 'city_admin', AU = 'auditor', PR = 'provider', OP = 'operator';
 
@@ -44,12 +44,14 @@ const routes = [
   ['reports', audit.reports, [AU, CA, OP], 'nav.reports'],
   ['anomalies', audit.anomalies, [AU, CA, OP], 'nav.anomalies'],
   ['performance', performancePage.performance, [AU, CA, OP], 'nav.performance'],
-  ['statements', statementsPage.statements, [AU, CA, OP], 'nav.statements'],
   ['my-offers', provider.offers, [PR], 'nav.my_offers'],
   ['my-offers/new', provider.offerForm, [PR], null],
   ['my-offers/:id/edit', provider.offerForm, [PR], null],
   ['offer-orders', provider.orders, [PR], 'nav.offer_orders'],
   ['utilisation', provider.utilisation, [PR], 'nav.utilisation'],
+  ['settlements', settlement.statement, [PR, CA, AU, OP], 'nav.settlements'],
+  ['payouts', settlement.payouts, [CA, AU, OP, PR, IN], 'nav.payouts'],
+  ['recoveries', settlement.recoveries, [CA, AU, OP], 'nav.recoveries'],
 ];
 
 const home = { institute: 'vouchers', city_admin: 'programs', auditor: 'audit', provider: 'my-offers', operator: 'audit' };

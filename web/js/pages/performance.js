@@ -133,6 +133,8 @@ export async function performance(main, { query, navigate }) {
   clear(body,
     section(t('perf.key_figures'), h('p.muted', t('perf.only_accepted')), keyFigures(res.totals)),
     section(t('reports.charts'), charts(res)),
-    section(t('perf.table'), h('div.actions', csv), monthTable(res)),
+    section(t('perf.table'), h('div.actions', csv,
+      h('a.button.secondary', { href: `#/settlements?${new URLSearchParams(Object.entries({ from: q.from, to: q.to }).filter(([, v]) => v))}` }, t('perf.settlements'))),
+    monthTable(res)),
     section(t('perf.formulas'), h('ul.formulas', ['pflop', 'west', 'green', 'subsidy'].map((k) => h('li', t(`perf.formula.${k}`))))));
 }
