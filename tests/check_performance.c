@@ -17,8 +17,8 @@
 
 static struct world w;
 static char *prog, *prog2, *hami_prog, *npu_offer, *hami_offer;
-static char *mid; /* an instant between the first deliveries and the last */
-static char *o1, *o3; /* the orders paid out */
+static char *mid;             /* an instant between the first deliveries and the last */
+static char *o1, *o3;         /* the orders paid out */
 static struct th_auth admin2; /* Chengdu's second administrator (two-person rule) */
 
 /* ==== building the world ================================================================== */
@@ -118,8 +118,7 @@ static void up(void) {
 
     th_user(&w.srv, &w.op, "city_admin", w.city, "admin2@perf.test", &admin2);
     char body[256];
-    snprintf(body, sizeof body, "{\"program_id\":\"%s\",\"payee_id\":\"%s\"}", prog,
-             w.prov_org);
+    snprintf(body, sizeof body, "{\"program_id\":\"%s\",\"payee_id\":\"%s\"}", prog, w.prov_org);
     struct th_resp r = th_req(&w.srv, "POST", "/v1/payouts", &w.admin, body, NULL);
     th_assert_status(&r, 201);
     ck_assert_int_eq(json_array_size(json_object_get(r.json, "items")), 1);
@@ -141,9 +140,9 @@ static void up(void) {
 
     hami_offer = world_offer(&w, &w.other_prov, "{\"region\":\"gansu\"}");
     r = th_req(&w.srv, "POST", "/v1/programs", &w.other_admin,
-                              "{\"name\":\"Hami performance\",\"budget_fen\":5000000,"
-                              "\"ends_at\":\"2030-06-01T00:00:00Z\",\"max_subsidy_bp\":5000}",
-                              NULL);
+               "{\"name\":\"Hami performance\",\"budget_fen\":5000000,"
+               "\"ends_at\":\"2030-06-01T00:00:00Z\",\"max_subsidy_bp\":5000}",
+               NULL);
     th_assert_status(&r, 201);
     hami_prog = strdup(th_str(&r, "id"));
     th_resp_free(&r);
@@ -235,9 +234,8 @@ static void assert_num(json_t *o, const char *k, const char *want) {
 }
 
 struct figures {
-    const char *orders, *institutes, *gpu, *npu, *cpu, *pflop_days, *west_pflop_days,
-        *west_share, *green_share, *subsidy, *per_pflop_day, *paid_orders, *recoveries,
-        *recovered;
+    const char *orders, *institutes, *gpu, *npu, *cpu, *pflop_days, *west_pflop_days, *west_share,
+        *green_share, *subsidy, *per_pflop_day, *paid_orders, *recoveries, *recovered;
 };
 
 static void assert_figures(json_t *o, const struct figures *f) {
@@ -276,8 +274,9 @@ static void assert_latency(json_t *o, const char *orders) {
                              {"max", "payout_latency_max_hours"}};
     for (int k = 0; k < 2; k++) {
         json_t *x = json_object_get(j, keys[k][0]), *got = json_object_get(o, keys[k][1]);
-        ck_assert_msg(json_is_null(x) ? json_is_null(got) : json_number_value(got) == json_number_value(x),
-                      "%s: report %s, payouts say %s", keys[k][1], json_dumps(got, JSON_ENCODE_ANY), want);
+        ck_assert_msg(
+            json_is_null(x) ? json_is_null(got) : json_number_value(got) == json_number_value(x),
+            "%s: report %s, payouts say %s", keys[k][1], json_dumps(got, JSON_ENCODE_ANY), want);
         ck_assert(json_is_null(x) || json_number_value(x) >= 0);
     }
     json_decref(j);
@@ -287,19 +286,18 @@ static void assert_latency(json_t *o, const char *orders) {
 /* The whole programme: o1 + o2 + o3. PFLOP-days 26 471 / 24 000 = 1.1029583…; west 18 791 /
  * 24 000; west share 18 791 / 26 471 = 0.70987…; green (18 × 0.8 + 4.8 × 0.8 + 36 × 0.2) /
  * 58.8 = 0.43265…; subsidy 31 000 fen / 1.1029583… = 28 106.2… fen per PFLOP-day. */
-static const struct figures ALL = {"3",      "2",     "19",    "24",    "0",
+static const struct figures ALL = {"3",        "2",        "19",     "24",     "0",
                                    "1.102958", "0.782958", "0.7099", "0.4327", "31000",
-                                   "28106",  "2",     "1",     "1000"};
+                                   "28106",    "2",        "1",      "1000"};
 /* Before mid: o1 + o2. 22 515 TFLOP-hours = 0.938125 PFLOP-days; west 14 835 / 22 515 =
  * 0.65889…; green (14.4 + 7.2) / 54 = 0.4; 27 000 fen / 0.938125 = 28 780.8… */
-static const struct figures EARLY = {"2",      "2",      "15",  "24",    "0",
-                                     "0.938125", "0.618125", "0.6589", "0.4", "27000",
-                                     "28781",  "1",      "0",   "0"};
+static const struct figures EARLY = {"2",      "2",   "15",    "24",    "0", "0.938125", "0.618125",
+                                     "0.6589", "0.4", "27000", "28781", "1", "0",        "0"};
 /* From mid: o3 alone. 3 956 TFLOP-hours = 0.1648333…; all west and 0.8 green; 4 000 fen /
  * 0.1648333… = 24 266.9… */
-static const struct figures LATE = {"1",      "1", "4",   "0",    "0",    "0.164833", "0.164833",
-                                    "1",      "0.8", "4000", "24267", "1", "1", "1000"};
-static const struct figures NOTHING = {"0", "0", "0", "0", "0", "0", "0",
+static const struct figures LATE = {"1", "1",   "4",    "0",     "0", "0.164833", "0.164833",
+                                    "1", "0.8", "4000", "24267", "1", "1",        "1000"};
+static const struct figures NOTHING = {"0",  "0",  "0", "0",  "0", "0", "0",
                                        NULL, NULL, "0", NULL, "0", "0", "0"};
 
 /* ==== the figures ========================================================================= */
@@ -499,7 +497,8 @@ START_TEST(bad_parameters_and_callers_are_refused_naming_what_is_wrong) {
         struct th_resp r = perf(&w.admin, bad[i].query, NULL);
         th_assert_problem(&r, 400, "invalid-query");
         json_t *e = json_array_get(json_object_get(r.json, "errors"), 0);
-        ck_assert_msg(e && strcmp(json_string_value(json_object_get(e, "field")), bad[i].field) == 0,
+        ck_assert_msg(e &&
+                          strcmp(json_string_value(json_object_get(e, "field")), bad[i].field) == 0,
                       "%s: %s", bad[i].query, r.body);
         th_resp_free(&r);
     }
@@ -532,7 +531,6 @@ int main(void) {
     th_case(s, the_period_selects_orders_by_when_their_usage_was_accepted, 600, NULL, ledger_ok);
     th_case(s, a_city_sees_its_own_programmes_only, 600, NULL, ledger_ok);
     th_case(s, the_csv_is_the_json_cell_for_cell, 600, NULL, ledger_ok);
-    th_case(s, bad_parameters_and_callers_are_refused_naming_what_is_wrong, 600, NULL,
-            ledger_ok);
+    th_case(s, bad_parameters_and_callers_are_refused_naming_what_is_wrong, 600, NULL, ledger_ok);
     return th_run(s);
 }

@@ -1,6 +1,7 @@
 -- GET /v1/reports/performance as RFC 4180 CSV: a header row, one row per month of the report's
 -- items, then the totals with month "total"; CRLF line ends. Numbers keep the exact decimal
--- text of the JSON (no float round trip); an unavailable or undefined figure is an empty cell.
+-- text of the JSON (no float round trip); a null (an undefined share or latency) is an empty
+-- cell.
 -- No cell needs quoting: months are YYYY-MM and every other cell is a number. NULL (no such
 -- programme) gives NULL.
 CREATE FUNCTION report_performance_csv(p_report jsonb) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
