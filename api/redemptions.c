@@ -2,6 +2,7 @@
  * condition of DESIGN.md §2 is checked in one PL/pgSQL call (redeem_one), each failing one
  * with its own problem type, and nothing changes then. */
 #include "api.h"
+#include "auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,53 @@
 #define REDEMPTION_MAX_FEN INT64_C(1000000000000)
 
 static const char SQL_REDEMPTION_CREATE[] = "SELECT redemption_create($1::jsonb, $2, $3, $4, $5)";
+static const char SQL_REDEMPTION_CREATE_AS[] =
+    "SELECT * FROM redemption_create_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/* The plain case in one round trip (RF_ONE_TRIP, sql/functions/vouchers/redemption_create_as):
+ * authentication, the Idempotency-Key's claim, the redemption and the reply the key replays in
+ * one statement. Anything else (no row: not the plain case; a refusal, which changed nothing)
+ * is left to the usual path, except a connection lost after the statement was sent: it may
+ * have committed, so it is answered 503 with the outcome unknown, as the usual path would. */
+static void create_one_trip(struct http_req *r, const char *voucher, const char *order,
+                            const char *amount, bool via_token) {
+    struct auth_lookup who;
+    const char *key;
+    char request_hash[65];
+    if (!auth_lookup_args(r, &who) || !http_idem_args(r, &key, request_hash))
+        return;
+    const char *params[] = {who.token_hash,
+                            who.cookie ? "true" : "false",
+                            who.csrf_hash,
+                            r->own_request_id,
+                            r->client_ip,
+                            key,
+                            key ? request_hash : NULL,
+                            voucher,
+                            order,
+                            amount,
+                            via_token ? "true" : "false"};
+    PGresult *res;
+    int rc = db_exec(SQL_REDEMPTION_CREATE_AS, 11, params, &res);
+    if (rc == 1) { /* committed */
+        auth_fill_row(&r->who, res, 0, who.cookie);
+        if (PQgetisnull(res, 0, 5))
+            http_problem(r, P_NOT_FOUND, "not found");
+        else
+            http_reply_raw(r, 201, "application/json", PQgetvalue(res, 0, 5),
+                           (size_t)PQgetlength(res, 0, 5));
+        r->one_trip_done = true;
+    } else if (rc == DB_UNAVAILABLE && db_last_error()->outcome_unknown) {
+        http_db_fail(r, rc);
+        r->one_trip_done = true;
+    }
+    if (rc >= 0)
+        PQclear(res);
+}
 
 /* POST /v1/redemptions {voucher_id | token, order_id, amount_fen}. A token is verified here
- * (signature, kid, claims) and stands for its voucher; SQL checks the live state. */
+ * (signature, kid, claims) and stands for its voucher; SQL checks the live state. Called first
+ * before authentication (RF_ONE_TRIP: create_one_trip), then, if that did not answer, as usual. */
 void api_redemptions_create(struct http_req *r) {
     const char *voucher = NULL, *token = NULL, *order = NULL;
     int64_t amount = 0;
@@ -39,6 +84,10 @@ void api_redemptions_create(struct http_req *r) {
     }
     char s_amount[24];
     snprintf(s_amount, sizeof s_amount, "%lld", (long long)amount);
+    if (r->one_trip) {
+        create_one_trip(r, has_token ? c.jti : voucher, order, s_amount, has_token);
+        return;
+    }
     const char *params[] = {api_actor(r), has_token ? c.jti : voucher, order, s_amount,
                             has_token ? "true" : "false"};
     api_reply_sql(r, 201, SQL_REDEMPTION_CREATE, 5, params, "not found");

@@ -681,6 +681,17 @@ static bool idem_key_valid(const char *key) {
     return true;
 }
 
+bool http_idem_args(struct http_req *r, const char **key, char request_hash_out[65]) {
+    *key = http_header(r, "Idempotency-Key");
+    request_hash_out[0] = '\0';
+    if (*key == NULL)
+        return true;
+    if (!idem_key_valid(*key))
+        return false;
+    request_hash(r, request_hash_out);
+    return true;
+}
+
 /* Replays the stored reply of res row 0 if it is for the same request. */
 static void idem_replay(struct http_req *r, PGresult *res, const char *hash) {
     if (strcmp(PQgetvalue(res, 0, 0), hash) != 0) {
@@ -825,6 +836,15 @@ static void dispatch(struct http_req *r) {
      * handlers name the parameters they accept with qf_decode.) */
     if (!method_is(r->method, "GET") && !qf_decode(r, NULL))
         return;
+    if (r->route->flags & RF_ONE_TRIP) {
+        r->one_trip = true;
+        r->route->handler(r);
+        r->one_trip = false;
+        if (r->one_trip_done)
+            return;
+        reset_reply(r);
+        memset(&r->who, 0, sizeof r->who);
+    }
     if (r->route->roles != ROLES_PUBLIC || strncmp(r->url, "/v1/", 4) == 0) {
         int rc = auth_resolve(r);
         if (rc == 1)

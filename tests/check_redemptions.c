@@ -714,6 +714,103 @@ START_TEST(concurrent_replays_of_one_redemption_key_debit_once) {
 }
 END_TEST
 
+/* ==== one round trip ====================================================================== */
+
+/* POST /v1/redemptions answers the plain case in one statement (api/redemptions.c
+ * create_one_trip) and leaves every other case to the usual path: both must answer as before,
+ * by API key and by session cookie, with and without an Idempotency-Key, refused or not. */
+START_TEST(the_one_round_trip_answers_as_the_usual_path) {
+    char *v = world_voucher_id(&w, program, w.inst_org, 1000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct th_auth cookie = w.inst; /* the same institute by its session cookie */
+    cookie.key[0] = '\0';
+    struct th_auth no_csrf = cookie;
+    no_csrf.csrf[0] = '\0';
+    struct th_auth stranger = w.inst;
+    snprintf(stranger.key, sizeof stranger.key, "sk_unknown_0123456789");
+
+    /* by key, then by cookie, on either server: the redemption and the same principal */
+    struct th_resp r = redeem(&w.srv, &w.inst, v, NULL, o, 100, NULL);
+    th_assert_status(&r, 201);
+    char *rid = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+    r = redeem(&w.srv2, &cookie, v, NULL, o, 50, NULL);
+    th_assert_status(&r, 201);
+    ck_assert_int_eq(th_int(&r, "amount_fen"), 50);
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 850);
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM audit_events WHERE action = "
+                                  "'redemption.create' AND subject_id = '%s' AND actor_user = '%s'",
+                                  rid, w.inst.user_id),
+                     1);
+
+    /* not the plain case: each answered as before, nothing debited */
+    r = redeem(&w.srv, &no_csrf, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 403, "csrf-token-invalid");
+    th_resp_free(&r);
+    r = redeem(&w.srv, &stranger, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    r = redeem(&w.srv, &w.prov, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 403, "forbidden");
+    th_resp_free(&r);
+    r = redeem(&w.srv, &w.inst2, v, NULL, o, 10, NULL);
+    ck_assert_msg(r.status == 403 || r.status == 404, "%ld %s", r.status, r.body);
+    th_resp_free(&r);
+    r = redeem(&w.srv, NULL, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 850);
+
+    /* with a key: the first answer is stored with the redemption and replayed */
+    const char *k1[] = {"Idempotency-Key: one-trip-1", NULL};
+    r = redeem(&w.srv, &w.inst, v, NULL, o, 30, k1);
+    th_assert_status(&r, 201);
+    char *first = strdup(r.body);
+    th_resp_free(&r);
+    r = redeem(&w.srv2, &w.inst, v, NULL, o, 30, k1);
+    th_assert_status(&r, 201);
+    ck_assert_str_eq(r.body, first);
+    char *replayed = th_header(&r, "Idempotent-Replayed");
+    ck_assert_ptr_nonnull(replayed);
+    ck_assert_str_eq(replayed, "true");
+    free(replayed);
+    th_resp_free(&r);
+    r = redeem(&w.srv, &cookie, v, NULL, o, 31, k1); /* same user, other body */
+    th_assert_problem(&r, 422, "idempotency-key-reused");
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 820);
+
+    /* a refusal under a key is what the key replays, and changes nothing */
+    const char *k2[] = {"Idempotency-Key: one-trip-2", NULL};
+    r = redeem(&w.srv, &w.inst, v, NULL, o, 5000, k2);
+    ck_assert_int_eq(r.status / 100, 4);
+    char *refusal = strdup(r.body);
+    long refusal_status = r.status;
+    th_resp_free(&r);
+    r = redeem(&w.srv2, &w.inst, v, NULL, o, 5000, k2);
+    ck_assert_int_eq(r.status, refusal_status);
+    ck_assert_str_eq(r.body, refusal);
+    th_resp_free(&r);
+    char long_key[320] = "Idempotency-Key: ";
+    memset(long_key + strlen(long_key), 'k', 300); /* over 255 characters */
+    const char *bad[] = {long_key, NULL};
+    r = redeem(&w.srv, &w.inst, v, NULL, o, 1, bad);
+    th_assert_problem(&r, 400, "bad-request");
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 820);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 3);
+    world_ledger_ok(&w);
+    free(first);
+    free(refusal);
+    free(rid);
+    free(v);
+    free(o);
+}
+END_TEST
+
 /* ==== the ledger check ==================================================================== */
 
 static int run(const char *cmd, char **out) {
@@ -772,5 +869,6 @@ int main(void) {
     th_case(s, a_thousand_concurrent_small_redemptions_take_floor_v_over_a, 600, setup, teardown);
     th_case(s, concurrent_replays_of_one_redemption_key_debit_once, 600, setup, teardown);
     th_case(s, ledger_check_proves_the_books_and_finds_a_forged_balance, 600, setup, teardown);
+    th_case(s, the_one_round_trip_answers_as_the_usual_path, 600, setup, teardown);
     return th_run(s);
 }
