@@ -126,6 +126,95 @@ START_TEST(a_quoted_plan_is_reserved_in_one_request_at_the_quoted_price) {
 }
 END_TEST
 
+/* A quote applies the limits redemption applies (the yearly cap per institute, the cap per
+ * contract, the application's contract value across legs), so that the plan it lists is then
+ * charged exactly that and not refused. */
+START_TEST(a_quote_prices_the_yearly_and_contract_caps_as_redemption_charges_them) {
+    char *a = world_offer(&w, &w.prov, NULL), *b = world_offer(&w, &w.prov2, NULL);
+    char *program = world_program(&w, "{\"per_institute_year_cap_fen\":1500,"
+                                      "\"per_contract_cap_bp\":1000}");
+    char *voucher = world_voucher_id(&w, program, w.inst_org, 10000);
+    char legs[512], body[1024];
+    snprintf(legs, sizeof legs,
+             "[{\"offer_id\":\"%s\",\"units\":3,\"start\":\"2030-01-01T00:00:00Z\","
+             "\"end\":\"2030-01-01T02:00:00Z\"},"
+             "{\"offer_id\":\"%s\",\"units\":2,\"start\":\"2030-01-01T00:00:00Z\","
+             "\"end\":\"2030-01-01T02:00:00Z\"}]",
+             a, b);
+    snprintf(body, sizeof body, "{\"legs\":%s,\"voucher_ids\":[\"%s\"]}", legs, voucher);
+    struct th_resp q = post(NULL, &w.inst, "/v1/quotes", body, NULL);
+    th_assert_status(&q, 200);
+    /* gross 12000 and 8000; each order is its own contract (10 %: 1200 and 800), and the
+     * year's 1500 leaves 300 for the second leg */
+    ck_assert_int_eq(th_int(&q, "legs.0.subsidy_fen"), 1200);
+    ck_assert_int_eq(th_int(&q, "legs.1.subsidy_fen"), 300);
+    ck_assert_int_eq(th_int(&q, "subsidy_fen"), 1500);
+    th_resp_free(&q);
+    snprintf(body, sizeof body,
+             "{\"legs\":[{\"offer_id\":\"%s\",\"units\":3,\"start\":\"2030-01-01T00:00:00Z\","
+             "\"end\":\"2030-01-01T02:00:00Z\",\"vouchers\":[{\"voucher_id\":\"%s\","
+             "\"amount_fen\":1200}]},"
+             "{\"offer_id\":\"%s\",\"units\":2,\"start\":\"2030-01-01T00:00:00Z\","
+             "\"end\":\"2030-01-01T02:00:00Z\",\"vouchers\":[{\"voucher_id\":\"%s\","
+             "\"amount_fen\":300}]}]}",
+             a, voucher, b, voucher);
+    struct th_resp p = post(NULL, &w.inst, "/v1/plans", body, NULL);
+    th_assert_status(&p, 201);
+    ck_assert_int_eq(th_int(&p, "subsidy_fen"), 1500);
+    th_resp_free(&p);
+    /* the year is spent: a new quote pays nothing */
+    snprintf(body, sizeof body, "{\"legs\":%s,\"voucher_ids\":[\"%s\"]}", legs, voucher);
+    q = post(NULL, &w.inst, "/v1/quotes", body, NULL);
+    th_assert_status(&q, 200);
+    ck_assert_int_eq(th_int(&q, "subsidy_fen"), 0);
+    th_resp_free(&q);
+
+    /* a voucher of an application: the contract (value 10 000) spans both legs; the city
+     * lowers the cap to 5 % after approval, so 500 of the voucher's 1000 fen may still pay */
+    char *p2 = world_program(&w, "{\"per_contract_cap_bp\":1000}");
+    snprintf(body, sizeof body,
+             "{\"program_id\":\"%s\",\"requested_fen\":1000,\"purpose\":\"training\","
+             "\"contract_reference\":\"Q-%s\",\"contract_value_fen\":10000}",
+             p2, p2);
+    struct th_resp r = post(NULL, &w.inst, "/v1/applications", body, NULL);
+    th_assert_status(&r, 201);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/applications/%s/approve", th_str(&r, "id"));
+    th_resp_free(&r);
+    r = post(NULL, &w.admin, path, NULL, NULL);
+    th_assert_status(&r, 200);
+    char *av = strdup(th_str(&r, "voucher_id"));
+    th_resp_free(&r);
+    snprintf(path, sizeof path, "/v1/programs/%s", p2);
+    const char *match[] = {"If-Match: \"1\"", NULL};
+    r = th_req(&w.srv, "PATCH", path, &w.admin, "{\"per_contract_cap_bp\":500}", match);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    snprintf(body, sizeof body, "{\"legs\":%s,\"voucher_ids\":[\"%s\"]}", legs, av);
+    q = post(NULL, &w.inst, "/v1/quotes", body, NULL);
+    th_assert_status(&q, 200);
+    ck_assert_int_eq(th_int(&q, "legs.0.subsidy_fen"), 500);
+    ck_assert_int_eq(th_int(&q, "legs.1.subsidy_fen"), 0);
+    th_resp_free(&q);
+    snprintf(body, sizeof body,
+             "{\"legs\":[{\"offer_id\":\"%s\",\"units\":1,\"start\":\"2030-02-01T00:00:00Z\","
+             "\"end\":\"2030-02-01T06:00:00Z\",\"vouchers\":[{\"voucher_id\":\"%s\","
+             "\"amount_fen\":500}]}]}",
+             a, av);
+    p = post(NULL, &w.inst, "/v1/plans", body, NULL);
+    th_assert_status(&p, 201);
+    ck_assert_int_eq(th_int(&p, "subsidy_fen"), 500);
+    th_resp_free(&p);
+    world_ledger_ok(&w);
+    free(av);
+    free(p2);
+    free(voucher);
+    free(program);
+    free(a);
+    free(b);
+}
+END_TEST
+
 /* ==== all or nothing ======================================================================== */
 
 START_TEST(a_plan_whose_one_leg_fails_reserves_nothing_and_names_the_leg) {
@@ -408,6 +497,8 @@ int main(void) {
     Suite *s = suite_create("plans");
     th_shared(up, down);
     th_case(s, a_quoted_plan_is_reserved_in_one_request_at_the_quoted_price, 240, NULL, NULL);
+    th_case(s, a_quote_prices_the_yearly_and_contract_caps_as_redemption_charges_them, 240, NULL,
+            NULL);
     th_case(s, a_plan_whose_one_leg_fails_reserves_nothing_and_names_the_leg, 240, NULL, NULL);
     th_case(s, paused_and_unknown_offers_and_foreign_vouchers_are_refused, 240, NULL, NULL);
     th_case(s, a_plan_under_an_idempotency_key_is_reserved_once_and_replayed, 240, NULL, NULL);

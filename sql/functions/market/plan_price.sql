@@ -1,7 +1,8 @@
 -- POST /v1/quotes: what a plan ([{offer_id, units, start, end}]) would cost the actor, priced as
 -- order_create bills (per started hour at the offer's price) and subsidised as redeem_one
 -- applies vouchers: p_voucher_ids in the given order, each paying on each leg in turn as much
--- as its balance left, its programme's ratio of the leg's gross and the institute's cap allow,
+-- as its balance left and its programme's limits allow (voucher_room: the ratio of the leg's
+-- gross, the institute's lifetime and yearly caps, the cap per contract),
 -- and all of them together at most p_amount (NULL: no limit). Each leg lists the vouchers that
 -- pay on it with their amounts, the body POST /v1/plans takes. Nothing is locked or changed.
 -- Vouchers that cannot pay now (spent, expired, ineligible for an offer) pay nothing; one that
@@ -64,8 +65,11 @@ BEGIN
     v_pay := '[]';
     FOR x IN SELECT * FROM voucher_payers(v_org, f, p_voucher_ids) ORDER BY n
     LOOP
-      v_room := voucher_room(v_gross, x.max_subsidy_bp, v_leg_subsidy, x.per_institute_cap_fen,
-                             x.redeemed, coalesce((v_used->>(x.program_id::text))::bigint, 0));
+      v_room := voucher_room(v_gross, v_leg_subsidy, x.max_subsidy_bp, x.per_institute_cap_fen,
+                             x.redeemed, x.year_cap_fen, x.year_redeemed,
+                             coalesce((v_used->>(x.program_id::text))::bigint, 0), x.contract_bp,
+                             x.contract_value_fen,
+                             x.contract_used + coalesce((v_used->>('a' || x.application_id))::bigint, 0));
       v_amount := least(x.balance_fen - coalesce((v_balance->>(x.id::text))::bigint, 0), v_room,
                         coalesce(v_left, v_room));
       CONTINUE WHEN v_amount <= 0;
@@ -75,6 +79,10 @@ BEGIN
                      coalesce((v_balance->>(x.id::text))::bigint, 0) + v_amount);
       v_used := v_used || jsonb_build_object(x.program_id::text,
                   coalesce((v_used->>(x.program_id::text))::bigint, 0) + v_amount);
+      IF x.application_id IS NOT NULL THEN
+        v_used := v_used || jsonb_build_object('a' || x.application_id,
+                    coalesce((v_used->>('a' || x.application_id))::bigint, 0) + v_amount);
+      END IF;
       v_pay := v_pay || jsonb_build_array(jsonb_build_object('voucher_id', x.id,
                                                              'amount_fen', v_amount));
     END LOOP;
