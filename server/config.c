@@ -106,6 +106,9 @@ static const struct cf_entry table[] = {
      "milliseconds a webhook receiver has to answer one delivery"},
     {"SUANLI_WEBHOOK_ALLOW_PRIVATE", CF_INT, &cfg.webhook_allow_private, "0", 0, 1,
      "1 lets webhooks reach loopback and private addresses (tests, closed networks); 0 refuses them"},
+    {"SUANLI_DB_PREPARED", CF_SWITCH, &cfg.db_prepared, "on", 0, 0,
+     "on: each statement is prepared once per connection (named); off: sent unnamed each time, "
+     "as behind PgBouncer in transaction pooling mode, which cannot track named statements"},
 };
 
 static int parse_listen(const char *value) {
