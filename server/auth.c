@@ -113,18 +113,25 @@ bool auth_lookup_args(struct http_req *r, struct auth_lookup *out) {
     return true;
 }
 
-void auth_fill_row(struct principal *who, const PGresult *pr, int col, bool cookie) {
+void auth_fill(struct principal *who, const char *const v[5], bool cookie) {
     memset(who, 0, sizeof *who);
     who->authenticated = true;
     who->via_cookie = cookie;
-    snprintf(who->user_id, sizeof who->user_id, "%s", PQgetvalue(pr, 0, col));
-    who->role = (enum role)role_parse(PQgetvalue(pr, 0, col + 1));
-    snprintf(who->org_id, sizeof who->org_id, "%s", PQgetvalue(pr, 0, col + 2));
-    snprintf(who->city_id, sizeof who->city_id, "%s", PQgetvalue(pr, 0, col + 3));
+    snprintf(who->user_id, sizeof who->user_id, "%s", v[0] ? v[0] : "");
+    who->role = (enum role)role_parse(v[1] ? v[1] : "");
+    snprintf(who->org_id, sizeof who->org_id, "%s", v[2] ? v[2] : "");
+    snprintf(who->city_id, sizeof who->city_id, "%s", v[3] ? v[3] : "");
     if (cookie)
-        snprintf(who->session_id, sizeof who->session_id, "%s", PQgetvalue(pr, 0, col + 4));
+        snprintf(who->session_id, sizeof who->session_id, "%s", v[4] ? v[4] : "");
     else
-        snprintf(who->api_key_id, sizeof who->api_key_id, "%s", PQgetvalue(pr, 0, col + 4));
+        snprintf(who->api_key_id, sizeof who->api_key_id, "%s", v[4] ? v[4] : "");
+}
+
+void auth_fill_row(struct principal *who, const PGresult *pr, int col, bool cookie) {
+    const char *v[5];
+    for (int k = 0; k < 5; k++)
+        v[k] = PQgetvalue(pr, 0, col + k);
+    auth_fill(who, v, cookie);
 }
 
 bool auth_csrf_ok(struct http_req *r) {

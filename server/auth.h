@@ -37,6 +37,8 @@ bool auth_lookup_args(struct http_req *r, struct auth_lookup *out);
 /* Fills who from row 0 of res, columns col.. (user id, role, organization, city, API key or
  * session id), as auth_resolve does; the session's CSRF hash is left empty (SQL compared it). */
 void auth_fill_row(struct principal *who, const PGresult *res, int col, bool cookie);
+/* The same from the five values themselves (NULL reads as ""). */
+void auth_fill(struct principal *who, const char *const v[5], bool cookie);
 
 /* Checks X-CSRF-Token against the session's token in constant time. */
 bool auth_csrf_ok(struct http_req *r);

@@ -109,6 +109,9 @@ static const struct cf_entry table[] = {
     {"SUANLI_DB_PREPARED", CF_SWITCH, &cfg.db_prepared, "on", 0, 0,
      "on: each statement is prepared once per connection (named); off: sent unnamed each time, "
      "as behind PgBouncer in transaction pooling mode, which cannot track named statements"},
+    {"SUANLI_GROUP_COMMIT", CF_SWITCH, &cfg.group_commit, "off", 0, 0,
+     "on: POST /v1/redemptions of several requests commit together in one transaction (group "
+     "commit, server/group.c), each answered after that commit; off: each in its own"},
 };
 
 static int parse_listen(const char *value) {

@@ -591,6 +591,7 @@ END_TEST
 #define STORM_THREADS 64
 
 struct storm {
+    const struct th_server *srv[2]; /* the two servers the requests alternate between */
     const char *voucher, *order;
     long long amount;
     int ok, short_balance, other;
@@ -603,7 +604,7 @@ static void storm_thread(int i, void *ctx) {
     struct storm *x = ctx;
     for (int n = i; n < STORM; n += STORM_THREADS) {
         struct th_resp r =
-            redeem(n % 2 ? &w.srv2 : &w.srv, &w.inst, x->voucher, NULL, x->order, x->amount, NULL);
+            redeem(x->srv[n % 2], &w.inst, x->voucher, NULL, x->order, x->amount, NULL);
         pthread_mutex_lock(&x->lock);
         if (r.status == 201) {
             x->ok++;
@@ -620,7 +621,11 @@ static void storm_thread(int i, void *ctx) {
 }
 
 static void storm(const char *voucher, const char *order, long long amount, struct storm *x) {
+    const struct th_server *a = x->srv[0] ? x->srv[0] : &w.srv,
+                           *b = x->srv[1] ? x->srv[1] : &w.srv2;
     memset(x, 0, sizeof *x);
+    x->srv[0] = a;
+    x->srv[1] = b;
     x->voucher = voucher;
     x->order = order;
     x->amount = amount;
@@ -632,10 +637,10 @@ static void storm(const char *voucher, const char *order, long long amount, stru
 }
 
 START_TEST(a_thousand_concurrent_full_redemptions_succeed_exactly_once) {
+    struct storm x = {0};
     char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
     char *v = world_voucher_id(&w, p, w.inst_org, 5000);
     char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
-    struct storm x;
     storm(v, o, 5000, &x);
     ck_assert_int_eq(x.ok, 1);
     ck_assert_int_eq(x.short_balance, STORM - 1);
@@ -651,10 +656,10 @@ START_TEST(a_thousand_concurrent_full_redemptions_succeed_exactly_once) {
 END_TEST
 
 START_TEST(a_thousand_concurrent_small_redemptions_take_floor_v_over_a) {
+    struct storm x = {0};
     char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
     char *v = world_voucher_id(&w, p, w.inst_org, 1000);
     char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
-    struct storm x;
     storm(v, o, 7, &x);
     ck_assert_int_eq(x.ok, 1000 / 7);
     ck_assert_int_eq(voucher_balance(v), 1000 % 7);
@@ -672,6 +677,8 @@ START_TEST(a_thousand_concurrent_small_redemptions_take_floor_v_over_a) {
 END_TEST
 
 struct replay {
+    const struct th_server *srv[2];
+    const char *key; /* the Idempotency-Key header line */
     const char *voucher, *order;
     char *answers[32];
     long status[32];
@@ -679,16 +686,15 @@ struct replay {
 
 static void replay_one(int i, void *ctx) {
     struct replay *x = ctx;
-    const char *key[] = {"Idempotency-Key: redeem-once", NULL};
-    struct th_resp r =
-        redeem(i % 2 ? &w.srv2 : &w.srv, &w.inst, x->voucher, NULL, x->order, 321, key);
+    const char *key[] = {x->key, NULL};
+    struct th_resp r = redeem(x->srv[i % 2], &w.inst, x->voucher, NULL, x->order, 321, key);
     x->status[i] = r.status;
     x->answers[i] = strdup(r.body);
     th_resp_free(&r);
 }
 
 START_TEST(concurrent_replays_of_one_redemption_key_debit_once) {
-    struct replay x = {0};
+    struct replay x = {.srv = {&w.srv, &w.srv2}, .key = "Idempotency-Key: redeem-once"};
     char *v = world_voucher_id(&w, program, w.inst_org, 1000);
     char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     x.voucher = v;
@@ -811,6 +817,55 @@ START_TEST(the_one_round_trip_answers_as_the_usual_path) {
 }
 END_TEST
 
+/* ==== group commit ======================================================================== */
+
+/* SUANLI_GROUP_COMMIT=on on two more servers of the same database: concurrent redemptions
+ * commit in groups, and a refused one (short balance) does not take the others of its group
+ * with it; every answer is the one a redemption of its own would get, and replays of one
+ * Idempotency-Key debit once. */
+START_TEST(group_commit_on_two_servers_answers_each_request_as_alone) {
+    const char *env[] = {"SUANLI_GROUP_COMMIT=on", "SUANLI_THREADS=8", NULL};
+    struct th_server g1, g2;
+    th_server_start(&g1, w.dburl, env);
+    th_server_start(&g2, w.dburl, env);
+    char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
+    char *v = world_voucher_id(&w, p, w.inst_org, 1000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct storm x = {.srv = {&g1, &g2}};
+    storm(v, o, 7, &x); /* 1 000 requests of 7 fen on a balance of 1 000 */
+    ck_assert_int_eq(x.ok, 1000 / 7);
+    ck_assert_int_eq(x.short_balance, STORM - 1000 / 7);
+    ck_assert_int_eq(voucher_balance(v), 1000 % 7);
+    ck_assert_int_eq(order_subsidy(o), 1000 / 7 * 7);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 1000 / 7);
+
+    struct replay r = {.srv = {&g1, &g2}, .key = "Idempotency-Key: redeem-once-in-a-group"};
+    char *v2 = world_voucher_id(&w, p, w.inst_org, 1000);
+    char *o2 = world_order(&w, &w.inst, NULL, 1, 10, NULL);
+    r.voucher = v2;
+    r.order = o2;
+    th_parallel(32, replay_one, &r);
+    for (int i = 0; i < 32; i++) {
+        ck_assert_msg(r.status[i] == 201, "request %d: %ld %s", i, r.status[i], r.answers[i]);
+        ck_assert_str_eq(r.answers[i], r.answers[0]);
+    }
+    for (int i = 0; i < 32; i++)
+        free(r.answers[i]);
+    ck_assert_int_eq(voucher_balance(v2), 1000 - 321);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v2), 1);
+    world_ledger_ok(&w);
+    ck_assert_int_eq(th_server_stop(&g1), 0);
+    ck_assert_int_eq(th_server_stop(&g2), 0);
+    free(p);
+    free(v);
+    free(o);
+    free(v2);
+    free(o2);
+}
+END_TEST
+
 /* ==== the ledger check ==================================================================== */
 
 static int run(const char *cmd, char **out) {
@@ -870,5 +925,6 @@ int main(void) {
     th_case(s, concurrent_replays_of_one_redemption_key_debit_once, 600, setup, teardown);
     th_case(s, ledger_check_proves_the_books_and_finds_a_forged_balance, 600, setup, teardown);
     th_case(s, the_one_round_trip_answers_as_the_usual_path, 600, setup, teardown);
+    th_case(s, group_commit_on_two_servers_answers_each_request_as_alone, 600, setup, teardown);
     return th_run(s);
 }
