@@ -134,6 +134,21 @@ void api_audit_export(struct http_req *r);
 /* reports: subsidies and anomaly flags (api/reports.c) */
 void api_reports_subsidies(struct http_req *r);
 void api_reports_anomalies(struct http_req *r);
+/* The representation Accept asks for: 0 JSON, 1 CSV, -1 none we have (api/reports.c). */
+int api_report_format(struct http_req *r);
+/* rows (an array of objects) as RFC 4180 CSV: a header row of cols (NULL-ended), then each
+ * row's members of those names; malloc'd, NULL when out of memory. */
+char *api_csv_rows(json_t *rows, const char *const *cols, size_t *len);
+
+/* settlement: statements, payouts (兑付), recoveries (追回) (api/settlement.c) */
+void api_settlements_list(struct http_req *r);
+void api_payouts_create(struct http_req *r);
+void api_payouts_list(struct http_req *r);
+void api_payouts_get(struct http_req *r);
+void api_payouts_approve(struct http_req *r);
+void api_payouts_paid(struct http_req *r);
+void api_recoveries_create(struct http_req *r);
+void api_recoveries_list(struct http_req *r);
 
 /* notifications and webhooks (api/notifications.c); init adds the periodic notifications job */
 int api_notifications_init(void);

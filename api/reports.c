@@ -197,3 +197,29 @@ void api_reports_anomalies(struct http_req *r) {
     const char *params[] = {api_actor(r), program, limit};
     api_reply_sql_read(r, 200, SQL_ANOMALIES, 3, params, "no such programme");
 }
+
+/* ==== shared with other CSV endpoints ===================================================== */
+
+int api_report_format(struct http_req *r) {
+    return report_format(r);
+}
+
+char *api_csv_rows(json_t *rows, const char *const *cols, size_t *len) {
+    struct buf c = {0};
+    json_t *row;
+    size_t i;
+    for (size_t j = 0; cols[j]; j++)
+        csv_field(&c, j == 0, cols[j], false);
+    buf_puts(&c, "\r\n");
+    json_array_foreach(rows, i, row) {
+        for (size_t j = 0; cols[j]; j++)
+            csv_value(&c, j == 0, json_object_get(row, cols[j]));
+        buf_puts(&c, "\r\n");
+    }
+    if (c.oom) {
+        buf_free(&c);
+        return NULL;
+    }
+    *len = c.len;
+    return c.p;
+}

@@ -112,6 +112,22 @@ const struct route api_routes[] = {
     {"GET", "/v1/reports/anomalies", api_reports_anomalies, OP | CA | AU, 0,
      "anomaly flags with their explanations"},
 
+    /* settlement: statements, payouts (兑付) under the two-person rule, recoveries (追回)
+     * (api/settlement.c) */
+    {"GET", "/v1/settlements", api_settlements_list, OP | CA | AU | PR, 0,
+     "settlement statement: accepted orders with subsidy, payment and payout (JSON or CSV)"},
+    {"POST", "/v1/payouts", api_payouts_create, CA, RF_IDEMPOTENT,
+     "propose payouts of due subsidies, one per payee"},
+    {"GET", "/v1/payouts", api_payouts_list, ANY, 0, "list visible payouts"},
+    {"GET", "/v1/payouts/{id}", api_payouts_get, ANY, 0, "one payout with its lines"},
+    {"POST", "/v1/payouts/{id}/approve", api_payouts_approve, CA, RF_IDEMPOTENT,
+     "approve a payout (another administrator than the proposer)"},
+    {"POST", "/v1/payouts/{id}/paid", api_payouts_paid, CA, RF_IDEMPOTENT,
+     "record the bank transfer of an approved payout"},
+    {"POST", "/v1/recoveries", api_recoveries_create, CA, RF_IDEMPOTENT,
+     "recover settled subsidy of an order"},
+    {"GET", "/v1/recoveries", api_recoveries_list, ANY, 0, "list visible recoveries"},
+
     /* notifications and webhooks (api/notifications.c, server/webhook.c) */
     {"GET", "/v1/notifications", api_notifications_list, ANY, 0,
      "own organization's notifications, newest first"},

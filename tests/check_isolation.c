@@ -28,6 +28,11 @@ struct side {
     struct th_auth admin, auditor, prov, inst;
     char *offer, *program, *voucher, *token, *order, *redemption, *inst_key;
     char *application, *webhook, *admin_webhook;
+    /* issue 14: a second administrator (payouts need two); a completed order with 1000 fen of
+     * subsidy settled; a proposed payout to the provider, and one to the institute (a
+     * programme that pays the buyer) */
+    struct th_auth admin2;
+    char *program2, *settled, *payout, *inst_payout;
     char name[16];
 };
 
@@ -37,20 +42,67 @@ static struct side A, B;
 static int uniq;
 static int cells;
 
-/* A voucher of 1 000 000 fen the side's city issues to its institute; its id (and token when
- * asked), malloc'd. */
-static char *side_voucher(struct side *d, char **token) {
+/* A voucher of 1 000 000 fen of program the side's city issues to its institute; its id (and
+ * token when asked), malloc'd. */
+static char *program_voucher(struct side *d, const char *program, char **token) {
     char body[256];
     snprintf(body, sizeof body,
              "{\"institute_id\":\"%s\",\"face_value_fen\":1000000,"
              "\"expires_at\":\"2030-06-01T00:00:00Z\"}",
              d->inst_org);
-    struct th_resp r = world_issue(&w, NULL, &d->admin, d->program, body, NULL);
+    struct th_resp r = world_issue(&w, NULL, &d->admin, program, body, NULL);
     th_assert_status(&r, 201);
     if (token)
         *token = strdup(th_str(&r, "token"));
     char *id = strdup(th_str(&r, "id"));
     th_resp_free(&r);
+    return id;
+}
+
+static char *side_voucher(struct side *d, char **token) {
+    return program_voucher(d, d->program, token);
+}
+
+/* A completed order of the side's institute with 1000 fen of subsidy from program (NULL: the
+ * side's), its usage accepted and its subsidy due now; its id, malloc'd. */
+static char *side_due_order(struct side *d, const char *program) {
+    char *voucher = program ? program_voucher(d, program, NULL) : strdup(d->voucher);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"offer_id\":\"%s\",\"units\":1,\"start\":\"2025-01-01T00:00:00Z\","
+             "\"end\":\"2025-01-01T10:00:00Z\",\"vouchers\":[{\"voucher_id\":\"%s\","
+             "\"amount_fen\":1000}]}",
+             d->offer, voucher);
+    free(voucher);
+    char *id = world_post_id(&w.srv, &d->inst, "/v1/orders", body);
+    char path[128], sql[256];
+    snprintf(path, sizeof path, "/v1/orders/%s/complete", id);
+    struct th_resp r = th_req(&w.srv, "POST", path, &d->prov, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    snprintf(sql, sizeof sql,
+             "UPDATE orders SET usage_accepted_at = now(), due_at = now() WHERE id = '%s'", id);
+    free(th_sql(w.dburl, sql));
+    return id;
+}
+
+/* A payout proposed now by the side's second administrator (approved by the first when
+ * asked) of a fresh due order of program (NULL: the side's); its id, malloc'd. */
+static char *side_payout(struct side *d, const char *program, bool approved) {
+    free(side_due_order(d, program));
+    char body[128];
+    snprintf(body, sizeof body, "{\"program_id\":\"%s\"}", program ? program : d->program);
+    struct th_resp r = th_req(&w.srv, "POST", "/v1/payouts", &d->admin2, body, NULL);
+    th_assert_status(&r, 201);
+    char *id = strdup(th_str(&r, "items.0.id"));
+    th_resp_free(&r);
+    if (approved) {
+        char path[128];
+        snprintf(path, sizeof path, "/v1/payouts/%s/approve", id);
+        r = th_req(&w.srv, "POST", path, &d->admin, NULL, NULL);
+        th_assert_status(&r, 200);
+        th_resp_free(&r);
+    }
     return id;
 }
 
@@ -139,13 +191,26 @@ static void side_build(struct side *d, const char *name, const char *city, const
     d->webhook = side_webhook(&d->prov);
     d->admin_webhook = side_webhook(&d->admin);
     side_accredit(d);
+    char email[64];
+    snprintf(email, sizeof email, "admin2@%s.test", name);
+    th_user(&w.srv, &w.op, "city_admin", d->city, email, &d->admin2);
+    body = world_program_body(NULL);
+    d->program2 = world_post_id(&w.srv, &d->admin, "/v1/programs", body);
+    free(body);
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE programs SET payee = 'institute' WHERE id = '%s'",
+             d->program2);
+    free(th_sql(w.dburl, sql));
+    d->settled = side_due_order(d, NULL);
+    d->payout = side_payout(d, NULL, false);
+    d->inst_payout = side_payout(d, d->program2, false);
 }
 
 static void side_free(struct side *d) {
-    char **all[] = {&d->city,        &d->prov_org, &d->inst_org,    &d->offer,
-                    &d->program,     &d->voucher,  &d->token,       &d->order,
-                    &d->redemption,  &d->inst_key, &d->application, &d->webhook,
-                    &d->admin_webhook};
+    char **all[] = {
+        &d->city,          &d->prov_org, &d->inst_org,   &d->offer,    &d->program,     &d->voucher,
+        &d->token,         &d->order,    &d->redemption, &d->inst_key, &d->application, &d->webhook,
+        &d->admin_webhook, &d->program2, &d->settled,    &d->payout,   &d->inst_payout};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(*all[i]);
 }
@@ -200,7 +265,7 @@ enum object {
     O_ORDER_DUE,   /* an order its institute reserves now, already started */
     O_PROGRAM,
     O_VOUCHER,
-    O_VOUCHER_FRESH, /* a voucher its city issues now */
+    O_VOUCHER_FRESH,     /* a voucher its city issues now */
     O_APPLICATION,       /* the world's application (submitted) */
     O_APPLICATION_FRESH, /* an application its institute submits now */
     O_ACCREDITED_FRESH,  /* the world's programme (its provider put on the list again now) */
@@ -208,6 +273,11 @@ enum object {
     O_NOTIFICATION,      /* own: one for the caller's organisation; foreign: B's institute's */
     O_WEBHOOK,           /* own: the caller's own (provider or city); foreign: B's provider's */
     O_WEBHOOK_FRESH,     /* own: one the caller registers now; foreign: B's provider's */
+    O_DUE_FRESH,         /* no {id}: a due order of the side made now (so that there is
+                          * something to propose) */
+    O_PAYOUT,            /* the side's proposed payout (to the institute, for an institute) */
+    O_PAYOUT_FRESH,      /* a payout the side's second administrator proposes now */
+    O_PAYOUT_APPROVED,   /* the same, approved by the side's first administrator */
 };
 
 enum cell_flags {
@@ -339,6 +409,17 @@ static const struct cell_spec specs[] = {
     {"GET", "/v1/webhooks", O_NONE, NULL, 0},
     {"DELETE", "/v1/webhooks/{id}", O_WEBHOOK_FRESH, NULL, F_OP_NOT_FOREIGN},
     {"GET", "/v1/webhooks/{id}/deliveries", O_WEBHOOK, NULL, F_OP_NOT_FOREIGN},
+    /* issue 14: settlement, payouts, recoveries */
+    {"GET", "/v1/settlements", O_NONE, NULL, 0},
+    {"POST", "/v1/payouts", O_DUE_FRESH, "{\"program_id\":\"${program}\"}", 0},
+    {"GET", "/v1/payouts", O_NONE, NULL, 0},
+    {"GET", "/v1/payouts/{id}", O_PAYOUT, NULL, 0},
+    {"POST", "/v1/payouts/{id}/approve", O_PAYOUT_FRESH, NULL, 0},
+    {"POST", "/v1/payouts/{id}/paid", O_PAYOUT_APPROVED,
+     "{\"transfer_reference\":\"CNAPS-${uniq}\"}", 0},
+    {"POST", "/v1/recoveries", O_NONE,
+     "{\"order_id\":\"${settled}\",\"amount_fen\":1,\"reason\":\"matrix\"}", 0},
+    {"GET", "/v1/recoveries", O_NONE, NULL, 0},
 };
 
 static const struct cell_spec *spec_of(const struct route *rt) {
@@ -359,11 +440,17 @@ static char *body_for(const char *tmpl, struct side *d) {
     char *fresh = strstr(tmpl, "${new_inst}") ? new_institute(d) : NULL;
     const struct {
         const char *name, *value;
-    } vars[] = {{"${city}", d->city},         {"${inst_org}", d->inst_org},
-                {"${offer}", d->offer},       {"${voucher}", d->voucher},
-                {"${order}", d->order},       {"${token}", d->token},
-                {"${program}", d->program},   {"${prov_org}", d->prov_org},
-                {"${new_inst}", fresh ? fresh : ""}, {"${uniq}", n}};
+    } vars[] = {{"${city}", d->city},
+                {"${inst_org}", d->inst_org},
+                {"${offer}", d->offer},
+                {"${voucher}", d->voucher},
+                {"${order}", d->order},
+                {"${token}", d->token},
+                {"${program}", d->program},
+                {"${prov_org}", d->prov_org},
+                {"${new_inst}", fresh ? fresh : ""},
+                {"${uniq}", n},
+                {"${settled}", d->settled}};
     size_t cap = strlen(tmpl) + 4096, len = 0;
     char *out = malloc(cap);
     for (const char *p = tmpl; *p;) {
@@ -392,7 +479,8 @@ static bool uses_world(const char *tmpl) {
     return tmpl != NULL &&
            (strstr(tmpl, "${city}") || strstr(tmpl, "${inst_org}") || strstr(tmpl, "${offer}") ||
             strstr(tmpl, "${voucher}") || strstr(tmpl, "${order}") || strstr(tmpl, "${token}") ||
-            strstr(tmpl, "${program}") || strstr(tmpl, "${prov_org}"));
+            strstr(tmpl, "${program}") || strstr(tmpl, "${prov_org}") ||
+            strstr(tmpl, "${settled}"));
 }
 
 /* A new institute of the side's city, made by its administrator; its id, malloc'd. */
@@ -447,6 +535,14 @@ static char *object_for(enum object o, struct side *d, bool own, const struct th
                                         : strdup(caller == &d->prov ? d->webhook
                                                                     : d->admin_webhook);
         return strdup(d->webhook);
+    case O_DUE_FRESH:
+        free(side_due_order(d, NULL));
+        return NULL;
+    case O_PAYOUT:
+        return strdup(own && caller == &d->inst ? d->inst_payout : d->payout);
+    case O_PAYOUT_FRESH:
+    case O_PAYOUT_APPROVED:
+        return side_payout(d, NULL, o == O_PAYOUT_APPROVED);
     default:
         return NULL;
     }

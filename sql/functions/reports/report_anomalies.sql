@@ -53,6 +53,14 @@ BEGIN
         FROM scoped r
        WHERE r.created_at >= v_now - interval '30 days 1 hour'
        GROUP BY r.institute_id),
+    recs AS (
+      SELECT r.debtor_id, r.program_id, count(*) AS n, sum(r.amount_fen) AS amount,
+             sum(r.debt_fen - r.netted_fen) AS open_debt, max(r.created_at) AS last_at
+        FROM recoveries r
+       WHERE report_city_visible(p_actor, r.city_id)
+         AND (p_program IS NULL OR r.program_id = p_program)
+         AND r.created_at >= v_now - interval '365 days'
+       GROUP BY r.debtor_id, r.program_id),
     bursts AS (
       -- average per hour = before / 720; last_hour > 5 × average, in integers
       SELECT * FROM rates WHERE last_hour >= 10 AND last_hour * 720 > 5 * prior),
@@ -83,7 +91,18 @@ BEGIN
              format('%s made %s redemptions in the last hour; %s in the 30 days before (%s per hour on average)',
                     og.name, b.last_hour, b.prior, round(b.prior::numeric / 720, 2)),
              b.last_hour * 1000
-        FROM bursts b JOIN organizations og ON og.id = b.institute_id)
+        FROM bursts b JOIN organizations og ON og.id = b.institute_id
+      UNION ALL
+      SELECT 'recovery', CASE WHEN c.open_debt > 0 THEN 'high' ELSE 'medium' END, 'organization',
+             c.debtor_id, c.program_id, c.last_at,
+             jsonb_build_object('recoveries', c.n, 'recovered_fen', c.amount::bigint,
+                                'open_debt_fen', c.open_debt::bigint),
+             jsonb_build_object('recoveries', 1),
+             format('%s fen of subsidy of programme %s recovered from %s in %s recoveries over the last 365 days; %s fen still owed',
+                    c.amount, pg.name, og.name, c.n, c.open_debt),
+             c.n * 1000
+        FROM recs c JOIN organizations og ON og.id = c.debtor_id
+        JOIN programs pg ON pg.id = c.program_id)
     SELECT jsonb_build_object(
       'items', coalesce((
         SELECT jsonb_agg(jsonb_build_object(

@@ -10,5 +10,8 @@ CREATE FUNCTION report_anomaly_rules() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $
                           'budget parking or probing of the rules.',
     'burst', 'An institute made 10 or more redemptions in the last hour, more than 5 times its hourly '
              'average over the 30 days before: an unusual burst (a script, a leaked account, a rush '
-             'before expiry).')
+             'before expiry).',
+    'recovery', 'Subsidy already settled was recovered (追回) from a provider or institute in the '
+                'last 365 days: compute paid for and not delivered, or an improper claim; high while '
+                'part of it is still owed.')
 $$;
