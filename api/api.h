@@ -125,6 +125,14 @@ void api_related_parties_create(struct http_req *r);
 void api_related_parties_list(struct http_req *r);
 void api_related_parties_delete(struct http_req *r);
 
+/* delivery and usage-based billing, the buyer's payments (api/usage.c) */
+void api_usage_report(struct http_req *r);
+void api_usage_list(struct http_req *r);
+void api_usage_accept(struct http_req *r);
+void api_usage_dispute(struct http_req *r);
+void api_payments_create(struct http_req *r);
+void api_payments_list(struct http_req *r);
+
 /* audit: events, checkpoints, verification, export (api/audit.c) */
 void api_audit_events(struct http_req *r);
 void api_audit_checkpoints(struct http_req *r);

@@ -10,6 +10,9 @@
 
 #define PROGRAM_MAX_BUDGET_FEN INT64_C(1000000000000000)
 
+/* Who the payouts pay a programme's subsidies to (issue 14). */
+static const char *const program_payees[] = {"provider", "institute", NULL};
+
 /* Runs sql, whose row is (program jsonb, version integer), and replies the programme with its
  * version as a strong ETag. No row is 404. */
 static void reply_program(struct http_req *r, unsigned status, const char *sql, int n,
@@ -73,7 +76,10 @@ static void list_check(json_t *errors, const char *field, json_t *list, const ch
         JF_OPT_INT("domestic_subsidy_bp", &domestic_bp, 1, 10000, NULL),                           \
         JF_OPT_INT("west_subsidy_bp", &west_bp, 1, 10000, NULL),                                   \
         JF_OPT_BOOL("open_to_all_providers", &open_all, NULL),                                     \
-        JF_OPT_ARRAY("funders", &funders, 0, 8, NULL)
+        JF_OPT_ARRAY("funders", &funders, 0, 8, NULL),                                             \
+        JF_OPT_INT("usage_dispute_days", &dispute_days, 1, 90, NULL),                              \
+        JF_OPT_BOOL("settle_after_buyer_pays", &after_pay, NULL),                                  \
+        JF_OPT_ENUM("payee", &payee, program_payees, NULL)
 
 static bool rules_ok(struct http_req *r, json_t *classes, bool has_classes, json_t *regions,
                      bool has_regions) {
@@ -93,7 +99,9 @@ void api_programs_create(struct http_req *r) {
     const char *city = NULL, *name = NULL, *starts = NULL, *ends = NULL;
     int64_t budget = 0, bp = 0, cap = 0, year_cap = 0, contract_bp = 0, domestic_bp = 0,
             west_bp = 0;
-    bool open_all = true;
+    bool open_all = true, after_pay = false;
+    int64_t dispute_days = 0;
+    const char *payee = NULL;
     json_t *funders = NULL;
     double green = 0;
     json_t *classes = NULL, *regions = NULL;
@@ -146,7 +154,9 @@ void api_programs_update(struct http_req *r) {
     const char *name = NULL, *starts = NULL, *ends = NULL, *status = NULL;
     int64_t budget = 0, bp = 0, cap = 0, year_cap = 0, contract_bp = 0, domestic_bp = 0,
             west_bp = 0;
-    bool open_all = true;
+    bool open_all = true, after_pay = false;
+    int64_t dispute_days = 0;
+    const char *payee = NULL;
     json_t *funders = NULL;
     double green = 0;
     json_t *classes = NULL, *regions = NULL;

@@ -97,6 +97,19 @@ const struct route api_routes[] = {
     {"DELETE", "/v1/related-parties/{id}", api_related_parties_delete, OP | CA, 0,
      "withdraw a related-party declaration"},
 
+    /* delivery and usage-based billing, the buyer's payments (api/usage.c) */
+    {"POST", "/v1/orders/{id}/usage", api_usage_report, PR, RF_IDEMPOTENT,
+     "report the usage delivered on a completed order of own offer"},
+    {"GET", "/v1/orders/{id}/usage", api_usage_list, ANY, 0, "an order's usage state and reports"},
+    {"POST", "/v1/orders/{id}/usage/accept", api_usage_accept, IN, RF_IDEMPOTENT,
+     "accept the pending usage report of own order (re-bills it)"},
+    {"POST", "/v1/orders/{id}/usage/dispute", api_usage_dispute, IN, RF_IDEMPOTENT,
+     "dispute the pending usage report of own order"},
+    {"POST", "/v1/orders/{id}/payments", api_payments_create, IN, RF_IDEMPOTENT,
+     "record own payment of an order's net amount"},
+    {"GET", "/v1/orders/{id}/payments", api_payments_list, ANY, 0,
+     "the buyer's payments of an order"},
+
     /* audit: the tamper-evident log (api/audit.c, server/audit.c) */
     {"GET", "/v1/audit/events", api_audit_events, OP | CA | AU, 0, "audit events in scope"},
     {"GET", "/v1/audit/checkpoints", api_audit_checkpoints, OP | CA | AU, 0,

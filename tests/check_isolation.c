@@ -75,14 +75,12 @@ static char *side_due_order(struct side *d, const char *program) {
              d->offer, voucher);
     free(voucher);
     char *id = world_post_id(&w.srv, &d->inst, "/v1/orders", body);
-    char path[128], sql[256];
+    char path[128];
     snprintf(path, sizeof path, "/v1/orders/%s/complete", id);
     struct th_resp r = th_req(&w.srv, "POST", path, &d->prov, NULL, NULL);
     th_assert_status(&r, 200);
     th_resp_free(&r);
-    snprintf(sql, sizeof sql,
-             "UPDATE orders SET usage_accepted_at = now(), due_at = now() WHERE id = '%s'", id);
-    free(th_sql(w.dburl, sql));
+    world_usage_accepted(&w, &d->prov, &d->inst, id, "10");
     return id;
 }
 
@@ -144,6 +142,33 @@ static char *side_related(struct side *d) {
              inst);
     free(inst);
     return world_post_id(&w.srv, &d->admin, "/v1/related-parties", body);
+}
+
+/* An order of the side's institute, reserved in the past and completed now by its provider,
+ * then taken through stage more usage steps (1: reported, 2: accepted); its id, malloc'd. */
+static char *side_order_done(struct side *d, int stage) {
+    char *o = world_order(&w, &d->inst, d->offer, 1, 10, "2025-01-01T00:00:00Z");
+    char path[128];
+    snprintf(path, sizeof path, "/v1/orders/%s/complete", o);
+    struct th_resp r = th_req(&w.srv, "POST", path, &d->prov, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    if (stage >= 1) {
+        snprintf(path, sizeof path, "/v1/orders/%s/usage", o);
+        r = th_req(&w.srv, "POST", path, &d->prov,
+                   "{\"unit_hours\":10,\"availability\":1,\"evidence\":[{\"name\":\"m\","
+                   "\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}]}",
+                   NULL);
+        th_assert_status(&r, 201);
+        th_resp_free(&r);
+    }
+    if (stage >= 2) {
+        snprintf(path, sizeof path, "/v1/orders/%s/usage/accept", o);
+        r = th_req(&w.srv, "POST", path, &d->inst, NULL, NULL);
+        th_assert_status(&r, 200);
+        th_resp_free(&r);
+    }
+    return o;
 }
 
 /* A notification for org, written straight into the table (as an event would); its id. */
@@ -273,6 +298,9 @@ enum object {
     O_NOTIFICATION,      /* own: one for the caller's organisation; foreign: B's institute's */
     O_WEBHOOK,           /* own: the caller's own (provider or city); foreign: B's provider's */
     O_WEBHOOK_FRESH,     /* own: one the caller registers now; foreign: B's provider's */
+    O_ORDER_DONE_FRESH,     /* an order reserved in the past and completed now */
+    O_ORDER_REPORTED_FRESH, /* ... with its usage (10 unit-hours) reported */
+    O_ORDER_ACCEPTED_FRESH, /* ... and accepted by its institute */
     O_DUE_FRESH,         /* no {id}: a due order of the side made now (so that there is
                           * something to propose) */
     O_PAYOUT,            /* the side's proposed payout (to the institute, for an institute) */
@@ -409,6 +437,17 @@ static const struct cell_spec specs[] = {
     {"GET", "/v1/webhooks", O_NONE, NULL, 0},
     {"DELETE", "/v1/webhooks/{id}", O_WEBHOOK_FRESH, NULL, F_OP_NOT_FOREIGN},
     {"GET", "/v1/webhooks/{id}/deliveries", O_WEBHOOK, NULL, F_OP_NOT_FOREIGN},
+    {"POST", "/v1/orders/{id}/usage", O_ORDER_DONE_FRESH,
+     "{\"unit_hours\":5,\"availability\":0.99,\"evidence\":[{\"name\":\"meter.csv\","
+     "\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}]}",
+     0},
+    {"GET", "/v1/orders/{id}/usage", O_ORDER, NULL, 0},
+    {"POST", "/v1/orders/{id}/usage/accept", O_ORDER_REPORTED_FRESH, NULL, 0},
+    {"POST", "/v1/orders/{id}/usage/dispute", O_ORDER_REPORTED_FRESH, "{\"reason\":\"matrix\"}",
+     0},
+    {"POST", "/v1/orders/{id}/payments", O_ORDER_ACCEPTED_FRESH,
+     "{\"amount_fen\":1,\"reference\":\"M-${uniq}\"}", 0},
+    {"GET", "/v1/orders/{id}/payments", O_ORDER, NULL, 0},
     /* issue 14: settlement, payouts, recoveries */
     {"GET", "/v1/settlements", O_NONE, NULL, 0},
     {"POST", "/v1/payouts", O_DUE_FRESH, "{\"program_id\":\"${program}\"}", 0},
@@ -511,6 +550,12 @@ static char *object_for(enum object o, struct side *d, bool own, const struct th
         return world_order(&w, &d->inst, d->offer, 1, 10, "2030-01-01T00:00:00Z");
     case O_ORDER_DUE:
         return world_order(&w, &d->inst, d->offer, 1, 10, "2025-01-01T00:00:00Z");
+    case O_ORDER_DONE_FRESH:
+        return side_order_done(d, 0);
+    case O_ORDER_REPORTED_FRESH:
+        return side_order_done(d, 1);
+    case O_ORDER_ACCEPTED_FRESH:
+        return side_order_done(d, 2);
     case O_PROGRAM:
         return strdup(d->program);
     case O_VOUCHER:

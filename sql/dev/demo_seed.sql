@@ -135,6 +135,54 @@ BEGIN
   END IF;
 END $$;
 
+-- Issue 14: one completed order of the Sichuan University AI Lab on West Cloud's H100 in
+-- Guizhou (8 units for 6 hours from the seed day, 40 % paid by its voucher) whose usage, 42.5
+-- of the 48 reserved unit-hours, West Cloud reported and the lab accepted: the order is
+-- re-billed and its subsidy is due. Idempotent: a lab order with usage is left as it is.
+CREATE FUNCTION pg_temp.demo_seed_usage(p_actor jsonb) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_city uuid;
+  v_scu uuid;
+  v_west uuid;
+  v_offer uuid;
+  v_voucher uuid;
+  v_from timestamptz := date_trunc('day', now());
+  v_lab jsonb;
+  v_ops jsonb;
+  v_order jsonb;
+BEGIN
+  SELECT id INTO v_city FROM organizations WHERE type = 'city' AND name = 'Chengdu';
+  SELECT id INTO v_scu FROM organizations WHERE type = 'institute' AND name = 'Sichuan University AI Lab';
+  SELECT id INTO v_west FROM organizations WHERE type = 'provider' AND name = 'West Cloud';
+  SELECT f.id INTO v_offer FROM offers f
+   WHERE f.provider_id = v_west AND f.region = 'guizhou' AND f.accelerator = 'H100'
+     AND f.status = 'active' AND f.available_from <= v_from
+   ORDER BY f.id LIMIT 1;
+  SELECT v.id INTO v_voucher FROM vouchers v JOIN programs g ON g.id = v.program_id
+   WHERE v.institute_id = v_scu AND g.name = 'Chengdu Compute Voucher 2026' AND v.status = 'active'
+   ORDER BY v.issued_at LIMIT 1;
+  IF v_offer IS NULL OR v_voucher IS NULL
+     OR EXISTS (SELECT 1 FROM orders WHERE institute_id = v_scu AND usage_state <> 'none') THEN
+    RETURN;
+  END IF;
+  v_lab := jsonb_build_object('role', 'institute', 'org_id', v_scu, 'city_id', v_city,
+                              'user_id', (SELECT id FROM users WHERE email = 'lab@scu.suanli.demo'),
+                              'request_id', 'demo-seed');
+  v_ops := jsonb_build_object('role', 'provider', 'org_id', v_west, 'city_id', v_city,
+                              'user_id', (SELECT id FROM users WHERE email = 'ops@westcloud.suanli.demo'),
+                              'request_id', 'demo-seed');
+  v_order := order_create(v_lab, v_offer, 8, v_from, v_from + interval '6 hours', '[]');
+  PERFORM redemption_create(v_lab, v_voucher, (v_order->>'id')::uuid,
+                            (v_order->>'gross_fen')::bigint * 40 / 100, false);
+  PERFORM order_complete(v_ops, (v_order->>'id')::uuid);
+  PERFORM usage_report(v_ops, (v_order->>'id')::uuid, jsonb_build_object(
+            'unit_hours', 42.5, 'availability', 0.997,
+            'evidence', jsonb_build_array(jsonb_build_object(
+              'name', 'westcloud-guizhou-h100-meter.csv',
+              'sha256', encode(sha256('westcloud-guizhou-h100-meter'::bytea), 'hex')))));
+  PERFORM usage_accept(v_lab, (v_order->>'id')::uuid);
+END $$;
+
 -- Chengdu, its providers and institute and six logins; then the marketplace and voucher parts.
 CREATE FUNCTION pg_temp.demo_seed(p_hash text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -149,6 +197,7 @@ BEGIN
     PERFORM pg_temp.demo_seed_marketplace(v_actor);
     PERFORM pg_temp.demo_seed_vouchers(v_actor);
     PERFORM pg_temp.demo_seed_scheme(v_actor);
+    PERFORM pg_temp.demo_seed_usage(v_actor);
     RETURN 'already seeded';
   END IF;
   SELECT id INTO v_op FROM organizations WHERE type = 'operator';
@@ -172,5 +221,6 @@ BEGIN
   PERFORM pg_temp.demo_seed_marketplace(v_actor);
   PERFORM pg_temp.demo_seed_vouchers(v_actor);
   PERFORM pg_temp.demo_seed_scheme(v_actor);
+  PERFORM pg_temp.demo_seed_usage(v_actor);
   RETURN 'seeded Chengdu with 6 logins';
 END $$;

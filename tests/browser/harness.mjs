@@ -66,7 +66,7 @@ export async function startServer() {
     if (i === 899) throw new Error(`suanlid did not become ready in 90 s; see ${log}`);
   }
   return {
-    base, log,
+    base, log, dburl,
     // SIGTERM; resolves the exit status (0 = clean, and leak-free under LeakSanitizer).
     stop: () => new Promise((resolve) => {
       if (exited !== null) { resolve(exited); return; }

@@ -95,10 +95,10 @@ flow('sign-in: a wrong password is explained on the form; each role sees only it
   await page.getByRole('alert').filter({ hasText: 'Email or password is wrong' }).waitFor();
   await shot(page, '00-signin-error');
   const expect = {
-    institute: ['My vouchers', 'Offers', 'Match', 'My orders', 'Redemptions', 'Programmes open to me', 'My applications'],
-    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
-    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies'],
-    provider: ['My offers', 'Orders', 'Utilisation'],
+    institute: ['My vouchers', 'Offers', 'Match', 'My orders', 'Redemptions', 'Programmes open to me', 'My applications', 'Payouts'],
+    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Settlement', 'Payouts', 'Recoveries'],
+    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Settlement', 'Payouts', 'Recoveries'],
+    provider: ['My offers', 'Orders', 'Utilisation', 'Settlement', 'Payouts'],
   };
   for (const [who, nav] of Object.entries(expect)) {
     const p = await open();
@@ -525,9 +525,9 @@ flow('/docs renders every operation of openapi.yaml, accessibly', async () => {
 // serious or critical violation, and each gets a screenshot.
 const PAGES = {
   institute: ['vouchers', 'offers', 'match', 'orders', 'redemptions'],
-  admin: ['programs', 'programs/new', 'vouchers-city', 'organizations', 'audit', 'reports', 'anomalies'],
-  auditor: ['audit', 'reports', 'anomalies', 'programs'],
-  provider: ['my-offers', 'my-offers/new', 'offer-orders', 'utilisation'],
+  admin: ['programs', 'programs/new', 'vouchers-city', 'organizations', 'audit', 'reports', 'anomalies', 'payouts', 'recoveries', 'settlements'],
+  auditor: ['audit', 'reports', 'anomalies', 'programs', 'settlements'],
+  provider: ['my-offers', 'my-offers/new', 'offer-orders', 'utilisation', 'settlements', 'payouts'],
 };
 
 flow('accessibility: axe-core finds no serious or critical violation on any page', async () => {

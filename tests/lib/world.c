@@ -300,3 +300,20 @@ char *world_foreign_key_token(const char *token) {
     ck_assert_int_eq(vtoken_sign(sk, kid, &c, &out), 0);
     return out;
 }
+
+void world_usage_accepted(struct world *w, const struct th_auth *prov, const struct th_auth *inst,
+                          const char *order, const char *unit_hours) {
+    char path[128], body[256];
+    snprintf(path, sizeof path, "/v1/orders/%s/usage", order);
+    snprintf(body, sizeof body,
+             "{\"unit_hours\":%s,\"availability\":1,\"evidence\":[{\"name\":\"meter.csv\","
+             "\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}]}",
+             unit_hours);
+    struct th_resp r = th_req(&w->srv, "POST", path, prov, body, NULL);
+    th_assert_status(&r, 201);
+    th_resp_free(&r);
+    snprintf(path, sizeof path, "/v1/orders/%s/usage/accept", order);
+    r = th_req(&w->srv, "POST", path, inst, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+}

@@ -58,6 +58,12 @@ struct th_resp world_order_post(struct world *w, const struct th_server *s,
 char *world_order(struct world *w, const struct th_auth *by, const char *offer, int units,
                   int hours, const char *start);
 
+/* The provider of completed order reports unit_hours (a JSON number text) of usage, with one
+ * evidence item, and its institute accepts it (201 and 200 expected): the order is re-billed
+ * and, unless a programme waits for the buyer's payment, due. */
+void world_usage_accepted(struct world *w, const struct th_auth *prov, const struct th_auth *inst,
+                          const char *order, const char *unit_hours);
+
 /* ==== programmes and vouchers ============================================================= */
 
 /* now + secs as RFC 3339 (UTC, whole seconds) into out. */

@@ -15,6 +15,7 @@ import * as admin from './pages/admin.js';
 import * as audit from './pages/audit.js';
 import * as provider from './pages/provider.js';
 import * as scheme from './pages/scheme.js';
+import * as settlement from './pages/settlement.js';
 
 const IN = 'institute', CA = 'city_admin', AU = 'auditor', PR = 'provider', OP = 'operator';
 
@@ -46,6 +47,9 @@ const routes = [
   ['my-offers/:id/edit', provider.offerForm, [PR], null],
   ['offer-orders', provider.orders, [PR], 'nav.offer_orders'],
   ['utilisation', provider.utilisation, [PR], 'nav.utilisation'],
+  ['settlements', settlement.statement, [PR, CA, AU, OP], 'nav.settlements'],
+  ['payouts', settlement.payouts, [CA, AU, OP, PR, IN], 'nav.payouts'],
+  ['recoveries', settlement.recoveries, [CA, AU, OP], 'nav.recoveries'],
 ];
 
 const home = { institute: 'vouchers', city_admin: 'programs', auditor: 'audit', provider: 'my-offers', operator: 'audit' };

@@ -28,7 +28,7 @@ BEGIN
              sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_committed') AS committed,
              sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_budget') AS available,
              -sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_budget' AND e.kind = 'issue') AS issued,
-             sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_budget' AND e.kind IN ('release', 'reverse')) AS released,
+             sum(p.amount_fen) FILTER (WHERE p.account_kind = 'program_budget' AND e.kind IN ('release', 'reverse', 'usage_adjust')) AS released,
              sum(p.amount_fen) FILTER (WHERE p.account_kind IN ('order_subsidy', 'provider_receivable',
                                                                 'payee_paid', 'payee_debt',
                                                                 'program_recovered')) AS redeemed,
@@ -106,6 +106,40 @@ BEGIN
       v_problems := v_problems || jsonb_build_object('check', 'order_matches_ledger', 'subject', x.id::text,
                       'detail', format('%s order: subsidy %s of gross %s (ledger: order %s, receivable %s), applied redemptions %s',
                                        x.status, x.subsidy_fen, x.gross_fen, x.l_subsidy, x.l_receivable, x.applied));
+    END IF;
+  END LOOP;
+
+  -- usage (008): an accepted order is billed on its delivered unit-hours, never above the
+  -- reservation, its subsidy no more than before (the receivable above proves the ledger
+  -- side); the buyer's payments sum to buyer_paid_fen, at most the net amount; an order is
+  -- due exactly when accepted and not waiting for a payment its programmes require; the
+  -- order's usage state is that of its live report
+  FOR x IN SELECT o.id, o.usage_state, o.gross_fen, o.subsidy_fen, o.net_fen, o.due_at,
+                  o.reserved_gross_fen, o.reserved_subsidy_fen, o.buyer_paid_fen,
+                  o.delivered_unit_hours, o.units, o.hours, o.price_fen_per_unit_hour,
+                  (SELECT coalesce(sum(p.amount_fen), 0) FROM order_payments p
+                    WHERE p.order_id = o.id) AS paid,
+                  (SELECT u.state FROM order_usage_reports u
+                    WHERE u.order_id = o.id ORDER BY u.created_at DESC, u.id DESC LIMIT 1) AS last_report
+             FROM orders o
+            WHERE o.usage_state <> 'none' OR o.buyer_paid_fen <> 0
+               OR EXISTS (SELECT 1 FROM order_payments p WHERE p.order_id = o.id)
+  LOOP
+    IF x.paid <> x.buyer_paid_fen OR x.buyer_paid_fen > x.net_fen
+       OR coalesce(x.last_report, 'none') <> x.usage_state
+       OR (x.usage_state = 'accepted' AND (
+             x.delivered_unit_hours > x.units::numeric * x.hours
+             OR x.gross_fen <> least(x.reserved_gross_fen,
+                                     ceil(x.price_fen_per_unit_hour * x.delivered_unit_hours)::bigint)
+             OR x.subsidy_fen > x.reserved_subsidy_fen
+             OR (x.due_at IS NOT NULL) <> (NOT usage_requires_payment(x.id)
+                                           OR x.buyer_paid_fen >= x.net_fen)))
+       OR (x.usage_state <> 'accepted' AND (x.due_at IS NOT NULL OR x.buyer_paid_fen <> 0)) THEN
+      v_problems := v_problems || jsonb_build_object('check', 'order_usage_consistent', 'subject', x.id::text,
+                      'detail', format('usage %s (last report %s): gross %s of reserved %s for %s unit-hours, subsidy %s of %s, net %s, paid %s (payments %s), due %s',
+                                       x.usage_state, x.last_report, x.gross_fen, x.reserved_gross_fen,
+                                       x.delivered_unit_hours, x.subsidy_fen, x.reserved_subsidy_fen,
+                                       x.net_fen, x.buyer_paid_fen, x.paid, x.due_at));
     END IF;
   END LOOP;
 
@@ -222,6 +256,8 @@ BEGIN
       'programs', (SELECT count(*) FROM programs),
       'vouchers', (SELECT count(*) FROM vouchers),
       'redemptions', (SELECT count(*) FROM redemptions),
+      'usage_reports', (SELECT count(*) FROM order_usage_reports),
+      'payments', (SELECT count(*) FROM order_payments),
       'payouts', (SELECT count(*) FROM payouts),
       'recoveries', (SELECT count(*) FROM recoveries)),
     'problems', (SELECT coalesce(jsonb_agg(p), '[]') FROM (SELECT p FROM jsonb_array_elements(v_problems) p LIMIT 100) q));

@@ -9,5 +9,7 @@ CREATE FUNCTION program_public_json(p programs) RETURNS jsonb LANGUAGE sql STABL
     'per_institute_year_cap_fen', p.per_institute_year_cap_fen,
     'per_contract_cap_bp', p.per_contract_cap_bp, 'domestic_subsidy_bp', p.domestic_subsidy_bp,
     'west_subsidy_bp', p.west_subsidy_bp, 'open_to_all_providers', p.open_to_all_providers,
-    'funders', p.funders, 'status', program_state(p), 'version', p.version)
+    'funders', p.funders, 'usage_dispute_days', p.usage_dispute_days,
+    'settle_after_buyer_pays', p.settle_after_buyer_pays, 'payee', p.payee,
+    'status', program_state(p), 'version', p.version)
 $$;

@@ -33,7 +33,8 @@ BEGIN
   INSERT INTO programs (city_id, name, budget_fen, starts_at, ends_at, max_subsidy_bp,
                         resource_classes, regions, min_green_share, per_institute_cap_fen,
                         open_to_all_providers, per_institute_year_cap_fen, per_contract_cap_bp,
-                        domestic_subsidy_bp, west_subsidy_bp, funders)
+                        domestic_subsidy_bp, west_subsidy_bp, funders, usage_dispute_days,
+                        settle_after_buyer_pays, payee)
   VALUES (v_city, p_body->>'name', (p_body->>'budget_fen')::bigint, v_starts, v_ends,
           (p_body->>'max_subsidy_bp')::integer, v_lists.classes, v_lists.regions,
           coalesce((p_body->>'min_green_share')::numeric, 0),
@@ -41,7 +42,10 @@ BEGIN
           coalesce((p_body->>'open_to_all_providers')::boolean, true),
           (p_body->>'per_institute_year_cap_fen')::bigint,
           (p_body->>'per_contract_cap_bp')::integer, (p_body->>'domestic_subsidy_bp')::integer,
-          (p_body->>'west_subsidy_bp')::integer, program_funders_check(p_body->'funders'))
+          (p_body->>'west_subsidy_bp')::integer, program_funders_check(p_body->'funders'),
+          coalesce((p_body->>'usage_dispute_days')::integer, 7),
+          coalesce((p_body->>'settle_after_buyer_pays')::boolean, false),
+          coalesce(p_body->>'payee', 'provider'))
   RETURNING * INTO v_p;
   IF v_p.budget_fen > 0 THEN
     PERFORM ledger_move(p_actor, 'fund', v_p.id, NULL, NULL, NULL, 'program_committed', v_p.id,

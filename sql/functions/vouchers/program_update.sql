@@ -65,6 +65,10 @@ BEGIN
                                      p.open_to_all_providers),
     funders = CASE WHEN p_patch ? 'funders' THEN program_funders_check(p_patch->'funders')
                    ELSE p.funders END,
+    usage_dispute_days = coalesce((p_patch->>'usage_dispute_days')::integer, p.usage_dispute_days),
+    settle_after_buyer_pays = coalesce((p_patch->>'settle_after_buyer_pays')::boolean,
+                                       p.settle_after_buyer_pays),
+    payee = coalesce(p_patch->>'payee', p.payee),
     status = coalesce(p_patch->>'status', p.status),
     version = p.version + 1,
     updated_at = now()
