@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,12 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct item *head, *tail;
 static bool running;
+static atomic_ullong groups_sent, requests_sent;
+
+void group_stats(unsigned long long *groups, unsigned long long *requests) {
+    *groups = atomic_load(&groups_sent);
+    *requests = atomic_load(&requests_sent);
+}
 
 /* Takes up to GROUP_MAX queued items of sql off the queue, in order; called with mu held. */
 static int take(const char *sql, struct item **group) {
@@ -71,6 +78,8 @@ static void run(struct item **group, int n) {
     }
     const char *params[] = {text};
     PGresult *res;
+    atomic_fetch_add(&groups_sent, 1);
+    atomic_fetch_add(&requests_sent, (unsigned long long)n);
     int rc = db_exec(group[0]->sql, 1, params, &res);
     free(text);
     if (rc < 0) {

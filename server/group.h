@@ -29,4 +29,7 @@ void group_exec(const char *batch_sql, int nparams, const char *const *params, i
                 struct group_answer *out);
 void group_answer_free(struct group_answer *a);
 
+/* How many groups were sent, and how many requests they carried (for /metrics). */
+void group_stats(unsigned long long *groups, unsigned long long *requests);
+
 #endif

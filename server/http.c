@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "group.h"
 #include "json.h"
 #include "log.h"
 #include "query.h"
@@ -569,6 +570,17 @@ void http_metrics_render(struct buf *out) {
                (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&server_errors),
                replica_reads, primary_reads, db_open_connections(), (double)started_ms / 1e3, cpu_s,
                resident_bytes());
+    unsigned long long groups, grouped;
+    group_stats(&groups, &grouped);
+    buf_printf(out,
+               "# HELP suanli_group_commits_total Groups of requests committed together "
+               "(SUANLI_GROUP_COMMIT).\n"
+               "# TYPE suanli_group_commits_total counter\n"
+               "suanli_group_commits_total %llu\n"
+               "# HELP suanli_group_commit_requests_total Requests those groups carried.\n"
+               "# TYPE suanli_group_commit_requests_total counter\n"
+               "suanli_group_commit_requests_total %llu\n",
+               groups, grouped);
 }
 
 /* ==== routing ============================================================================= */

@@ -819,6 +819,19 @@ END_TEST
 
 /* ==== group commit ======================================================================== */
 
+/* The value of a counter of s's /metrics. */
+static long long metric(const struct th_server *s, const char *name) {
+    struct th_resp r = th_req(s, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    char line[128];
+    snprintf(line, sizeof line, "\n%s ", name);
+    const char *at = strstr(r.body, line);
+    ck_assert_msg(at != NULL, "/metrics has no %s", name);
+    long long v = atoll(at + strlen(line));
+    th_resp_free(&r);
+    return v;
+}
+
 /* SUANLI_GROUP_COMMIT=on on two more servers of the same database: concurrent redemptions
  * commit in groups, and a refused one (short balance) does not take the others of its group
  * with it; every answer is the one a redemption of its own would get, and replays of one
@@ -839,6 +852,13 @@ START_TEST(group_commit_on_two_servers_answers_each_request_as_alone) {
     ck_assert_int_eq(order_subsidy(o), 1000 / 7 * 7);
     ck_assert_int_eq(
         world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 1000 / 7);
+    /* they did go in groups: 64 clients on 2 x 8 workers, so some group carried several */
+    long long groups =
+        metric(&g1, "suanli_group_commits_total") + metric(&g2, "suanli_group_commits_total");
+    long long grouped = metric(&g1, "suanli_group_commit_requests_total") +
+                        metric(&g2, "suanli_group_commit_requests_total");
+    ck_assert_int_eq(grouped, STORM);
+    ck_assert_msg(groups < grouped, "%lld groups carried %lld requests", groups, grouped);
 
     struct replay r = {.srv = {&g1, &g2}, .key = "Idempotency-Key: redeem-once-in-a-group"};
     char *v2 = world_voucher_id(&w, p, w.inst_org, 1000);
