@@ -124,6 +124,8 @@ const struct route api_routes[] = {
      "subsidies grouped over a time range (JSON or CSV)"},
     {"GET", "/v1/reports/anomalies", api_reports_anomalies, OP | CA | AU, 0,
      "anomaly flags with their explanations"},
+    {"GET", "/v1/reports/performance", api_reports_performance, OP | CA | AU, 0,
+     "delivered compute, western and green shares, subsidy per PFLOP-day (JSON or CSV)"},
 
     /* settlement: statements, payouts (兑付) under the two-person rule, recoveries (追回)
      * (api/settlement.c) */
