@@ -56,7 +56,7 @@ test('usage is reported, disputed, reported again, accepted and paid', async () 
   const pp = await newPage(browser, server.base);
   await signIn(pp, prov.email);
   await pp.goto('/#/offer-orders?status=completed');
-  await pp.getByRole('link', { name: /^Usage of order/ }).click();
+  await pp.getByRole('link', { name: /^Usage not reported …/ }).click();
   await pp.getByRole('heading', { name: 'Report delivered usage' }).waitFor();
   await report(pp, 3);
   assert.deepEqual(await axe(pp), []);
@@ -66,7 +66,7 @@ test('usage is reported, disputed, reported again, accepted and paid', async () 
   const ip = await newPage(browser, server.base);
   await signIn(ip, inst.email);
   await ip.goto('/#/orders?status=completed');
-  await ip.getByRole('link', { name: /^Usage of order/ }).click();
+  await ip.getByRole('link', { name: /^Usage reported …/ }).click();
   await ip.getByRole('heading', { name: 'A usage report awaits your decision' }).waitFor();
   await ip.getByRole('button', { name: 'Dispute' }).click();
   await ip.getByLabel(/^Reason for the dispute/).fill('The job logs show 2 unit-hours.');

@@ -337,7 +337,7 @@ export const en = {
   'status.accepted': 'Accepted',
   'status.superseded': 'Superseded',
   'usage.title': 'Delivery and usage',
-  'usage.open': 'Usage of order',
+ 
   'usage.order': 'Order {id}',
   'usage.state': 'Usage',
   'usage.state_none': 'Usage not reported',
@@ -727,7 +727,7 @@ export const zh = {
   'status.accepted': '已确认',
   'status.superseded': '已替代',
   'usage.title': '交付与用量',
-  'usage.open': '订单用量',
+ 
   'usage.order': '订单 {id}',
   'usage.state': '用量',
   'usage.state_none': '用量未报告',

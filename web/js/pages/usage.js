@@ -16,8 +16,9 @@ const usageBadge = (state) => h(`span.badge.badge-${state}`, t(`status.${state =
 // The link to this page from an order row (completed orders only).
 export function usageLink(o) {
   if (o.status !== 'completed') return '';
-  return h('a.button.small.secondary', { href: `#/orders/${o.id}/usage`, 'aria-label': `${t('usage.open')} ${shortId(o.id)}` },
-    t(`usage.state_${o.usage_state || 'none'}`));
+  const label = t(`usage.state_${o.usage_state || 'none'}`);
+  // the accessible name starts with the visible text and says which order
+  return h('a.button.small.secondary', { href: `#/orders/${o.id}/usage`, 'aria-label': `${label} ${shortId(o.id)}` }, label);
 }
 
 export async function usage(main, { me, params, navigate }) {
