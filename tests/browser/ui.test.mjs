@@ -96,8 +96,8 @@ flow('sign-in: a wrong password is explained on the form; each role sees only it
   await shot(page, '00-signin-error');
   const expect = {
     institute: ['My vouchers', 'Offers', 'Match', 'My orders', 'Redemptions', 'Programmes open to me', 'My applications', 'Payouts'],
-    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Settlement', 'Payouts', 'Recoveries'],
-    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Settlement', 'Payouts', 'Recoveries'],
+    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Performance', 'Settlement', 'Payouts', 'Recoveries'],
+    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Performance', 'Settlement', 'Payouts', 'Recoveries'],
     provider: ['My offers', 'Orders', 'Utilisation', 'Settlement', 'Payouts'],
   };
   for (const [who, nav] of Object.entries(expect)) {
@@ -525,8 +525,8 @@ flow('/docs renders every operation of openapi.yaml, accessibly', async () => {
 // serious or critical violation, and each gets a screenshot.
 const PAGES = {
   institute: ['vouchers', 'offers', 'match', 'orders', 'redemptions'],
-  admin: ['programs', 'programs/new', 'vouchers-city', 'organizations', 'audit', 'reports', 'anomalies', 'payouts', 'recoveries', 'settlements'],
-  auditor: ['audit', 'reports', 'anomalies', 'programs', 'settlements'],
+  admin: ['programs', 'programs/new', 'vouchers-city', 'organizations', 'audit', 'reports', 'anomalies', 'payouts', 'recoveries', 'settlements', 'performance'],
+  auditor: ['audit', 'reports', 'anomalies', 'programs', 'settlements', 'performance'],
   provider: ['my-offers', 'my-offers/new', 'offer-orders', 'utilisation', 'settlements', 'payouts'],
 };
 
