@@ -106,6 +106,9 @@ static const struct cf_entry table[] = {
      "milliseconds a webhook receiver has to answer one delivery"},
     {"SUANLI_WEBHOOK_ALLOW_PRIVATE", CF_INT, &cfg.webhook_allow_private, "0", 0, 1,
      "1 lets webhooks reach loopback and private addresses (tests, closed networks); 0 refuses them"},
+    {"SUANLI_CONNECTION_MEMORY_KIB", CF_INT, &cfg.connection_memory_kib, "16", 8, 1024,
+     "KiB of memory each HTTP connection has for its request line, headers and reply headers "
+     "(larger headers: 431); an idle keep-alive connection holds it"},
 };
 
 static int parse_listen(const char *value) {

@@ -59,6 +59,7 @@ struct config {
     bool webhooks;                 /* SUANLI_WEBHOOKS=on|off: deliver webhooks here */
     int64_t webhook_timeout_ms;    /* SUANLI_WEBHOOK_TIMEOUT_MS: per delivery attempt */
     int64_t webhook_allow_private; /* SUANLI_WEBHOOK_ALLOW_PRIVATE: 1 = private targets allowed */
+    int64_t connection_memory_kib; /* SUANLI_CONNECTION_MEMORY_KIB: libmicrohttpd pool a connection */
 };
 
 extern struct config cfg;
