@@ -139,9 +139,10 @@ void api_audit_checkpoints(struct http_req *r);
 void api_audit_verify(struct http_req *r);
 void api_audit_export(struct http_req *r);
 
-/* reports: subsidies and anomaly flags (api/reports.c) */
+/* reports: subsidies, anomaly flags and performance (api/reports.c) */
 void api_reports_subsidies(struct http_req *r);
 void api_reports_anomalies(struct http_req *r);
+void api_reports_performance(struct http_req *r);
 /* The representation Accept asks for: 0 JSON, 1 CSV, -1 none we have (api/reports.c). */
 int api_report_format(struct http_req *r);
 /* rows (an array of objects) as RFC 4180 CSV: a header row of cols (NULL-ended), then each

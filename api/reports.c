@@ -1,6 +1,7 @@
-/* reports.c — subsidy reports for city administrators and auditors (JSON, or RFC 4180 CSV with
- * Accept: text/csv) and anomaly flags with their explanations. sql/005_reports.sql derives
- * every figure from the ledger and scopes it to the caller's city. */
+/* reports.c — subsidy and performance (绩效) reports for city administrators and auditors
+ * (JSON, or RFC 4180 CSV with Accept: text/csv) and anomaly flags with their explanations.
+ * sql/functions/reports derives every figure from the ledger and the domain tables and scopes
+ * it to the caller's city. */
 #include "api.h"
 
 #include <stdio.h>
@@ -222,4 +223,51 @@ char *api_csv_rows(json_t *rows, const char *const *cols, size_t *len) {
     }
     *len = c.len;
     return c.p;
+}
+
+static const char SQL_PERFORMANCE[] =
+    "SELECT report_performance($1::jsonb, $2::uuid, $3::timestamptz, $4::timestamptz)";
+static const char SQL_PERFORMANCE_CSV[] = "SELECT report_performance_csv("
+                                          "report_performance($1::jsonb, $2::uuid, "
+                                          "$3::timestamptz, $4::timestamptz))";
+static const char *const FORMATS[] = {"json", "csv", NULL};
+
+/* ?format=csv (for a download link, which cannot set Accept) wins over the Accept header. */
+void api_reports_performance(struct http_req *r) {
+    const char *program, *from, *to, *format_name;
+    const struct query_field query[] = {
+        QF_UUID("program_id", &program),
+        QF_TIME("from", &from),
+        QF_TIME("to", &to),
+        QF_ENUM("format", &format_name, FORMATS),
+        QF_END,
+    };
+    if (!qf_decode(r, query))
+        return;
+    int format = format_name != NULL ? strcmp(format_name, "csv") == 0 : report_format(r);
+    if (format < 0) {
+        http_problem(r, P_NOT_ACCEPTABLE, "Accept: this report is application/json or text/csv");
+        return;
+    }
+    http_add_header(r, "Vary", "Accept");
+    const char *params[] = {api_actor(r), program, from, to};
+    if (format == 0) {
+        api_reply_sql_read(r, 200, SQL_PERFORMANCE, 4, params, "no such programme");
+        return;
+    }
+    PGresult *res;
+    int rc = db_exec_read(SQL_PERFORMANCE_CSV, 4, params, &res);
+    if (rc < 0) {
+        http_db_fail(r, rc);
+        return;
+    }
+    if (rc == 0 || PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        http_problem(r, P_NOT_FOUND, "no such programme");
+        return;
+    }
+    http_reply_raw(r, 200, "text/csv; charset=utf-8; header=present", PQgetvalue(res, 0, 0),
+                   (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    http_add_header(r, "Content-Disposition", "attachment; filename=\"suanli-performance.csv\"");
 }

@@ -65,7 +65,7 @@ const struct route api_routes[] = {
      "revoke a voucher, releasing its balance"},
     {"POST", "/v1/vouchers/verify", api_vouchers_verify, ANY, 0, "verify a voucher token"},
     {"GET", "/v1/keys", api_vouchers_keys, ROLES_PUBLIC, 0, "public keys that verify tokens"},
-    {"POST", "/v1/redemptions", api_redemptions_create, IN, RF_IDEMPOTENT,
+    {"POST", "/v1/redemptions", api_redemptions_create, IN, RF_IDEMPOTENT | RF_ONE_TRIP,
      "apply a voucher to an own order"},
     {"GET", "/v1/redemptions", api_redemptions_list, ANY, 0, "list visible redemptions"},
 
@@ -124,6 +124,8 @@ const struct route api_routes[] = {
      "subsidies grouped over a time range (JSON or CSV)"},
     {"GET", "/v1/reports/anomalies", api_reports_anomalies, OP | CA | AU, 0,
      "anomaly flags with their explanations"},
+    {"GET", "/v1/reports/performance", api_reports_performance, OP | CA | AU, 0,
+     "delivered compute, western and green shares, subsidy per PFLOP-day (JSON or CSV)"},
 
     /* settlement: statements, payouts (兑付) under the two-person rule, recoveries (追回)
      * (api/settlement.c) */

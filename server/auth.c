@@ -93,6 +93,47 @@ int auth_resolve(struct http_req *r) {
     return 0;
 }
 
+bool auth_lookup_args(struct http_req *r, struct auth_lookup *out) {
+    memset(out, 0, sizeof *out);
+    const char *authz = http_header(r, "Authorization");
+    const char *token;
+    if (authz != NULL) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0 || authz[7] == '\0' || strlen(authz) > 512)
+            return false;
+        token = authz + 7;
+    } else {
+        token = cookie_value(r);
+        const char *csrf = http_header(r, "X-CSRF-Token");
+        if (token == NULL || strlen(token) > 512 || csrf == NULL || strlen(csrf) > 256)
+            return false;
+        out->cookie = true;
+        auth_token_hash(csrf, out->csrf_hash);
+    }
+    auth_token_hash(token, out->token_hash);
+    return true;
+}
+
+void auth_fill(struct principal *who, const char *const v[5], bool cookie) {
+    memset(who, 0, sizeof *who);
+    who->authenticated = true;
+    who->via_cookie = cookie;
+    snprintf(who->user_id, sizeof who->user_id, "%s", v[0] ? v[0] : "");
+    who->role = (enum role)role_parse(v[1] ? v[1] : "");
+    snprintf(who->org_id, sizeof who->org_id, "%s", v[2] ? v[2] : "");
+    snprintf(who->city_id, sizeof who->city_id, "%s", v[3] ? v[3] : "");
+    if (cookie)
+        snprintf(who->session_id, sizeof who->session_id, "%s", v[4] ? v[4] : "");
+    else
+        snprintf(who->api_key_id, sizeof who->api_key_id, "%s", v[4] ? v[4] : "");
+}
+
+void auth_fill_row(struct principal *who, const PGresult *pr, int col, bool cookie) {
+    const char *v[5];
+    for (int k = 0; k < 5; k++)
+        v[k] = PQgetvalue(pr, 0, col + k);
+    auth_fill(who, v, cookie);
+}
+
 bool auth_csrf_ok(struct http_req *r) {
     const char *given = http_header(r, "X-CSRF-Token");
     if (given == NULL || strlen(given) > 256 || strlen(r->who.csrf_hash) != 64)

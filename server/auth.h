@@ -4,6 +4,8 @@
 
 #include "http.h"
 
+#include <libpq-fe.h>
+
 #define AUTH_COOKIE "suanli_session"
 /* The name under https (http_req.secure): the browser keeps a __Host- cookie only if it is
  * Secure, Path=/ and has no Domain, so neither plain http nor a sibling host can plant it. */
@@ -19,6 +21,24 @@ void auth_token_hash(const char *token, char out[65]);
  * Returns 0 (authenticated or anonymous), or a db status < 0 when the lookup failed; a
  * presented but unknown credential replies 401 itself and returns 1. */
 int auth_resolve(struct http_req *r);
+
+/* For a one-round-trip handler (RF_ONE_TRIP): the credential the request presents, as
+ * auth_resolve would look it up (Authorization: Bearer first, else the session cookie), hashed
+ * for SQL to look up in the same statement as the change; for a cookie, the hash of its
+ * X-CSRF-Token too. False when there is nothing to look up in one statement (no credential, a
+ * malformed one, a cookie without X-CSRF-Token): the request takes the usual path. */
+struct auth_lookup {
+    bool cookie;
+    char token_hash[65];
+    char csrf_hash[65]; /* "" for an API key */
+};
+bool auth_lookup_args(struct http_req *r, struct auth_lookup *out);
+
+/* Fills who from row 0 of res, columns col.. (user id, role, organization, city, API key or
+ * session id), as auth_resolve does; the session's CSRF hash is left empty (SQL compared it). */
+void auth_fill_row(struct principal *who, const PGresult *res, int col, bool cookie);
+/* The same from the five values themselves (NULL reads as ""). */
+void auth_fill(struct principal *who, const char *const v[5], bool cookie);
 
 /* Checks X-CSRF-Token against the session's token in constant time. */
 bool auth_csrf_ok(struct http_req *r);

@@ -29,6 +29,7 @@ struct db_conn {
 static char *primary_url;
 static char *read_url;
 static int stmt_timeout_ms = 5000;
+static bool use_prepared = true;
 static atomic_int open_connections;
 
 static _Thread_local struct db_conn primary;
@@ -54,6 +55,10 @@ void db_init(const char *purl, const char *rurl, int statement_timeout_ms) {
     primary_url = strdup(purl);
     read_url = rurl ? strdup(rurl) : NULL;
     stmt_timeout_ms = statement_timeout_ms;
+}
+
+void db_set_prepared(bool on) {
+    use_prepared = on;
 }
 
 static void conn_close(struct db_conn *c) {
@@ -255,6 +260,8 @@ static int classify(struct db_conn *c, PGresult *r) {
     return DB_HARD_ERROR;
 }
 
+static int exec_result(struct db_conn *c, PGresult **res, bool *sent);
+
 /* Runs one statement on c. *sent becomes true once the statement (not its preparation) may
  * have reached the server: from then on a lost connection leaves its outcome unknown. */
 static int exec_once(struct db_conn *c, const char *url, const char *sql, int nparams,
@@ -262,6 +269,14 @@ static int exec_once(struct db_conn *c, const char *url, const char *sql, int np
     *sent = false;
     if (!conn_ensure(c, url))
         return DB_UNAVAILABLE;
+    if (!use_prepared) {
+        if (!PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)) {
+            set_error("08006", "connection lost", PQerrorMessage(c->pg), NULL);
+            conn_close(c);
+            return DB_UNAVAILABLE;
+        }
+        return exec_result(c, res, sent);
+    }
     char name[24];
     if (!ensure_prepared(c, sql, nparams, name)) {
         if (PQstatus(c->pg) != CONNECTION_OK) {
@@ -276,6 +291,11 @@ static int exec_once(struct db_conn *c, const char *url, const char *sql, int np
         conn_close(c);
         return DB_UNAVAILABLE;
     }
+    return exec_result(c, res, sent);
+}
+
+/* Reads the answer to the statement just sent on c (*sent becomes true). */
+static int exec_result(struct db_conn *c, PGresult **res, bool *sent) {
     *sent = true;
     /* the last result is the statement's; an error ends the sequence */
     PGresult *r = NULL, *next;

@@ -33,6 +33,12 @@ struct db_error {
 void db_init(const char *primary_url, const char *read_url, int statement_timeout_ms);
 void db_cleanup(void);
 
+/* on (the default): each statement is prepared once per connection under a name; off: sent
+ * unnamed (parsed and planned) every time, for a transaction pooler such as PgBouncer 1.18 that
+ * hands each transaction to any server connection and cannot follow named statements. The SQL
+ * functions' own statements are planned once per backend either way. Call before serving. */
+void db_set_prepared(bool on);
+
 /* Closes this thread's connections (worker exit). */
 void db_thread_cleanup(void);
 

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "group.h"
 #include "json.h"
 #include "log.h"
 #include "query.h"
@@ -569,6 +570,17 @@ void http_metrics_render(struct buf *out) {
                (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&server_errors),
                replica_reads, primary_reads, db_open_connections(), (double)started_ms / 1e3, cpu_s,
                resident_bytes());
+    unsigned long long groups, grouped;
+    group_stats(&groups, &grouped);
+    buf_printf(out,
+               "# HELP suanli_group_commits_total Groups of requests committed together "
+               "(SUANLI_GROUP_COMMIT).\n"
+               "# TYPE suanli_group_commits_total counter\n"
+               "suanli_group_commits_total %llu\n"
+               "# HELP suanli_group_commit_requests_total Requests those groups carried.\n"
+               "# TYPE suanli_group_commit_requests_total counter\n"
+               "suanli_group_commit_requests_total %llu\n",
+               groups, grouped);
 }
 
 /* ==== routing ============================================================================= */
@@ -678,6 +690,17 @@ static bool idem_key_valid(const char *key) {
     for (size_t i = 0; i < n; i++)
         if (!isprint((unsigned char)key[i]))
             return false;
+    return true;
+}
+
+bool http_idem_args(struct http_req *r, const char **key, char request_hash_out[65]) {
+    *key = http_header(r, "Idempotency-Key");
+    request_hash_out[0] = '\0';
+    if (*key == NULL)
+        return true;
+    if (!idem_key_valid(*key))
+        return false;
+    request_hash(r, request_hash_out);
     return true;
 }
 
@@ -825,6 +848,15 @@ static void dispatch(struct http_req *r) {
      * handlers name the parameters they accept with qf_decode.) */
     if (!method_is(r->method, "GET") && !qf_decode(r, NULL))
         return;
+    if (r->route->flags & RF_ONE_TRIP) {
+        r->one_trip = true;
+        r->route->handler(r);
+        r->one_trip = false;
+        if (r->one_trip_done)
+            return;
+        reset_reply(r);
+        memset(&r->who, 0, sizeof r->who);
+    }
     if (r->route->roles != ROLES_PUBLIC || strncmp(r->url, "/v1/", 4) == 0) {
         int rc = auth_resolve(r);
         if (rc == 1)

@@ -61,6 +61,12 @@ typedef void (*http_handler)(struct http_req *r);
 enum route_flags {
     RF_IDEMPOTENT = 1 << 0, /* honours Idempotency-Key */
     RF_NO_CSRF = 1 << 1,    /* may be called with a cookie without X-CSRF-Token (login) */
+    /* The handler is offered the request first, before authentication, with r->one_trip set:
+     * it may answer the plain case in one statement that authenticates (auth_lookup_args),
+     * claims the Idempotency-Key (http_idem_args) and changes, setting r->one_trip_done;
+     * otherwise its reply is dropped and the request takes the usual path, where the handler
+     * runs again (authenticated, inside the idempotency transaction when a key was sent). */
+    RF_ONE_TRIP = 1 << 2,
 };
 
 struct route {
@@ -114,6 +120,8 @@ struct http_req {
     bool secure; /* served over https: SUANLI_PUBLIC_URL is https, or X-Forwarded-Proto: https */
     int64_t started_us;
     bool retry;               /* a handler saw DB_RETRY inside the idempotency transaction */
+    bool one_trip;            /* RF_ONE_TRIP: the handler's first call, before authentication */
+    bool one_trip_done;       /* ... and it answered the request */
     struct http_owned *owned; /* freed with the request (http_req_own) */
     size_t nowned, cap_owned;
 
@@ -191,6 +199,11 @@ void http_error_add(json_t *errors, const char *field, const char *message);
 bool http_errors_ok(struct http_req *r, enum problem p, json_t *errors);
 /* Replies problem p with one error {field, message}, detail "<field> <message>". */
 void http_problem_field(struct http_req *r, enum problem p, const char *field, const char *message);
+/* For a one-round-trip handler (RF_ONE_TRIP): the request's Idempotency-Key (*key NULL when it
+ * sent none) and the hash of the request it stands for. False when the key is invalid (the
+ * usual path answers 400). */
+bool http_idem_args(struct http_req *r, const char **key, char request_hash_out[65]);
+
 /* Replies for a failed db_exec status (503, 409, domain problem from SQL, 500). */
 void http_db_fail(struct http_req *r, int db_status);
 

@@ -246,6 +246,7 @@ static int cmd_serve(int argc, char **argv) {
     if (demo && seed_demo(urls.owner) != 0)
         goto out;
     db_init(urls.url, cfg.database_read_url, (int)cfg.db_timeout_ms);
+    db_set_prepared(cfg.db_prepared);
     /* the background jobs (maintenance, key registration, the audit sealer) are added to the
      * one periodic runner, which starts once they all are */
     if (api_init() != 0) /* after db_init: it registers the signing keys */

@@ -163,11 +163,12 @@ static const char *redemption_body(int i) {
     return b;
 }
 
+/* POST /v1/redemptions runs as one statement, redemption_create_as (api/redemptions.c). */
 START_TEST(a_redemption_killed_after_commit_is_applied_once) {
     char *program = world_program(&w, NULL);
     voucher = world_voucher_id(&w, program, w.inst_org, 100000);
     order = world_order(&w, &w.inst, NULL, 1, 10, "2030-02-01T00:00:00Z"); /* gross 20 000 */
-    int sent = shoot("/v1/redemptions", redemption_body, &w.inst, "redemption_create");
+    int sent = shoot("/v1/redemptions", redemption_body, &w.inst, "redemption_create_as");
     long long n =
         world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", voucher);
     ck_assert_msg(n == sent, "%d redemptions sent, %lld applied", sent, n);

@@ -400,6 +400,7 @@ static const struct cell_spec specs[] = {
     {"GET", "/v1/audit/export", O_NONE, NULL, 0},
     {"GET", "/v1/reports/subsidies", O_NONE, NULL, 0},
     {"GET", "/v1/reports/anomalies", O_NONE, NULL, 0},
+    {"GET", "/v1/reports/performance", O_NONE, NULL, 0},
     /* A plan reserves public offers, like an order; a quote changes nothing. */
     {"POST", "/v1/plans", O_NONE,
      "{\"legs\":[{\"offer_id\":\"${offer}\",\"units\":1,\"start\":\"2030-04-01T00:00:00Z\","
@@ -1039,6 +1040,35 @@ START_TEST(a_foreign_object_named_in_a_body_is_not_found_and_changes_nothing) {
 }
 END_TEST
 
+/* A report (or list) filtered by a programme of world B: for A's administrator and auditor, JSON
+ * and CSV alike, the programme does not exist (404); the operator and a national auditor, who
+ * see everything, read it. (The matrix puts no object in a query string.) */
+START_TEST(a_report_of_a_foreign_programme_is_not_found) {
+    static const char *const paths[] = {"/v1/reports/performance?program_id=%s",
+                                        "/v1/reports/performance?program_id=%s&format=csv",
+                                        "/v1/reports/anomalies?program_id=%s"};
+    int failed = 0;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char path[160];
+        snprintf(path, sizeof path, paths[i], B.program);
+        for (enum who who = W_OP; who <= W_NATIONAL; who++) {
+            if (who == W_PROV || who == W_INST)
+                continue;
+            long want = who == W_ADMIN || who == W_AUDITOR ? 404 : 200;
+            struct th_resp r = th_req(&w.srv, "GET", path, side_auth(&A, who), NULL, NULL);
+            if (r.status != want) {
+                fprintf(stderr, "FOREIGN PROGRAMME: GET %s as %s: expected %ld, got %ld: %.300s\n",
+                        path, who_name[who], want, r.status, r.body ? r.body : "");
+                failed++;
+            }
+            th_resp_free(&r);
+        }
+    }
+    ck_assert_msg(failed == 0, "%d reports of a foreign programme answered wrongly (listed above)",
+                  failed);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("isolation");
     th_shared(up, down);
@@ -1046,5 +1076,6 @@ int main(void) {
     th_case(s, no_list_report_or_export_shows_a_foreign_private_object, 600, NULL, NULL);
     th_case(s, fields_a_role_may_not_set_are_refused_and_change_nothing, 600, NULL, NULL);
     th_case(s, a_foreign_object_named_in_a_body_is_not_found_and_changes_nothing, 600, NULL, NULL);
+    th_case(s, a_report_of_a_foreign_programme_is_not_found, 600, NULL, NULL);
     return th_run(s);
 }

@@ -591,6 +591,7 @@ END_TEST
 #define STORM_THREADS 64
 
 struct storm {
+    const struct th_server *srv[2]; /* the two servers the requests alternate between */
     const char *voucher, *order;
     long long amount;
     int ok, short_balance, other;
@@ -603,7 +604,7 @@ static void storm_thread(int i, void *ctx) {
     struct storm *x = ctx;
     for (int n = i; n < STORM; n += STORM_THREADS) {
         struct th_resp r =
-            redeem(n % 2 ? &w.srv2 : &w.srv, &w.inst, x->voucher, NULL, x->order, x->amount, NULL);
+            redeem(x->srv[n % 2], &w.inst, x->voucher, NULL, x->order, x->amount, NULL);
         pthread_mutex_lock(&x->lock);
         if (r.status == 201) {
             x->ok++;
@@ -620,7 +621,11 @@ static void storm_thread(int i, void *ctx) {
 }
 
 static void storm(const char *voucher, const char *order, long long amount, struct storm *x) {
+    const struct th_server *a = x->srv[0] ? x->srv[0] : &w.srv,
+                           *b = x->srv[1] ? x->srv[1] : &w.srv2;
     memset(x, 0, sizeof *x);
+    x->srv[0] = a;
+    x->srv[1] = b;
     x->voucher = voucher;
     x->order = order;
     x->amount = amount;
@@ -632,10 +637,10 @@ static void storm(const char *voucher, const char *order, long long amount, stru
 }
 
 START_TEST(a_thousand_concurrent_full_redemptions_succeed_exactly_once) {
+    struct storm x = {0};
     char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
     char *v = world_voucher_id(&w, p, w.inst_org, 5000);
     char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
-    struct storm x;
     storm(v, o, 5000, &x);
     ck_assert_int_eq(x.ok, 1);
     ck_assert_int_eq(x.short_balance, STORM - 1);
@@ -651,10 +656,10 @@ START_TEST(a_thousand_concurrent_full_redemptions_succeed_exactly_once) {
 END_TEST
 
 START_TEST(a_thousand_concurrent_small_redemptions_take_floor_v_over_a) {
+    struct storm x = {0};
     char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
     char *v = world_voucher_id(&w, p, w.inst_org, 1000);
     char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
-    struct storm x;
     storm(v, o, 7, &x);
     ck_assert_int_eq(x.ok, 1000 / 7);
     ck_assert_int_eq(voucher_balance(v), 1000 % 7);
@@ -672,6 +677,8 @@ START_TEST(a_thousand_concurrent_small_redemptions_take_floor_v_over_a) {
 END_TEST
 
 struct replay {
+    const struct th_server *srv[2];
+    const char *key; /* the Idempotency-Key header line */
     const char *voucher, *order;
     char *answers[32];
     long status[32];
@@ -679,16 +686,15 @@ struct replay {
 
 static void replay_one(int i, void *ctx) {
     struct replay *x = ctx;
-    const char *key[] = {"Idempotency-Key: redeem-once", NULL};
-    struct th_resp r =
-        redeem(i % 2 ? &w.srv2 : &w.srv, &w.inst, x->voucher, NULL, x->order, 321, key);
+    const char *key[] = {x->key, NULL};
+    struct th_resp r = redeem(x->srv[i % 2], &w.inst, x->voucher, NULL, x->order, 321, key);
     x->status[i] = r.status;
     x->answers[i] = strdup(r.body);
     th_resp_free(&r);
 }
 
 START_TEST(concurrent_replays_of_one_redemption_key_debit_once) {
-    struct replay x = {0};
+    struct replay x = {.srv = {&w.srv, &w.srv2}, .key = "Idempotency-Key: redeem-once"};
     char *v = world_voucher_id(&w, program, w.inst_org, 1000);
     char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
     x.voucher = v;
@@ -711,6 +717,172 @@ START_TEST(concurrent_replays_of_one_redemption_key_debit_once) {
     ck_assert_int_eq(voucher_balance(v), 1000 - 321);
     free(v);
     free(o);
+}
+END_TEST
+
+/* ==== one round trip ====================================================================== */
+
+/* POST /v1/redemptions answers the plain case in one statement (api/redemptions.c
+ * create_one_trip) and leaves every other case to the usual path: both must answer as before,
+ * by API key and by session cookie, with and without an Idempotency-Key, refused or not. */
+START_TEST(the_one_round_trip_answers_as_the_usual_path) {
+    char *v = world_voucher_id(&w, program, w.inst_org, 1000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct th_auth cookie = w.inst; /* the same institute by its session cookie */
+    cookie.key[0] = '\0';
+    struct th_auth no_csrf = cookie;
+    no_csrf.csrf[0] = '\0';
+    struct th_auth stranger = w.inst;
+    snprintf(stranger.key, sizeof stranger.key, "sk_unknown_0123456789");
+
+    /* by key, then by cookie, on either server: the redemption and the same principal */
+    struct th_resp r = redeem(&w.srv, &w.inst, v, NULL, o, 100, NULL);
+    th_assert_status(&r, 201);
+    char *rid = strdup(th_str(&r, "id"));
+    th_resp_free(&r);
+    r = redeem(&w.srv2, &cookie, v, NULL, o, 50, NULL);
+    th_assert_status(&r, 201);
+    ck_assert_int_eq(th_int(&r, "amount_fen"), 50);
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 850);
+    ck_assert_int_eq(world_sql_ll(&w,
+                                  "SELECT count(*) FROM audit_events WHERE action = "
+                                  "'redemption.create' AND subject_id = '%s' AND actor_user = '%s'",
+                                  rid, w.inst.user_id),
+                     1);
+
+    /* not the plain case: each answered as before, nothing debited */
+    r = redeem(&w.srv, &no_csrf, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 403, "csrf-token-invalid");
+    th_resp_free(&r);
+    r = redeem(&w.srv, &stranger, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    r = redeem(&w.srv, &w.prov, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 403, "forbidden");
+    th_resp_free(&r);
+    r = redeem(&w.srv, &w.inst2, v, NULL, o, 10, NULL);
+    ck_assert_msg(r.status == 403 || r.status == 404, "%ld %s", r.status, r.body);
+    th_resp_free(&r);
+    r = redeem(&w.srv, NULL, v, NULL, o, 10, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 850);
+
+    /* with a key: the first answer is stored with the redemption and replayed */
+    const char *k1[] = {"Idempotency-Key: one-trip-1", NULL};
+    r = redeem(&w.srv, &w.inst, v, NULL, o, 30, k1);
+    th_assert_status(&r, 201);
+    char *first = strdup(r.body);
+    th_resp_free(&r);
+    r = redeem(&w.srv2, &w.inst, v, NULL, o, 30, k1);
+    th_assert_status(&r, 201);
+    ck_assert_str_eq(r.body, first);
+    char *replayed = th_header(&r, "Idempotent-Replayed");
+    ck_assert_ptr_nonnull(replayed);
+    ck_assert_str_eq(replayed, "true");
+    free(replayed);
+    th_resp_free(&r);
+    r = redeem(&w.srv, &cookie, v, NULL, o, 31, k1); /* same user, other body */
+    th_assert_problem(&r, 422, "idempotency-key-reused");
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 820);
+
+    /* a refusal under a key is what the key replays, and changes nothing */
+    const char *k2[] = {"Idempotency-Key: one-trip-2", NULL};
+    r = redeem(&w.srv, &w.inst, v, NULL, o, 5000, k2);
+    ck_assert_int_eq(r.status / 100, 4);
+    char *refusal = strdup(r.body);
+    long refusal_status = r.status;
+    th_resp_free(&r);
+    r = redeem(&w.srv2, &w.inst, v, NULL, o, 5000, k2);
+    ck_assert_int_eq(r.status, refusal_status);
+    ck_assert_str_eq(r.body, refusal);
+    th_resp_free(&r);
+    char long_key[320] = "Idempotency-Key: ";
+    memset(long_key + strlen(long_key), 'k', 300); /* over 255 characters */
+    const char *bad[] = {long_key, NULL};
+    r = redeem(&w.srv, &w.inst, v, NULL, o, 1, bad);
+    th_assert_problem(&r, 400, "bad-request");
+    th_resp_free(&r);
+    ck_assert_int_eq(voucher_balance(v), 820);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 3);
+    world_ledger_ok(&w);
+    free(first);
+    free(refusal);
+    free(rid);
+    free(v);
+    free(o);
+}
+END_TEST
+
+/* ==== group commit ======================================================================== */
+
+/* The value of a counter of s's /metrics. */
+static long long metric(const struct th_server *s, const char *name) {
+    struct th_resp r = th_req(s, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    char line[128];
+    snprintf(line, sizeof line, "\n%s ", name);
+    const char *at = strstr(r.body, line);
+    ck_assert_msg(at != NULL, "/metrics has no %s", name);
+    long long v = atoll(at + strlen(line));
+    th_resp_free(&r);
+    return v;
+}
+
+/* SUANLI_GROUP_COMMIT=on on two more servers of the same database: concurrent redemptions
+ * commit in groups, and a refused one (short balance) does not take the others of its group
+ * with it; every answer is the one a redemption of its own would get, and replays of one
+ * Idempotency-Key debit once. */
+START_TEST(group_commit_on_two_servers_answers_each_request_as_alone) {
+    const char *env[] = {"SUANLI_GROUP_COMMIT=on", "SUANLI_THREADS=8", NULL};
+    struct th_server g1, g2;
+    th_server_start(&g1, w.dburl, env);
+    th_server_start(&g2, w.dburl, env);
+    char *p = world_program(&w, "{\"max_subsidy_bp\":10000}");
+    char *v = world_voucher_id(&w, p, w.inst_org, 1000);
+    char *o = world_order(&w, &w.inst, NULL, 1, 10, NULL);
+    struct storm x = {.srv = {&g1, &g2}};
+    storm(v, o, 7, &x); /* 1 000 requests of 7 fen on a balance of 1 000 */
+    ck_assert_int_eq(x.ok, 1000 / 7);
+    ck_assert_int_eq(x.short_balance, STORM - 1000 / 7);
+    ck_assert_int_eq(voucher_balance(v), 1000 % 7);
+    ck_assert_int_eq(order_subsidy(o), 1000 / 7 * 7);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 1000 / 7);
+    /* they did go in groups: 64 clients on 2 x 8 workers, so some group carried several */
+    long long groups =
+        metric(&g1, "suanli_group_commits_total") + metric(&g2, "suanli_group_commits_total");
+    long long grouped = metric(&g1, "suanli_group_commit_requests_total") +
+                        metric(&g2, "suanli_group_commit_requests_total");
+    ck_assert_int_eq(grouped, STORM);
+    ck_assert_msg(groups < grouped, "%lld groups carried %lld requests", groups, grouped);
+
+    struct replay r = {.srv = {&g1, &g2}, .key = "Idempotency-Key: redeem-once-in-a-group"};
+    char *v2 = world_voucher_id(&w, p, w.inst_org, 1000);
+    char *o2 = world_order(&w, &w.inst, NULL, 1, 10, NULL);
+    r.voucher = v2;
+    r.order = o2;
+    th_parallel(32, replay_one, &r);
+    for (int i = 0; i < 32; i++) {
+        ck_assert_msg(r.status[i] == 201, "request %d: %ld %s", i, r.status[i], r.answers[i]);
+        ck_assert_str_eq(r.answers[i], r.answers[0]);
+    }
+    for (int i = 0; i < 32; i++)
+        free(r.answers[i]);
+    ck_assert_int_eq(voucher_balance(v2), 1000 - 321);
+    ck_assert_int_eq(
+        world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v2), 1);
+    world_ledger_ok(&w);
+    ck_assert_int_eq(th_server_stop(&g1), 0);
+    ck_assert_int_eq(th_server_stop(&g2), 0);
+    free(p);
+    free(v);
+    free(o);
+    free(v2);
+    free(o2);
 }
 END_TEST
 
@@ -772,5 +944,7 @@ int main(void) {
     th_case(s, a_thousand_concurrent_small_redemptions_take_floor_v_over_a, 600, setup, teardown);
     th_case(s, concurrent_replays_of_one_redemption_key_debit_once, 600, setup, teardown);
     th_case(s, ledger_check_proves_the_books_and_finds_a_forged_balance, 600, setup, teardown);
+    th_case(s, the_one_round_trip_answers_as_the_usual_path, 600, setup, teardown);
+    th_case(s, group_commit_on_two_servers_answers_each_request_as_alone, 600, setup, teardown);
     return th_run(s);
 }

@@ -96,8 +96,8 @@ flow('sign-in: a wrong password is explained on the form; each role sees only it
   await shot(page, '00-signin-error');
   const expect = {
     institute: ['My vouchers', 'Offers', 'Match', 'My orders', 'Redemptions', 'Programmes open to me', 'My applications', 'Payouts'],
-    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Settlement', 'Payouts', 'Recoveries'],
-    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Settlement', 'Payouts', 'Recoveries'],
+    admin: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Performance', 'Settlement', 'Payouts', 'Recoveries'],
+    auditor: ['Offers', 'Programmes', 'Applications', 'Vouchers', 'Institutes & providers', 'Audit log', 'Reports', 'Anomalies', 'Performance', 'Settlement', 'Payouts', 'Recoveries'],
     provider: ['My offers', 'Orders', 'Utilisation', 'Settlement', 'Payouts'],
   };
   for (const [who, nav] of Object.entries(expect)) {

@@ -110,9 +110,11 @@ void th_server_start(struct th_server *s, const char *dburl, const char *const *
     s->port = free_port();
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
     snprintf(s->dburl, sizeof s->dburl, "%s", dburl ? dburl : "");
-    /* in a conninfo string the last user= wins */
-    snprintf(s->appurl, sizeof s->appurl, "%s%s", dburl ? dburl : "",
-             dburl ? " user=suanli_app" : "");
+    /* in a conninfo string the last user= wins (and the last host= and port=: with
+     * SUANLI_TEST_POOLER, tests/pgbouncer, the runtime role goes through PgBouncer) */
+    const char *pooler = dburl ? getenv("SUANLI_TEST_POOLER") : NULL;
+    snprintf(s->appurl, sizeof s->appurl, "%s%s%s%s", dburl ? dburl : "",
+             dburl ? " user=suanli_app" : "", pooler ? " " : "", pooler ? pooler : "");
     const char *logdir = getenv("SUANLI_TEST_LOGS");
     snprintf(s->log, sizeof s->log, "%s/suanlid-%d.log", logdir ? logdir : "/tmp", s->port);
     pid_t pid = fork();

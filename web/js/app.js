@@ -15,6 +15,7 @@ import * as admin from './pages/admin.js';
 import * as audit from './pages/audit.js';
 import * as provider from './pages/provider.js';
 import * as scheme from './pages/scheme.js';
+import * as performancePage from './pages/performance.js';
 import * as settlement from './pages/settlement.js';
 
 const IN = 'institute', CA = 'city_admin', AU = 'auditor', PR = 'provider', OP = 'operator';
@@ -42,6 +43,7 @@ const routes = [
   ['audit', audit.log, [AU, CA, OP], 'nav.audit'],
   ['reports', audit.reports, [AU, CA, OP], 'nav.reports'],
   ['anomalies', audit.anomalies, [AU, CA, OP], 'nav.anomalies'],
+  ['performance', performancePage.performance, [AU, CA, OP], 'nav.performance'],
   ['my-offers', provider.offers, [PR], 'nav.my_offers'],
   ['my-offers/new', provider.offerForm, [PR], null],
   ['my-offers/:id/edit', provider.offerForm, [PR], null],

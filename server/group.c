@@ -1,0 +1,140 @@
+/* group.c — see group.h. Leader and followers on one mutex: a request queues itself and waits;
+ * whoever finds no group running takes the queue (its own request among it, or it waits for
+ * the next turn), runs it on its own thread's connection, answers everyone in it, and wakes
+ * the waiters. No timer: a group is whatever arrived while the previous one ran. */
+#include "group.h"
+
+#include "db.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct item {
+    const char *sql;
+    int nparams, ncols;
+    const char *const *params;
+    struct group_answer *answer;
+    bool taken, done;
+    struct item *next;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct item *head, *tail;
+static bool running;
+static atomic_ullong groups_sent, requests_sent;
+
+void group_stats(unsigned long long *groups, unsigned long long *requests) {
+    *groups = atomic_load(&groups_sent);
+    *requests = atomic_load(&requests_sent);
+}
+
+/* Takes up to GROUP_MAX queued items of sql off the queue, in order; called with mu held. */
+static int take(const char *sql, struct item **group) {
+    int n = 0;
+    struct item **link = &head;
+    tail = NULL;
+    while (*link != NULL) {
+        struct item *it = *link;
+        if (n < GROUP_MAX && it->sql == sql) {
+            it->taken = true;
+            group[n++] = it;
+            *link = it->next;
+        } else {
+            tail = it;
+            link = &it->next;
+        }
+    }
+    return n;
+}
+
+static void answer_all(struct item **group, int n, int rc) {
+    bool unknown = rc == DB_UNAVAILABLE && db_last_error()->outcome_unknown;
+    for (int k = 0; k < n; k++) {
+        group[k]->answer->rc = rc;
+        group[k]->answer->outcome_unknown = unknown;
+    }
+}
+
+/* Sends the group as one statement and fills every item's answer; called without mu. */
+static void run(struct item **group, int n) {
+    json_t *items = json_array();
+    for (int k = 0; k < n; k++) {
+        json_t *a = json_array();
+        for (int p = 0; p < group[k]->nparams; p++)
+            json_array_append_new(a, group[k]->params[p] ? json_string(group[k]->params[p])
+                                                         : json_null());
+        json_array_append_new(items, a);
+    }
+    char *text = json_dumps(items, JSON_COMPACT);
+    json_decref(items);
+    if (text == NULL) {
+        answer_all(group, n, DB_HARD_ERROR);
+        return;
+    }
+    const char *params[] = {text};
+    PGresult *res;
+    atomic_fetch_add(&groups_sent, 1);
+    atomic_fetch_add(&requests_sent, (unsigned long long)n);
+    int rc = db_exec(group[0]->sql, 1, params, &res);
+    free(text);
+    if (rc < 0) {
+        answer_all(group, n, rc);
+        return;
+    }
+    answer_all(group, n, 0);
+    for (int row = 0; row < rc; row++) {
+        int k = atoi(PQgetvalue(res, row, 0));
+        if (k < 0 || k >= n || PQnfields(res) < 1 + group[k]->ncols)
+            continue;
+        struct group_answer *a = group[k]->answer;
+        a->rc = 1;
+        for (int c = 0; c < group[k]->ncols; c++)
+            a->cols[c] = PQgetisnull(res, row, 1 + c) ? NULL : strdup(PQgetvalue(res, row, 1 + c));
+    }
+    PQclear(res);
+}
+
+void group_exec(const char *batch_sql, int nparams, const char *const *params, int ncols,
+                struct group_answer *out) {
+    memset(out, 0, sizeof *out);
+    struct item self = {.sql = batch_sql,
+                        .nparams = nparams,
+                        .ncols = ncols < GROUP_COLUMNS ? ncols : GROUP_COLUMNS,
+                        .params = params,
+                        .answer = out};
+    struct item *group[GROUP_MAX];
+    pthread_mutex_lock(&mu);
+    if (tail != NULL)
+        tail->next = &self;
+    else
+        head = &self;
+    tail = &self;
+    while (!self.done) {
+        if (running || self.taken) {
+            pthread_cond_wait(&cv, &mu);
+            continue;
+        }
+        running = true;
+        int n = take(batch_sql, group);
+        pthread_mutex_unlock(&mu);
+        run(group, n);
+        pthread_mutex_lock(&mu);
+        for (int k = 0; k < n; k++)
+            group[k]->done = true;
+        running = false;
+        pthread_cond_broadcast(&cv);
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+void group_answer_free(struct group_answer *a) {
+    for (int c = 0; c < GROUP_COLUMNS; c++) {
+        free(a->cols[c]);
+        a->cols[c] = NULL;
+    }
+}
