@@ -138,9 +138,16 @@ test: deps web-vendor tests/contract/node_modules/.installed tests/interop/node_
 ha-test: deps $(B)/suanlid $(B)/scale-load
 	@B=$(B) tests/ha/check-ha
 
-# Marketplace benchmark (not part of `make test`): wrk and pgbench against a release build.
+# The benchmarks (not part of `make test`; issue 17): wrk and pgbench against a release build,
+# tests/bench/marketplace then tests/bench/redemptions; each prints TARGET lines, repeated here
+# at the end as the summary. FAIL lines are information: it exits 0 unless a script broke.
+BENCH_B = $(if $(filter build,$(B)),build-bench,$(B))
 bench: deps
-	@B=$(if $(filter build,$(B)),build-bench,$(B)) tests/bench/marketplace
+	@mkdir -p $(BENCH_B)
+	@bash -c '{ rc=0; for s in marketplace redemptions; do echo "== tests/bench/$$s"; \
+	    B=$(BENCH_B) tests/bench/$$s || { rc=1; echo "tests/bench/$$s exited with an error"; }; \
+	    done; exit $$rc; } 2>&1 | tee $(BENCH_B)/bench.out; rc=$${PIPESTATUS[0]}; \
+	    echo; echo "== make bench: targets"; grep "^TARGET" $(BENCH_B)/bench.out; exit $$rc'
 
 format:
 	clang-format -i server/*.c server/*.h api/*.c api/*.h tests/*.c tests/lib/*.c tests/lib/*.h tests/fuzz/*.c tests/scale/*.c

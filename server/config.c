@@ -112,6 +112,9 @@ static const struct cf_entry table[] = {
     {"SUANLI_GROUP_COMMIT", CF_SWITCH, &cfg.group_commit, "off", 0, 0,
      "on: POST /v1/redemptions of several requests commit together in one transaction (group "
      "commit, server/group.c), each answered after that commit; off: each in its own"},
+    {"SUANLI_CONNECTION_MEMORY_KIB", CF_INT, &cfg.connection_memory_kib, "16", 8, 1024,
+     "KiB of memory each HTTP connection has for its request line, headers and reply headers "
+     "(larger headers: 431); an idle keep-alive connection holds it"},
 };
 
 static int parse_listen(const char *value) {

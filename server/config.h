@@ -61,6 +61,7 @@ struct config {
     int64_t webhook_allow_private; /* SUANLI_WEBHOOK_ALLOW_PRIVATE: 1 = private targets allowed */
     bool db_prepared;              /* SUANLI_DB_PREPARED=on|off: named prepared statements */
     bool group_commit;             /* SUANLI_GROUP_COMMIT=on|off: redemptions in groups */
+    int64_t connection_memory_kib; /* SUANLI_CONNECTION_MEMORY_KIB: libmicrohttpd pool a connection */
 };
 
 extern struct config cfg;

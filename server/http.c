@@ -1205,7 +1205,7 @@ int http_start(const char *host, int port, const struct http_api *api) {
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg.per_ip_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg.connection_memory_kib * 1024, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (daemon_handle == NULL) {
         log_error("cannot listen on %s:%d", host, port);

@@ -525,8 +525,8 @@ flow('/docs renders every operation of openapi.yaml, accessibly', async () => {
 // serious or critical violation, and each gets a screenshot.
 const PAGES = {
   institute: ['vouchers', 'offers', 'match', 'orders', 'redemptions'],
-  admin: ['programs', 'programs/new', 'vouchers-city', 'organizations', 'audit', 'reports', 'anomalies', 'payouts', 'recoveries', 'settlements'],
-  auditor: ['audit', 'reports', 'anomalies', 'programs', 'settlements'],
+  admin: ['programs', 'programs/new', 'vouchers-city', 'organizations', 'audit', 'reports', 'anomalies', 'payouts', 'recoveries', 'settlements', 'performance'],
+  auditor: ['audit', 'reports', 'anomalies', 'programs', 'settlements', 'performance'],
   provider: ['my-offers', 'my-offers/new', 'offer-orders', 'utilisation', 'settlements', 'payouts'],
 };
 

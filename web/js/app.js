@@ -17,6 +17,7 @@ import * as provider from './pages/provider.js';
 import * as scheme from './pages/scheme.js';
 import * as performancePage from './pages/performance.js';
 import * as settlement from './pages/settlement.js';
+import * as usagePage from './pages/usage.js';
 
 const IN = 'institute', CA = 'city_admin', AU = 'auditor', PR = 'provider', OP = 'operator';
 
@@ -52,6 +53,7 @@ const routes = [
   ['settlements', settlement.statement, [PR, CA, AU, OP], 'nav.settlements'],
   ['payouts', settlement.payouts, [CA, AU, OP, PR, IN], 'nav.payouts'],
   ['recoveries', settlement.recoveries, [CA, AU, OP], 'nav.recoveries'],
+  ['orders/:id/usage', usagePage.usage, [IN, PR, CA, AU, OP], null],
 ];
 
 const home = { institute: 'vouchers', city_admin: 'programs', auditor: 'audit', provider: 'my-offers', operator: 'audit' };

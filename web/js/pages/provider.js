@@ -11,6 +11,7 @@ import { lineChart } from '../charts.js';
 import { CLASSES, regions, regionLabel, shortId, pageHeader, percentToShare, shareToPercent } from './common.js';
 import { offerColumns } from './institute/offers.js';
 import { fillOfferCells } from './institute/orders.js';
+import { usageLink } from './usage.js';
 
 const STATUSES = ['active', 'paused', 'withdrawn'];
 
@@ -124,7 +125,7 @@ export async function orders(main, { query, navigate }) {
     { label: t('cost.gross'), num: true, cell: (o) => money(o.gross_fen) },
     { label: t('cost.subsidy'), num: true, cell: (o) => money(o.subsidy_fen) },
     { label: t('offer.status'), cell: (o) => badge(o.status) },
-    { label: t('common.actions'), cell: (o) => (o.status === 'reserved' && new Date(o.start) <= new Date() ? completeButton(o) : '') },
+    { label: t('common.actions'), cell: (o) => (o.status === 'reserved' && new Date(o.start) <= new Date() ? completeButton(o) : usageLink(o)) },
   ], items, { caption: t('provider.orders_title') }), items, offersById), t('orders.empty'));
 }
 
@@ -140,7 +141,7 @@ function completeButton(o) {
     try {
       const res = await post(`/v1/orders/${o.id}/complete`);
       b.closest('tr').querySelector('.badge').replaceWith(badge(res.status));
-      b.remove();
+      b.replaceWith(usageLink(res));
     } catch (e) {
       b.disabled = false;
       if (!(e instanceof ApiError)) throw e;

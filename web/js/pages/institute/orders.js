@@ -3,6 +3,7 @@ import { get, ApiError, userAction } from '../../api.js';
 import { t } from '../../i18n.js';
 import { h, clear, money, num, timeEl, badge, problemBox, table, pager, field, onSubmit, flash, confirmDialog } from '../../ui.js';
 import { regionLabel, shortId, pageHeader } from '../common.js';
+import { usageLink } from '../usage.js';
 
 export async function orders(main, { query, navigate }) {
   const status = query.status || '';
@@ -24,7 +25,7 @@ export async function orders(main, { query, navigate }) {
       { label: t('cost.subsidy'), num: true, cell: (o) => money(o.subsidy_fen) },
       { label: t('cost.net'), num: true, cell: (o) => money(o.net_fen) },
       { label: t('offer.status'), cell: (o) => badge(o.status) },
-      { label: t('common.actions'), cell: (o) => (o.status === 'reserved' ? cancelButton(o) : '') },
+      { label: t('common.actions'), cell: (o) => (o.status === 'reserved' ? cancelButton(o) : usageLink(o)) },
     ], items, { caption: t('orders.title'), rowKey: (o) => o.id });
     fillOfferCells(tb, items, offersById);
     return tb;

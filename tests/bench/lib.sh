@@ -1,0 +1,31 @@
+# tests/bench/lib.sh — what the benchmark scripts share (sourced, not run).
+
+# wrk's latency (1.23ms, 850.00us, 1.02s, 2.00m) in milliseconds.
+bench_ms() {
+    python3 -c "
+import re, sys
+m = re.fullmatch(r'([0-9.]+)(us|ms|s|m)', sys.argv[1])
+print(round(float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000, 'm': 60000}[m.group(2)], 3) if m else '')" "$1"
+}
+
+# One target line, in the format `make bench` collects:
+#   TARGET <name> <measured> vs <ceiling> = <ratio> (need <op> <threshold>) PASS|FAIL
+# ratio = measured / ceiling; op is >= or <=. A missing figure is a FAIL with ratio n/a.
+bench_target() { # name measured ceiling op threshold
+    python3 -c "
+import sys
+name, measured, ceiling, op, threshold = sys.argv[1:6]
+try:
+    ratio = float(measured) / float(ceiling)
+    ok = ratio >= float(threshold) if op == '>=' else ratio <= float(threshold)
+    r = f'{ratio:.2f}'
+except (ValueError, ZeroDivisionError):
+    ok, r = False, 'n/a'
+print(f'TARGET {name} {measured or \"n/a\"} vs {ceiling or \"n/a\"} = {r} (need {op} {threshold}) '
+      + ('PASS' if ok else 'FAIL'))" "$@"
+}
+
+# The peak resident set of process pid (VmHWM) in MiB, one decimal.
+bench_hwm_mib() {
+    awk '/^VmHWM/ {printf "%.1f\n", $2 / 1024}' "/proc/$1/status"
+}
