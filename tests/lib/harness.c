@@ -208,6 +208,8 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud) {
     return add;
 }
 
+long th_answer_timeout_s = 60;
+
 static void record(const char *method, const char *path, const struct th_resp *r);
 
 /* One request; status is -(CURLcode) when no HTTP answer came. */
@@ -225,7 +227,7 @@ static struct th_resp request(const struct th_server *s, const char *method, con
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, th_answer_timeout_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

@@ -49,6 +49,12 @@ int th_server_stop(struct th_server *s);
 /* Kills with SIGKILL (fault tests). */
 void th_server_kill(struct th_server *s);
 
+/* How long a request waits for its answer (60 s): a guard against a hung server, not a
+ * measure of speed. A case whose request is long by design (a 10 000-voucher batch, which the
+ * server itself allows its request timeout plus 3 ms a voucher in SQL, then signs) raises it
+ * for that request, so that a loaded machine does not pass for a transport failure. */
+extern long th_answer_timeout_s;
+
 /* One HTTP request. body may be NULL; extra headers "Name: value", NULL-ended, may be NULL.
  * A request that gets no HTTP answer (connection refused or reset, timeout) fails the test:
  * no assertion can mistake a transport failure for an answer. */
