@@ -395,9 +395,16 @@ static struct th_resp recover(const struct th_auth *by, const char *order, long 
 START_TEST(a_recovery_offsets_unpaid_receivable_and_the_rest_is_netted_by_the_next_payout) {
     char *program = world_program(&w, NULL);
     char *v = world_voucher_id(&w, program, w.inst_org, 100000);
-    char *a = due_order(v, 3000);
-    /* offset: the order's receivable is in no payout yet */
+    /* completed but its usage not accepted: nothing is settled yet, nothing changes */
+    char *a = settled_order(v, 3000);
     struct th_resp r = recover(&w.admin, a, 1000, NULL);
+    th_assert_problem(&r, 409, "usage-state-conflict");
+    th_resp_free(&r);
+    ck_assert_int_eq(world_sql_ll(&w, "SELECT count(*) FROM recoveries WHERE order_id = '%s'", a),
+                     0);
+    make_due(a);
+    /* offset: the order's receivable is in no payout yet */
+    r = recover(&w.admin, a, 1000, NULL);
     th_assert_status(&r, 201);
     ck_assert_int_eq(th_int(&r, "offset_fen"), 1000);
     ck_assert_int_eq(th_int(&r, "debt_fen"), 0);

@@ -1,5 +1,6 @@
 -- POST /v1/recoveries {order_id, program_id?, amount_fen, reason, debtor?, restore_voucher?}
--- (a city's administrator): takes back subsidy of an order already settled, at most what was
+-- (a city's administrator): takes back subsidy of an order already settled (its usage
+-- accepted, else 409 usage-state-conflict), at most what was
 -- settled in the programme less what earlier recoveries took (422 recovery-exceeds-settled).
 -- program_id may be left out when the order's subsidy came from one programme. The amount is
 -- first offset against the order's receivable that is in no payout yet (provider_receivable ->
@@ -59,6 +60,13 @@ BEGIN
   v_debtor := CASE v_debtor_kind WHEN 'institute' THEN o.institute_id ELSE v_provider END;
   PERFORM 1 FROM organizations WHERE id IN (v_payee, v_debtor) ORDER BY id FOR NO KEY UPDATE;
   SELECT * INTO o FROM orders WHERE id = v_order FOR UPDATE;
+  -- settled means billed on accepted usage: before that the subsidy may still shrink with the
+  -- usage, and a recovery taken from it would leave the receivable below zero on acceptance
+  IF o.usage_state <> 'accepted' THEN
+    PERFORM problem('usage-state-conflict',
+                    format('order %s has no accepted usage (its usage is %s): its subsidy is not settled yet',
+                           o.id, o.usage_state));
+  END IF;
 
   SELECT coalesce(sum(l.amount_fen) FILTER (WHERE e.kind NOT IN ('payout', 'recover')), 0),
          coalesce(sum(l.amount_fen), 0)
