@@ -55,7 +55,10 @@ static const struct cf_entry table[] = {
     {"SUANLI_MODE", CF_MODE, &cfg.production, "development", 0, 0,
      "development or production (production refuses the demo seed and generated keys)"},
     {"SUANLI_THREADS", CF_INT, &cfg.threads, "8", 1, 256,
-     "worker threads, each with its own PostgreSQL connection"},
+     "worker threads, each with its own PostgreSQL connection; requests wait for the next free "
+     "one in arrival order"},
+    {"SUANLI_IO_THREADS", CF_INT, &cfg.io_threads, "2", 1, 64,
+     "network threads: they read requests and write replies, the workers run the handlers"},
     {"SUANLI_MAX_CONNECTIONS", CF_INT, &cfg.max_connections, "1024", 1, 100000,
      "open HTTP connections at most"},
     {"SUANLI_PER_IP_CONNECTIONS", CF_INT, &cfg.per_ip_connections, "256", 1, 100000,

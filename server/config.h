@@ -34,6 +34,7 @@ struct config {
     int log_level;                /* SUANLI_LOG_LEVEL */
     bool production;              /* SUANLI_MODE=production */
     int64_t threads;              /* SUANLI_THREADS: worker threads = Postgres connections */
+    int64_t io_threads;           /* SUANLI_IO_THREADS: libmicrohttpd's network threads */
     int64_t max_connections;      /* SUANLI_MAX_CONNECTIONS */
     int64_t per_ip_connections;   /* SUANLI_PER_IP_CONNECTIONS */
     int64_t connection_timeout_s; /* SUANLI_CONNECTION_TIMEOUT */

@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -444,6 +445,9 @@ struct route_metrics {
 static const struct http_api *served; /* the routes and fallback of http_start */
 static struct route_metrics *metrics; /* served->nroutes + 1 (the last: no route matched) */
 static _Atomic int64_t in_flight;
+static _Atomic int64_t queued_now;           /* requests waiting for a worker (the pool) */
+static _Atomic uint64_t queue_wait_us_total; /* the waits of those a worker took, summed */
+static _Atomic uint64_t queue_taken_total;
 static _Atomic uint64_t server_errors;
 static int64_t started_ms; /* wall clock at http_start, for process_start_time_seconds */
 
@@ -581,6 +585,20 @@ void http_metrics_render(struct buf *out) {
                "# TYPE suanli_group_commit_requests_total counter\n"
                "suanli_group_commit_requests_total %llu\n",
                groups, grouped);
+    buf_printf(out,
+               "# HELP suanli_http_requests_queued Received requests waiting for a worker thread.\n"
+               "# TYPE suanli_http_requests_queued gauge\n"
+               "suanli_http_requests_queued %lld\n"
+               "# HELP suanli_http_queue_wait_seconds_total Time requests waited for a worker.\n"
+               "# TYPE suanli_http_queue_wait_seconds_total counter\n"
+               "suanli_http_queue_wait_seconds_total %.6f\n"
+               "# HELP suanli_http_queue_taken_total Requests a worker thread took from the "
+               "queue.\n"
+               "# TYPE suanli_http_queue_taken_total counter\n"
+               "suanli_http_queue_taken_total %llu\n",
+               (long long)atomic_load(&queued_now),
+               (double)atomic_load(&queue_wait_us_total) / 1e6,
+               (unsigned long long)atomic_load(&queue_taken_total));
 }
 
 /* ==== routing ============================================================================= */
@@ -1094,6 +1112,116 @@ static enum MHD_Result send_reply(struct http_req *r) {
     return ret;
 }
 
+/* ==== the worker pool ======================================================================
+ *
+ * The network threads (libmicrohttpd's, SUANLI_IO_THREADS) read a request, suspend its
+ * connection and append it to one queue; SUANLI_THREADS workers, each with its own PostgreSQL
+ * connection (db.c keeps it per thread), take the oldest, run the dispatcher and resume the
+ * connection, whose network thread then sends the reply. One queue in arrival order is what
+ * keeps the tail short: with a pool of network threads that also ran the handlers, a request
+ * waited behind the other requests of whichever thread had accepted its connection, and the
+ * kernel spreads connections over threads unevenly. The queue holds at most one request per
+ * open connection (SUANLI_MAX_CONNECTIONS): a connection sends its next request only after
+ * this one's reply. */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    struct http_req *head, *tail;
+    int64_t length;
+    bool stopping; /* http_stop: run the rest, queue nothing more */
+    pthread_t *threads;
+    int nthreads;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
+
+static void serve(struct http_req *r) {
+    log_set_request(r->own_request_id); /* every line logged for this request names it */
+    dispatch(r);
+    log_set_request(NULL);
+}
+
+/* Queues r and suspends its connection (from the access handler, as libmicrohttpd requires);
+ * false once http_stop began, when the caller serves r itself. Suspending before queuing:
+ * a worker may resume the connection before this handler returns, which libmicrohttpd allows. */
+static bool pool_submit(struct http_req *r) {
+    pthread_mutex_lock(&pool.lock);
+    if (pool.stopping || pool.nthreads == 0) {
+        pthread_mutex_unlock(&pool.lock);
+        return false;
+    }
+    MHD_suspend_connection(r->conn);
+    r->next_queued = NULL;
+    r->queued_us = util_mono_us();
+    if (pool.tail != NULL)
+        pool.tail->next_queued = r;
+    else
+        pool.head = r;
+    pool.tail = r;
+    pool.length++;
+    atomic_store(&queued_now, pool.length);
+    pthread_cond_signal(&pool.ready);
+    pthread_mutex_unlock(&pool.lock);
+    return true;
+}
+
+static void *pool_worker(void *arg) {
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&pool.lock);
+        while (pool.head == NULL && !pool.stopping)
+            pthread_cond_wait(&pool.ready, &pool.lock);
+        struct http_req *r = pool.head;
+        if (r == NULL) { /* stopping, and nothing left */
+            pthread_mutex_unlock(&pool.lock);
+            break;
+        }
+        pool.head = r->next_queued;
+        if (pool.head == NULL)
+            pool.tail = NULL;
+        pool.length--;
+        atomic_store(&queued_now, pool.length);
+        pthread_mutex_unlock(&pool.lock);
+        atomic_fetch_add(&queue_wait_us_total, (uint64_t)(util_mono_us() - r->queued_us));
+        atomic_fetch_add(&queue_taken_total, 1);
+        serve(r);
+        struct MHD_Connection *conn = r->conn;
+        atomic_store(&r->answered, true); /* r belongs to the network thread from here on */
+        MHD_resume_connection(conn);
+    }
+    db_thread_cleanup();
+    return NULL;
+}
+
+static int pool_start(int n) {
+    pool.threads = calloc((size_t)n, sizeof *pool.threads);
+    if (pool.threads == NULL)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&pool.threads[i], NULL, pool_worker, NULL) != 0) {
+            log_error("cannot start worker thread %d of %d", i + 1, n);
+            return -1;
+        }
+        pthread_mutex_lock(&pool.lock);
+        pool.nthreads = i + 1;
+        pthread_mutex_unlock(&pool.lock);
+    }
+    return 0;
+}
+
+/* Lets the workers run what is queued, then joins them. */
+static void pool_stop(void) {
+    pthread_mutex_lock(&pool.lock);
+    pool.stopping = true;
+    int n = pool.nthreads;
+    pthread_cond_broadcast(&pool.ready);
+    pthread_mutex_unlock(&pool.lock);
+    for (int i = 0; i < n; i++)
+        pthread_join(pool.threads[i], NULL);
+    free(pool.threads);
+    pool.threads = NULL;
+    pool.nthreads = 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
@@ -1125,13 +1253,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (atomic_load(&r->answered))
+        return send_reply(r); /* a worker ran it and resumed the connection */
     if (r->status != 0 && r->body_too_large)
-        return MHD_YES;                 /* already answered */
-    log_set_request(r->own_request_id); /* every line logged for this request names it */
-    dispatch(r);
-    enum MHD_Result ret = send_reply(r);
-    log_set_request(NULL);
-    return ret;
+        return MHD_YES; /* already answered, before the body was read */
+    if (pool_submit(r))
+        return MHD_YES; /* suspended until a worker has run it */
+    serve(r);           /* stopping: no workers left to queue for */
+    return send_reply(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -1144,6 +1273,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     int64_t us = util_mono_us() - r->started_us;
     metrics_observe(r->route_index, r->status, us);
     atomic_fetch_sub(&in_flight, 1);
+    enum log_level level = r->status >= 500 ? LOG_WARN : LOG_INFO;
+    if (!log_enabled(level)) { /* SUANLI_LOG_LEVEL=warn: no line to build */
+        http_req_release(r);
+        free(r);
+        *con_cls = NULL;
+        return;
+    }
     /* The method and path are the client's bytes (%ff decodes to 0xff): scrubbed to UTF-8, or
      * json_pack would fail and the request would be missing from the log. */
     char method[32], *path = strdup(r->url);
@@ -1161,7 +1297,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         json_object_set_new(line, "user", json_string(r->who.user_id));
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         json_object_set_new(line, "aborted", json_integer(toe));
-    log_json(r->status >= 500 ? LOG_WARN : LOG_INFO, line);
+    log_json(level, line);
     http_req_release(r);
     free(r);
     *con_cls = NULL;
@@ -1187,7 +1323,8 @@ int http_start(const char *host, int port, const struct http_api *api) {
     memset(&ss, 0, sizeof ss);
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)port);
@@ -1199,9 +1336,15 @@ int http_start(const char *host, int port, const struct http_api *api) {
         log_error("SUANLI_LISTEN: '%s' is not an IP address", host);
         return -1;
     }
+    if (pool_start((int)cfg.threads) != 0) {
+        pool_stop();
+        free(metrics);
+        metrics = NULL;
+        return -1;
+    }
     daemon_handle = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
+        NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.io_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg.per_ip_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout_s,
@@ -1209,6 +1352,7 @@ int http_start(const char *host, int port, const struct http_api *api) {
         on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (daemon_handle == NULL) {
         log_error("cannot listen on %s:%d", host, port);
+        pool_stop();
         free(metrics);
         metrics = NULL;
         return -1;
@@ -1217,6 +1361,7 @@ int http_start(const char *host, int port, const struct http_api *api) {
 }
 
 void http_stop(void) {
+    pool_stop(); /* first: libmicrohttpd must not stop with a connection still suspended */
     if (daemon_handle != NULL)
         MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;

@@ -133,12 +133,20 @@ struct http_req {
     struct http_header headers[HTTP_MAX_HEADERS];
     int nheaders;
     void *stream; /* the struct MHD_Response * of http_reply_stream; replaces resp_body */
+
+    /* the worker pool (http.c): a received request waits in one queue, oldest first */
+    struct http_req *next_queued;
+    int64_t queued_us;
+    _Atomic bool answered; /* a worker ran it; the network thread sends the reply */
 };
 
 /* --- server lifecycle --------------------------------------------------------------------- */
 
-/* Starts libmicrohttpd with a thread pool on host:port serving api (kept by reference);
- * 0 on success. */
+/* Starts libmicrohttpd on host:port serving api (kept by reference): SUANLI_IO_THREADS network
+ * threads read requests and write replies; a received request is suspended and queued, and
+ * SUANLI_THREADS workers, each with its own PostgreSQL connection, run the queue oldest first
+ * (fair between connections: no request waits behind another connection's requests for long).
+ * 0 on success. http_stop lets the workers finish the queue, then stops libmicrohttpd. */
 int http_start(const char *host, int port, const struct http_api *api);
 void http_stop(void);
 

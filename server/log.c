@@ -30,6 +30,10 @@ int log_level_parse(const char *s) {
     return -1;
 }
 
+bool log_enabled(enum log_level level) {
+    return level >= min_level;
+}
+
 void log_json(enum log_level level, json_t *fields) {
     if (level < min_level) {
         json_decref(fields);

@@ -3,6 +3,7 @@
 #define SUANLI_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -17,6 +18,9 @@ void log_set_request(const char *id);
 
 /* printf-style message at level; the line carries time, level and msg. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whether a line of this level would be written (SUANLI_LOG_LEVEL). */
+bool log_enabled(enum log_level level);
 
 /* Writes fields (stolen) as one line, adding time and level; used by the access log. */
 void log_json(enum log_level level, json_t *fields);
