@@ -1,5 +1,6 @@
 /* offers.c — the hub regions and the capacity providers post: create, read, update (If-Match),
  * withdraw, and the search over every filter and sort key of DESIGN.md §4. */
+#include "auth.h"
 #include "market.h"
 
 #include <sodium.h>
@@ -231,6 +232,39 @@ bool market_cursor_decode(const char *cursor, const char *sort, char value[64], 
 
 static const char SQL_OFFER_SEARCH[] =
     "SELECT offer_search($1::jsonb, $2::jsonb, $3, $4, $5, $6)::text";
+static const char SQL_OFFER_SEARCH_AS[] =
+    "SELECT * FROM offer_search_as($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)";
+
+/* A search in one round trip (RF_ONE_TRIP, sql/functions/market/offer_search_as): the
+ * credential's lookup and the search in one statement, a GET's cookie without X-CSRF-Token.
+ * No row (no such credential) or a failure is left to the usual path, which authenticates
+ * (401) and searches again: the statement is a read, so it may run twice. search holds the
+ * filters, sort, after, after_id and limit of offer_search.
+ *
+ * It runs where the search runs, on the read replica when DATABASE_READ_URL is set:
+ * db_exec_read sends a read there only once the replica has replayed all the primary had
+ * flushed when the read began, so an API key revoked (or a session ended) before the request
+ * arrived is revoked on the replica too, and a lagging replica is bypassed for the primary. */
+static void search_one_trip(struct http_req *r, const char *const search[5]) {
+    struct auth_lookup who;
+    if (!auth_lookup_args(r, false, &who))
+        return;
+    const char *params[] = {who.token_hash,    who.cookie ? "true" : "false",
+                            r->own_request_id, r->client_ip,
+                            search[0],         search[1],
+                            search[2],         search[3],
+                            search[4]};
+    PGresult *res;
+    int rc = db_exec_read(SQL_OFFER_SEARCH_AS, 9, params, &res);
+    if (rc == 1) {
+        auth_fill_row(&r->who, res, 0, who.cookie);
+        http_reply_raw(r, 200, "application/json", PQgetvalue(res, 0, 5),
+                       (size_t)PQgetlength(res, 0, 5));
+        r->one_trip_done = true;
+    }
+    if (rc >= 0)
+        PQclear(res);
+}
 
 /* The filters of a search as the jsonb offer_search reads: each given one by its name, as
  * text (numbers exactly as the client wrote them), region as an array. */
@@ -257,6 +291,8 @@ static json_t *search_filters(const struct query_field *query, size_t nfilters) 
     return f;
 }
 
+/* GET /v1/offers. Called first before authentication (RF_ONE_TRIP: search_one_trip), then, if
+ * that did not answer, as usual; a query it refuses is answered on the usual path (401 first). */
 void api_offers_list(struct http_req *r) {
     static const char *const zones[] = {"east", "west", NULL};
     const char *cls, *accel, *region, *zone, *min_units, *min_tflops, *max_price, *min_green,
@@ -307,8 +343,12 @@ void api_offers_list(struct http_req *r) {
     json_t *f = search_filters(query, NFILTERS);
     char *filters = http_req_own_str(r, json_dumps(f, JSON_COMPACT));
     json_decref(f);
-    const char *params[] = {
-        api_actor(r), filters, sort, cursor && after[0] ? after : NULL, cursor ? after_id : NULL,
-        limit};
+    const char *search[] = {filters, sort, cursor && after[0] ? after : NULL,
+                            cursor ? after_id : NULL, limit};
+    if (r->one_trip) {
+        search_one_trip(r, search);
+        return;
+    }
+    const char *params[] = {api_actor(r), search[0], search[1], search[2], search[3], search[4]};
     api_reply_sql_read(r, 200, SQL_OFFER_SEARCH, 6, params, "no offers");
 }

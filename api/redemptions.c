@@ -51,7 +51,7 @@ static void create_one_trip(struct http_req *r, const char *voucher, const char 
     struct auth_lookup who;
     const char *key;
     char request_hash[65];
-    if (!auth_lookup_args(r, &who) || !http_idem_args(r, &key, request_hash))
+    if (!auth_lookup_args(r, true, &who) || !http_idem_args(r, &key, request_hash))
         return;
     const char *params[] = {who.token_hash,
                             who.cookie ? "true" : "false",

@@ -33,7 +33,7 @@ const struct route api_routes[] = {
     /* marketplace: regions, offers, matching, orders */
     {"GET", "/v1/regions", api_regions_list, ANY, 0, "the eight hub regions"},
     {"POST", "/v1/offers", api_offers_create, PR, 0, "post an offer of capacity"},
-    {"GET", "/v1/offers", api_offers_list, ANY, 0, "search offers"},
+    {"GET", "/v1/offers", api_offers_list, ANY, RF_ONE_TRIP, "search offers"},
     {"GET", "/v1/offers/{id}", api_offers_get, ANY, 0, "one offer"},
     {"PATCH", "/v1/offers/{id}", api_offers_update, PR, 0, "change own offer (If-Match)"},
     {"DELETE", "/v1/offers/{id}", api_offers_withdraw, PR, 0, "withdraw own offer"},

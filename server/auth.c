@@ -93,7 +93,7 @@ int auth_resolve(struct http_req *r) {
     return 0;
 }
 
-bool auth_lookup_args(struct http_req *r, struct auth_lookup *out) {
+bool auth_lookup_args(struct http_req *r, bool csrf, struct auth_lookup *out) {
     memset(out, 0, sizeof *out);
     const char *authz = http_header(r, "Authorization");
     const char *token;
@@ -103,11 +103,15 @@ bool auth_lookup_args(struct http_req *r, struct auth_lookup *out) {
         token = authz + 7;
     } else {
         token = cookie_value(r);
-        const char *csrf = http_header(r, "X-CSRF-Token");
-        if (token == NULL || strlen(token) > 512 || csrf == NULL || strlen(csrf) > 256)
+        if (token == NULL || strlen(token) > 512)
             return false;
         out->cookie = true;
-        auth_token_hash(csrf, out->csrf_hash);
+        if (csrf) {
+            const char *given = http_header(r, "X-CSRF-Token");
+            if (given == NULL || strlen(given) > 256)
+                return false;
+            auth_token_hash(given, out->csrf_hash);
+        }
     }
     auth_token_hash(token, out->token_hash);
     return true;

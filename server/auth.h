@@ -24,15 +24,16 @@ int auth_resolve(struct http_req *r);
 
 /* For a one-round-trip handler (RF_ONE_TRIP): the credential the request presents, as
  * auth_resolve would look it up (Authorization: Bearer first, else the session cookie), hashed
- * for SQL to look up in the same statement as the change; for a cookie, the hash of its
- * X-CSRF-Token too. False when there is nothing to look up in one statement (no credential, a
- * malformed one, a cookie without X-CSRF-Token): the request takes the usual path. */
+ * for SQL to look up in the same statement as the change or read; with csrf (a write), for a
+ * cookie the hash of its X-CSRF-Token too (a GET needs none). False when there is nothing to
+ * look up in one statement (no credential, a malformed one, a write's cookie without
+ * X-CSRF-Token): the request takes the usual path. */
 struct auth_lookup {
     bool cookie;
     char token_hash[65];
-    char csrf_hash[65]; /* "" for an API key */
+    char csrf_hash[65]; /* "" for an API key, or without csrf */
 };
-bool auth_lookup_args(struct http_req *r, struct auth_lookup *out);
+bool auth_lookup_args(struct http_req *r, bool csrf, struct auth_lookup *out);
 
 /* Fills who from row 0 of res, columns col.. (user id, role, organization, city, API key or
  * session id), as auth_resolve does; the session's CSRF hash is left empty (SQL compared it). */

@@ -1,8 +1,9 @@
 /* check_offers.c — regions and offers against a real suanlid and PostgreSQL: posting with every
  * field validated, reading with an ETag, If-Match updates, pause and withdrawal, ownership
  * (another provider gets 404), and the search: every filter, every sort key, keyset pages that
- * stay stable while offers are inserted, a 400 naming every bad filter, and plans that stay on
- * indexes. */
+ * stay stable while offers are inserted, the same answers in one round trip (authentication
+ * and search in one statement, a cookie without X-CSRF-Token) as in two, a 400 naming every bad
+ * filter, and plans that stay on indexes. */
 #include "world.h"
 
 #include <libpq-fe.h>
@@ -534,6 +535,113 @@ START_TEST(keyset_pages_stay_stable_while_offers_are_inserted) {
 }
 END_TEST
 
+/* The page offer_search answers in SQL for the institute, filters f (JSON) and sort after the
+ * cursor of a previous page (NULL: the first page), limit 2: the statement the search ran in
+ * two steps (authentication, then offer_search) before it travelled in one. Malloc'd. */
+static char *search_in_sql(const char *f, const char *sort, const char *cursor) {
+    char sql[1024], after[160] = "NULL", after_id[64] = "NULL";
+    if (cursor != NULL) {
+        unsigned char raw[160];
+        size_t len;
+        ck_assert(sodium_base642bin(raw, sizeof raw - 1, cursor, strlen(cursor), NULL, &len, NULL,
+                                    sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0);
+        raw[len] = '\0';
+        char *bar1 = strchr((char *)raw, '|'), *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+        ck_assert_ptr_nonnull(bar2);
+        *bar2 = '\0';
+        if (bar1[1] != '\0')
+            snprintf(after, sizeof after, "'%s'", bar1 + 1);
+        snprintf(after_id, sizeof after_id, "'%s'", bar2 + 1);
+    }
+    char s_sort[32] = "NULL";
+    if (sort != NULL)
+        snprintf(s_sort, sizeof s_sort, "'%s'", sort);
+    snprintf(sql, sizeof sql,
+             "SELECT offer_search('{\"role\":\"institute\",\"org_id\":\"%s\"}', '%s', %s, %s, %s, "
+             "2)::text",
+             w.inst_org, f, s_sort, after, after_id);
+    return th_sql(w.dburl, sql);
+}
+
+START_TEST(a_search_in_one_round_trip_answers_as_the_two_statements_did) {
+    dataset_post();
+    char f_all[128], f_gpu_west[192], f_regions[192];
+    snprintf(f_all, sizeof f_all, "{\"provider_id\":\"%s\"}", w.prov2_org);
+    snprintf(f_gpu_west, sizeof f_gpu_west,
+             "{\"provider_id\":\"%s\",\"resource_class\":\"gpu\",\"zone\":\"west\","
+             "\"min_green_share\":\"0.5\"}",
+             w.prov2_org);
+    snprintf(f_regions, sizeof f_regions,
+             "{\"provider_id\":\"%s\",\"region\":[\"guizhou\",\"gansu\"],\"max_pue\":\"1.25\"}",
+             w.prov2_org);
+    const struct {
+        const char *f, *query;
+    } shapes[] = {
+        {f_all, ""},
+        {f_gpu_west, "&resource_class=gpu&zone=west&min_green_share=0.5"},
+        {f_regions, "&region=guizhou,gansu&max_pue=1.25"},
+    };
+    const char *sorts[] = {NULL, "price", "-price", "tflops_per_fen", "green_share", "created_at"};
+    const struct th_auth *callers[] = {&w.inst, NULL};
+    struct th_auth by_cookie = w.inst; /* the session alone: a GET needs no X-CSRF-Token */
+    by_cookie.key[0] = by_cookie.csrf[0] = '\0';
+    callers[1] = &by_cookie;
+    for (size_t c = 0; c < 2; c++)
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            for (size_t k = 0; k < sizeof sorts / sizeof sorts[0]; k++) {
+                char cursor[256] = "";
+                int pages = 0;
+                do {
+                    char path[640];
+                    snprintf(path, sizeof path, "/v1/offers?provider_id=%s&limit=2%s%s%s%s%s",
+                             w.prov2_org, shapes[i].query, sorts[k] ? "&sort=" : "",
+                             sorts[k] ? sorts[k] : "", cursor[0] ? "&cursor=" : "", cursor);
+                    struct th_resp r = th_req(&w.srv, "GET", path, callers[c], NULL, NULL);
+                    th_assert_status(&r, 200);
+                    char *want = search_in_sql(shapes[i].f, sorts[k], cursor[0] ? cursor : NULL);
+                    ck_assert_msg(strcmp(r.body, want) == 0, "%s: %s, not %s", path, r.body, want);
+                    free(want);
+                    const char *next = th_str(&r, "next_cursor");
+                    snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+                    th_resp_free(&r);
+                    pages++;
+                } while (cursor[0] && pages < 10);
+                ck_assert_int_lt(pages, 10);
+            }
+    dataset_free();
+}
+END_TEST
+
+START_TEST(a_search_with_a_revoked_key_or_an_unknown_session_is_401) {
+    struct th_auth k = w.inst;
+    struct th_resp r =
+        th_req(&w.srv, "POST", "/v1/api-keys", &w.inst, "{\"name\":\"search\"}", NULL);
+    th_assert_status(&r, 201);
+    snprintf(k.key, sizeof k.key, "%s", th_str(&r, "key"));
+    char path[128];
+    snprintf(path, sizeof path, "/v1/api-keys/%s", th_str(&r, "id"));
+    th_resp_free(&r);
+    r = th_req(&w.srv, "GET", "/v1/offers?sort=price&limit=1", &k, NULL, NULL);
+    th_assert_status(&r, 200);
+    th_resp_free(&r);
+    r = th_req(&w.srv, "DELETE", path, &w.inst, NULL, NULL);
+    th_assert_status(&r, 204);
+    th_resp_free(&r);
+    r = th_req(&w.srv, "GET", "/v1/offers?sort=price&limit=1", &k, NULL, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    /* a forged cookie, and none at all: 401, before the query is looked at */
+    struct th_auth forged = {0};
+    snprintf(forged.cookie, sizeof forged.cookie, "%s", "not-a-session");
+    r = th_req(&w.srv, "GET", "/v1/offers?sort=price&limit=1", &forged, NULL, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+    r = th_req(&w.srv, "GET", "/v1/offers?sort=cheapest", NULL, NULL, NULL);
+    th_assert_problem(&r, 401, "unauthenticated");
+    th_resp_free(&r);
+}
+END_TEST
+
 START_TEST(every_bad_filter_value_is_a_400_naming_it) {
     /* a real cursor for sort=price, to replay under another sort */
     char *a = world_offer(&w, &w.prov, "{\"accelerator\":\"CURSOR-X\"}");
@@ -630,7 +738,7 @@ static char *search_plan(const char *f, const char *sort, bool paged) {
                              "SET auto_explain.log_level = notice");
     ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "auto_explain: %s", PQerrorMessage(pg));
     PQclear(r);
-    const char *after = !paged || sort == NULL              ? NULL
+    const char *after = !paged || sort == NULL                ? NULL
                         : strcmp(sort, "tflops_per_fen") == 0 ? "0.5"
                         : strcmp(sort, "green_share") == 0    ? "0.9"
                                                               : "1000";
@@ -720,6 +828,8 @@ int main(void) {
     th_case(s, each_filter_narrows_the_search_and_they_combine, 180, NULL, NULL);
     th_case(s, every_sort_key_orders_the_search, 180, NULL, NULL);
     th_case(s, keyset_pages_stay_stable_while_offers_are_inserted, 180, NULL, NULL);
+    th_case(s, a_search_in_one_round_trip_answers_as_the_two_statements_did, 180, NULL, NULL);
+    th_case(s, a_search_with_a_revoked_key_or_an_unknown_session_is_401, 180, NULL, NULL);
     th_case(s, every_bad_filter_value_is_a_400_naming_it, 180, NULL, NULL);
     th_case(s, searches_over_many_offers_stay_on_indexes, 180, NULL, NULL);
     return th_run(s);

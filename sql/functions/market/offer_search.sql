@@ -14,9 +14,10 @@
 -- the price (zone with resource_class, accelerator); every other filter is optional
 -- (offer_search_match, inlined: an absent one is a parameter that is NULL). A first page
 -- compares with a sentinel beyond every key, so that one branch serves first and later pages
--- with the keyset condition on its index. The inner LIMIT 201 tells the planner how few rows
--- a page takes; the outer LIMIT stops the scan after limit + 1 rows. The page is one
--- json_agg over those rows, its cursor made from the limit-th.
+-- with the keyset condition on its index; its LIMIT stops the scan after limit + 1 rows (with
+-- enable_sort off the generic plan walks the index for the order rather than sorting). The page
+-- is one json_agg over those rows, its cursor made from the limit-th (offer_cursor, inlined).
+-- GET /v1/offers calls it through offer_search_as, which authenticates in the same statement.
 --
 -- tests/bench/marketplace shows the plan a search runs (auto_explain, nested statements).
 CREATE FUNCTION offer_search(p_actor jsonb, p_f jsonb, p_sort text, p_after text,
@@ -80,7 +81,7 @@ BEGIN
                'next_cursor', CASE WHEN count(*) > p_limit THEN
                  min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
         INTO v_page
-        FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (SELECT * FROM (
+        FROM (SELECT b.*, row_number() OVER () AS n FROM (SELECT * FROM (
           SELECT offer_search_item(o, v_from, v_until) AS item, o.id,
                  offer_search_value(o, v_sort) AS v, offer_search_key(o, v_sort) AS k
             FROM offers o
@@ -89,14 +90,14 @@ BEGIN
                    v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
              AND offer_search_free(o, v_from, v_until, v_min_units)
          ) c WHERE c.k > v_key OR c.k = v_key AND (CASE WHEN v_asc THEN c.id > v_id ELSE c.id < v_id END)
-         ORDER BY c.k, CASE WHEN v_asc THEN c.id END, c.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY c.k, CASE WHEN v_asc THEN c.id END, c.id DESC LIMIT p_limit + 1) b) t;
     ELSE
       SELECT json_build_object(
                'items', coalesce(json_agg(t.item) FILTER (WHERE t.n <= p_limit), '[]'),
                'next_cursor', CASE WHEN count(*) > p_limit THEN
                  min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
         INTO v_page
-        FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (SELECT * FROM (
+        FROM (SELECT b.*, row_number() OVER () AS n FROM (SELECT * FROM (
           SELECT offer_search_item(o, v_from, v_until) AS item, o.id,
                  offer_search_value(o, v_sort) AS v, offer_search_key(o, v_sort) AS k
             FROM offers o
@@ -105,7 +106,7 @@ BEGIN
                    v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
              AND offer_search_free(o, v_from, v_until, v_min_units)
          ) c WHERE c.k > v_key OR c.k = v_key AND (CASE WHEN v_asc THEN c.id > v_id ELSE c.id < v_id END)
-         ORDER BY c.k, CASE WHEN v_asc THEN c.id END, c.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY c.k, CASE WHEN v_asc THEN c.id END, c.id DESC LIMIT p_limit + 1) b) t;
     END IF;
 
   ELSIF v_sort = 'id' THEN
@@ -114,14 +115,14 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item, NULL::text AS v, o.id
           FROM offers o
          WHERE o.status = 'active' AND o.id > v_id
            AND offer_search_match(o, v_class, v_accel, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.id LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.id LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = 'price' AND v_zone IS NOT NULL AND v_class IS NOT NULL THEN
     SELECT json_build_object(
@@ -129,7 +130,7 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item,
                o.price_fen_per_unit_hour::text AS v, o.id
           FROM offers o
@@ -138,7 +139,7 @@ BEGIN
            AND offer_search_match(o, NULL, v_accel, v_regions, NULL, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.price_fen_per_unit_hour, o.id LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.price_fen_per_unit_hour, o.id LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = '-price' AND v_zone IS NOT NULL AND v_class IS NOT NULL THEN
     SELECT json_build_object(
@@ -146,7 +147,7 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item,
                o.price_fen_per_unit_hour::text AS v, o.id
           FROM offers o
@@ -155,7 +156,7 @@ BEGIN
            AND offer_search_match(o, NULL, v_accel, v_regions, NULL, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.price_fen_per_unit_hour DESC, o.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.price_fen_per_unit_hour DESC, o.id DESC LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = 'price' AND v_accel IS NOT NULL THEN
     SELECT json_build_object(
@@ -163,7 +164,7 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item,
                o.price_fen_per_unit_hour::text AS v, o.id
           FROM offers o
@@ -172,7 +173,7 @@ BEGIN
            AND offer_search_match(o, v_class, NULL, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.price_fen_per_unit_hour, o.id LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.price_fen_per_unit_hour, o.id LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = '-price' AND v_accel IS NOT NULL THEN
     SELECT json_build_object(
@@ -180,7 +181,7 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item,
                o.price_fen_per_unit_hour::text AS v, o.id
           FROM offers o
@@ -189,7 +190,7 @@ BEGIN
            AND offer_search_match(o, v_class, NULL, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.price_fen_per_unit_hour DESC, o.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.price_fen_per_unit_hour DESC, o.id DESC LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = 'price' THEN
     SELECT json_build_object(
@@ -197,7 +198,7 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item,
                o.price_fen_per_unit_hour::text AS v, o.id
           FROM offers o
@@ -205,7 +206,7 @@ BEGIN
            AND offer_search_match(o, v_class, v_accel, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.price_fen_per_unit_hour, o.id LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.price_fen_per_unit_hour, o.id LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = '-price' THEN
     SELECT json_build_object(
@@ -213,7 +214,7 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item,
                o.price_fen_per_unit_hour::text AS v, o.id
           FROM offers o
@@ -221,7 +222,7 @@ BEGIN
            AND offer_search_match(o, v_class, v_accel, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.price_fen_per_unit_hour DESC, o.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.price_fen_per_unit_hour DESC, o.id DESC LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = 'tflops_per_fen' THEN
     SELECT json_build_object(
@@ -229,14 +230,14 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item, o.tflops_per_fen::text AS v, o.id
           FROM offers o
          WHERE o.status = 'active' AND (o.tflops_per_fen, o.id) < (v_num, v_id)
            AND offer_search_match(o, v_class, v_accel, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.tflops_per_fen DESC, o.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.tflops_per_fen DESC, o.id DESC LIMIT p_limit + 1) b) t;
 
   ELSIF v_sort = 'green_share' THEN
     SELECT json_build_object(
@@ -244,14 +245,14 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item, o.green_share::text AS v, o.id
           FROM offers o
          WHERE o.status = 'active' AND (o.green_share, o.id) < (v_num, v_id)
            AND offer_search_match(o, v_class, v_accel, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.green_share DESC, o.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.green_share DESC, o.id DESC LIMIT p_limit + 1) b) t;
 
   ELSE -- created_at
     SELECT json_build_object(
@@ -259,7 +260,7 @@ BEGIN
              'next_cursor', CASE WHEN count(*) > p_limit THEN
                min(offer_cursor(v_sort, t.v, t.id)) FILTER (WHERE t.n = p_limit) END)
       INTO v_page
-      FROM (SELECT s.*, row_number() OVER () AS n FROM (SELECT * FROM (
+      FROM (SELECT b.*, row_number() OVER () AS n FROM (
         SELECT offer_search_item(o, v_from, v_until) AS item,
                offer_search_value(o, 'created_at') AS v, o.id
           FROM offers o
@@ -267,7 +268,7 @@ BEGIN
            AND offer_search_match(o, v_class, v_accel, v_regions, v_zone, v_min_units,
                  v_min_tflops, v_max_price, v_min_green, v_max_pue, v_from, v_until, v_provider)
            AND offer_search_free(o, v_from, v_until, v_min_units)
-         ORDER BY o.created_at DESC, o.id DESC LIMIT 201) b LIMIT p_limit + 1) s) t;
+         ORDER BY o.created_at DESC, o.id DESC LIMIT p_limit + 1) b) t;
   END IF;
   RETURN v_page;
 END $$;
