@@ -29,3 +29,21 @@ print(f'TARGET {name} {measured or \"n/a\"} vs {ceiling or \"n/a\"} = {r} (need 
 bench_hwm_mib() {
     awk '/^VmHWM/ {printf "%.1f\n", $2 / 1024}' "/proc/$1/status"
 }
+
+# The median of each column of lines "a b c ..." on stdin (numbers; a line that lacks one is
+# left out of that column); prints one line, an empty field as "n/a". The benchmarks run a
+# measured point BENCH_REPEAT times, alternating the server and its ceiling, and report the
+# medians: one run on a shared machine moves by tens of per cent.
+bench_medians() {
+    python3 -c "
+import statistics, sys
+cols = {}
+for line in sys.stdin:
+    for i, v in enumerate(line.split()):
+        try:
+            cols.setdefault(i, []).append(float(v))
+        except ValueError:
+            cols.setdefault(i, [])
+print(' '.join(('%g' % statistics.median(cols[i])) if cols[i] else 'n/a'
+               for i in sorted(cols)))"
+}
