@@ -23,7 +23,7 @@ static const char SQL_REDEMPTION_CREATE_GROUP[] =
  * credential, redemption). A request refused or not the plain case takes the usual path. */
 static void create_grouped(struct http_req *r, const char *const *params, bool cookie) {
     struct group_answer a;
-    group_exec(SQL_REDEMPTION_CREATE_GROUP, 11, params, 7, &a);
+    group_exec(SQL_REDEMPTION_CREATE_GROUP, params[0], 11, params, 7, &a);
     if (a.rc == 1 && a.cols[0] == NULL && a.cols[1] != NULL) { /* committed */
         auth_fill(&r->who, (const char *const *)&a.cols[1], cookie);
         if (a.cols[6] == NULL)

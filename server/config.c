@@ -108,13 +108,17 @@ static const struct cf_entry table[] = {
     {"SUANLI_WEBHOOK_TIMEOUT_MS", CF_INT, &cfg.webhook_timeout_ms, "10000", 100, 120000,
      "milliseconds a webhook receiver has to answer one delivery"},
     {"SUANLI_WEBHOOK_ALLOW_PRIVATE", CF_INT, &cfg.webhook_allow_private, "0", 0, 1,
-     "1 lets webhooks reach loopback and private addresses (tests, closed networks); 0 refuses them"},
+     "1 lets webhooks reach loopback and private addresses (tests, closed networks); 0 refuses "
+     "them"},
     {"SUANLI_DB_PREPARED", CF_SWITCH, &cfg.db_prepared, "on", 0, 0,
      "on: each statement is prepared once per connection (named); off: sent unnamed each time, "
      "as behind PgBouncer in transaction pooling mode, which cannot track named statements"},
     {"SUANLI_GROUP_COMMIT", CF_SWITCH, &cfg.group_commit, "off", 0, 0,
      "on: POST /v1/redemptions of several requests commit together in one transaction (group "
      "commit, server/group.c), each answered after that commit; off: each in its own"},
+    {"SUANLI_GROUP_COMMIT_LANES", CF_INT, &cfg.group_commit_lanes, "2", 1, 16,
+     "groups in flight at once with SUANLI_GROUP_COMMIT=on, each on its own connection; a "
+     "credential's requests always share one lane"},
     {"SUANLI_CONNECTION_MEMORY_KIB", CF_INT, &cfg.connection_memory_kib, "16", 8, 1024,
      "KiB of memory each HTTP connection has for its request line, headers and reply headers "
      "(larger headers: 431); an idle keep-alive connection holds it"},

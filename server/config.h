@@ -45,24 +45,26 @@ struct config {
     int64_t login_global_attempts;  /* SUANLI_LOGIN_GLOBAL_ATTEMPTS for the whole service */
     int64_t password_hashers;       /* SUANLI_PASSWORD_HASHERS: Argon2id runs at once at most */
     int64_t password_wait_ms;       /* SUANLI_PASSWORD_WAIT_MS: wait for a hasher, then 503 */
-    int64_t session_ttl_s;        /* SUANLI_SESSION_TTL */
-    bool audit_sealer;            /* SUANLI_AUDIT_SEALER=on|off */
-    int64_t audit_seal_ms;        /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
-    int64_t audit_checkpoint_ms;  /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
-    char *public_url;             /* SUANLI_PUBLIC_URL: where clients reach the service */
-    bool public_https;            /* public_url is https: cookies __Host-/Secure, HSTS */
+    int64_t session_ttl_s;          /* SUANLI_SESSION_TTL */
+    bool audit_sealer;              /* SUANLI_AUDIT_SEALER=on|off */
+    int64_t audit_seal_ms;          /* SUANLI_AUDIT_SEAL_MS: pause between sealer rounds */
+    int64_t audit_checkpoint_ms; /* SUANLI_AUDIT_CHECKPOINT_MS: least age of the last checkpoint */
+    char *public_url;            /* SUANLI_PUBLIC_URL: where clients reach the service */
+    bool public_https;           /* public_url is https: cookies __Host-/Secure, HSTS */
     struct cidr_list trusted_proxies; /* SUANLI_TRUSTED_PROXIES: whose X-Forwarded-For counts */
     struct cidr_list metrics_allow;   /* SUANLI_METRICS_ALLOW: who may read /metrics; empty = all */
-    int64_t audit_unchained_max_s; /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
-    char *audit_witness_file;      /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
-    char *audit_witness_url;       /* SUANLI_AUDIT_WITNESS_URL; NULL = no witness URL */
-    int64_t notify_ms;             /* SUANLI_NOTIFY_MS: period of the notifications job */
-    bool webhooks;                 /* SUANLI_WEBHOOKS=on|off: deliver webhooks here */
-    int64_t webhook_timeout_ms;    /* SUANLI_WEBHOOK_TIMEOUT_MS: per delivery attempt */
+    int64_t audit_unchained_max_s;    /* SUANLI_AUDIT_UNCHAINED_MAX_S: online verify's bound */
+    char *audit_witness_file;         /* SUANLI_AUDIT_WITNESS_FILE; NULL = no witness file */
+    char *audit_witness_url;          /* SUANLI_AUDIT_WITNESS_URL; NULL = no witness URL */
+    int64_t notify_ms;                /* SUANLI_NOTIFY_MS: period of the notifications job */
+    bool webhooks;                    /* SUANLI_WEBHOOKS=on|off: deliver webhooks here */
+    int64_t webhook_timeout_ms;       /* SUANLI_WEBHOOK_TIMEOUT_MS: per delivery attempt */
     int64_t webhook_allow_private; /* SUANLI_WEBHOOK_ALLOW_PRIVATE: 1 = private targets allowed */
     bool db_prepared;              /* SUANLI_DB_PREPARED=on|off: named prepared statements */
     bool group_commit;             /* SUANLI_GROUP_COMMIT=on|off: redemptions in groups */
-    int64_t connection_memory_kib; /* SUANLI_CONNECTION_MEMORY_KIB: libmicrohttpd pool a connection */
+    int64_t group_commit_lanes;    /* SUANLI_GROUP_COMMIT_LANES: groups in flight at once */
+    int64_t
+        connection_memory_kib; /* SUANLI_CONNECTION_MEMORY_KIB: libmicrohttpd pool a connection */
 };
 
 extern struct config cfg;

@@ -1,15 +1,20 @@
-/* group.c — see group.h. Leader and followers on one mutex: a request queues itself and waits;
- * whoever finds no group running takes the queue (its own request among it, or it waits for
- * the next turn), runs it on its own thread's connection, answers everyone in it, and wakes
- * the waiters. No timer: a group is whatever arrived while the previous one ran. */
+/* group.c — see group.h. Leader and followers on one mutex: a request queues itself in its lane
+ * and waits; whoever finds no group of its lane running takes that lane's queue (its own
+ * request among it, or it waits for the next turn), runs it on its own thread's connection,
+ * answers everyone in it, and wakes the waiters. No timer: a group is whatever arrived while
+ * the lane's previous one ran. Lanes (SUANLI_GROUP_COMMIT_LANES) run at once, each on its own
+ * connection; a request's lane follows its affinity (the credential), so two groups in flight
+ * never hold the same institute's rows and cannot wait on each other for them. */
 #include "group.h"
 
+#include "config.h"
 #include "db.h"
 #include "log.h"
 
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +23,7 @@ struct item {
     int nparams, ncols;
     const char *const *params;
     struct group_answer *answer;
+    unsigned lane;
     bool taken, done;
     struct item *next;
 };
@@ -25,22 +31,27 @@ struct item {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct item *head, *tail;
-static bool running;
-static atomic_ullong groups_sent, requests_sent;
+#define LANES_MAX 16
+static bool running[LANES_MAX]; /* a group of that lane is in flight */
+static int busy, busy_max;      /* lanes with a group in flight, now and at most; under mu */
+static atomic_ullong groups_sent, requests_sent, busy_peak;
 
-void group_stats(unsigned long long *groups, unsigned long long *requests) {
+void group_stats(unsigned long long *groups, unsigned long long *requests,
+                 unsigned long long *lanes_busy_max) {
     *groups = atomic_load(&groups_sent);
     *requests = atomic_load(&requests_sent);
+    *lanes_busy_max = atomic_load(&busy_peak);
 }
 
-/* Takes up to GROUP_MAX queued items of sql off the queue, in order; called with mu held. */
-static int take(const char *sql, struct item **group) {
+/* Takes up to GROUP_MAX queued items of sql and lane off the queue, in order; called with mu
+ * held. */
+static int take(const char *sql, unsigned lane, struct item **group) {
     int n = 0;
     struct item **link = &head;
     tail = NULL;
     while (*link != NULL) {
         struct item *it = *link;
-        if (n < GROUP_MAX && it->sql == sql) {
+        if (n < GROUP_MAX && it->sql == sql && it->lane == lane) {
             it->taken = true;
             group[n++] = it;
             *link = it->next;
@@ -99,10 +110,20 @@ static void run(struct item **group, int n) {
     PQclear(res);
 }
 
-void group_exec(const char *batch_sql, int nparams, const char *const *params, int ncols,
-                struct group_answer *out) {
+/* The lane of an affinity: FNV-1a of its bytes modulo the lanes configured. */
+static unsigned lane_of(const char *affinity) {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)(affinity ? affinity : ""); *p; p++)
+        h = (h ^ *p) * 16777619u;
+    int lanes = (int)cfg.group_commit_lanes;
+    return h % (unsigned)(lanes >= 1 && lanes <= LANES_MAX ? lanes : 1);
+}
+
+void group_exec(const char *batch_sql, const char *affinity, int nparams, const char *const *params,
+                int ncols, struct group_answer *out) {
     memset(out, 0, sizeof *out);
     struct item self = {.sql = batch_sql,
+                        .lane = lane_of(affinity),
                         .nparams = nparams,
                         .ncols = ncols < GROUP_COLUMNS ? ncols : GROUP_COLUMNS,
                         .params = params,
@@ -115,18 +136,21 @@ void group_exec(const char *batch_sql, int nparams, const char *const *params, i
         head = &self;
     tail = &self;
     while (!self.done) {
-        if (running || self.taken) {
+        if (running[self.lane] || self.taken) {
             pthread_cond_wait(&cv, &mu);
             continue;
         }
-        running = true;
-        int n = take(batch_sql, group);
+        running[self.lane] = true;
+        if (++busy > busy_max)
+            atomic_store(&busy_peak, (unsigned long long)(busy_max = busy));
+        int n = take(batch_sql, self.lane, group);
         pthread_mutex_unlock(&mu);
         run(group, n);
         pthread_mutex_lock(&mu);
         for (int k = 0; k < n; k++)
             group[k]->done = true;
-        running = false;
+        running[self.lane] = false;
+        busy--;
         pthread_cond_broadcast(&cv);
     }
     pthread_mutex_unlock(&mu);

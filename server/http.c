@@ -574,17 +574,22 @@ void http_metrics_render(struct buf *out) {
                (long long)atomic_load(&in_flight), (unsigned long long)atomic_load(&server_errors),
                replica_reads, primary_reads, db_open_connections(), (double)started_ms / 1e3, cpu_s,
                resident_bytes());
-    unsigned long long groups, grouped;
-    group_stats(&groups, &grouped);
-    buf_printf(out,
-               "# HELP suanli_group_commits_total Groups of requests committed together "
-               "(SUANLI_GROUP_COMMIT).\n"
-               "# TYPE suanli_group_commits_total counter\n"
-               "suanli_group_commits_total %llu\n"
-               "# HELP suanli_group_commit_requests_total Requests those groups carried.\n"
-               "# TYPE suanli_group_commit_requests_total counter\n"
-               "suanli_group_commit_requests_total %llu\n",
-               groups, grouped);
+    unsigned long long groups, grouped, peak;
+    group_stats(&groups, &grouped, &peak);
+    buf_printf(
+        out,
+        "# HELP suanli_group_commits_total Groups of requests committed together "
+        "(SUANLI_GROUP_COMMIT).\n"
+        "# TYPE suanli_group_commits_total counter\n"
+        "suanli_group_commits_total %llu\n"
+        "# HELP suanli_group_commit_requests_total Requests those groups carried.\n"
+        "# TYPE suanli_group_commit_requests_total counter\n"
+        "suanli_group_commit_requests_total %llu\n"
+        "# HELP suanli_group_commit_lanes_busy_max Most groups in flight at once since start "
+        "(at most SUANLI_GROUP_COMMIT_LANES).\n"
+        "# TYPE suanli_group_commit_lanes_busy_max gauge\n"
+        "suanli_group_commit_lanes_busy_max %llu\n",
+        groups, grouped, peak);
     buf_printf(out,
                "# HELP suanli_http_requests_queued Received requests waiting for a worker thread.\n"
                "# TYPE suanli_http_requests_queued gauge\n"
@@ -596,8 +601,7 @@ void http_metrics_render(struct buf *out) {
                "queue.\n"
                "# TYPE suanli_http_queue_taken_total counter\n"
                "suanli_http_queue_taken_total %llu\n",
-               (long long)atomic_load(&queued_now),
-               (double)atomic_load(&queue_wait_us_total) / 1e6,
+               (long long)atomic_load(&queued_now), (double)atomic_load(&queue_wait_us_total) / 1e6,
                (unsigned long long)atomic_load(&queue_taken_total));
 }
 
@@ -1348,8 +1352,9 @@ int http_start(const char *host, int port, const struct http_api *api) {
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg.per_ip_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.connection_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg.connection_memory_kib * 1024, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg.connection_memory_kib * 1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_END);
     if (daemon_handle == NULL) {
         log_error("cannot listen on %s:%d", host, port);
         pool_stop();
