@@ -63,8 +63,7 @@ struct config {
     bool db_prepared;              /* SUANLI_DB_PREPARED=on|off: named prepared statements */
     bool group_commit;             /* SUANLI_GROUP_COMMIT=on|off: redemptions in groups */
     int64_t group_commit_lanes;    /* SUANLI_GROUP_COMMIT_LANES: groups in flight at once */
-    int64_t
-        connection_memory_kib; /* SUANLI_CONNECTION_MEMORY_KIB: libmicrohttpd pool a connection */
+    int64_t connection_memory_kib; /* SUANLI_CONNECTION_MEMORY_KIB: a connection's pool */
 };
 
 extern struct config cfg;

@@ -3,8 +3,9 @@
  * request among it, or it waits for the next turn), runs it on its own thread's connection,
  * answers everyone in it, and wakes the waiters. No timer: a group is whatever arrived while
  * the lane's previous one ran. Lanes (SUANLI_GROUP_COMMIT_LANES) run at once, each on its own
- * connection; a request's lane follows its affinity (the credential), so two groups in flight
- * never hold the same institute's rows and cannot wait on each other for them. */
+ * connection; a request's lane follows its affinity (the credential), so one credential's
+ * requests never run in two groups at once. Two credentials of one institute may: their groups
+ * can then deadlock, PostgreSQL ends it, and the item that lost takes the usual path. */
 #include "group.h"
 
 #include "config.h"
@@ -31,9 +32,9 @@ struct item {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct item *head, *tail;
-#define LANES_MAX 16
+#define LANES_MAX 16            /* SUANLI_GROUP_COMMIT_LANES's upper bound (config.c) */
 static bool running[LANES_MAX]; /* a group of that lane is in flight */
-static int busy, busy_max;      /* lanes with a group in flight, now and at most; under mu */
+static int busy;                /* lanes with a group in flight; under mu */
 static atomic_ullong groups_sent, requests_sent, busy_peak;
 
 void group_stats(unsigned long long *groups, unsigned long long *requests,
@@ -115,8 +116,8 @@ static unsigned lane_of(const char *affinity) {
     uint32_t h = 2166136261u;
     for (const unsigned char *p = (const unsigned char *)(affinity ? affinity : ""); *p; p++)
         h = (h ^ *p) * 16777619u;
-    int lanes = (int)cfg.group_commit_lanes;
-    return h % (unsigned)(lanes >= 1 && lanes <= LANES_MAX ? lanes : 1);
+    int64_t lanes = cfg.group_commit_lanes; /* 1..LANES_MAX once configured; 0 before */
+    return h % (unsigned)(lanes < 1 ? 1 : lanes);
 }
 
 void group_exec(const char *batch_sql, const char *affinity, int nparams, const char *const *params,
@@ -141,8 +142,8 @@ void group_exec(const char *batch_sql, const char *affinity, int nparams, const 
             continue;
         }
         running[self.lane] = true;
-        if (++busy > busy_max)
-            atomic_store(&busy_peak, (unsigned long long)(busy_max = busy));
+        if ((unsigned long long)++busy > atomic_load(&busy_peak))
+            atomic_store(&busy_peak, (unsigned long long)busy); /* written under mu only */
         int n = take(batch_sql, self.lane, group);
         pthread_mutex_unlock(&mu);
         run(group, n);
