@@ -1,8 +1,10 @@
 /* offers.c — the hub regions and the capacity providers post: create, read, update (If-Match),
  * withdraw, and the search over every filter and sort key of DESIGN.md §4. */
 #include "auth.h"
+#include "canon.h"
 #include "market.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +237,113 @@ static const char SQL_OFFER_SEARCH[] =
 static const char SQL_OFFER_SEARCH_AS[] =
     "SELECT * FROM offer_search_as($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)";
 
+/* The first column of an offer in a row of offer_search_as, after the principal's five; the
+ * last column is the value the offer's cursor holds. */
+enum { SEARCH_OFFER_COL = 5 };
+
+/* The OIDs of the column types that search_item renders (PostgreSQL's pg_type, fixed). */
+enum { PG_OID_INT8 = 20, PG_OID_INT4 = 23, PG_OID_TIMESTAMPTZ = 1184, PG_OID_NUMERIC = 1700 };
+
+/* Appends the n bytes of timestamptz t as ts() renders it: t is PostgreSQL's text in the ISO
+ * DateStyle and UTC that migrate sets for the database ("2026-01-02 03:04:05.6789+00", the
+ * fraction optional, without trailing zeros), the result "2026-01-02T03:04:05.678Z", the
+ * fraction cut to milliseconds as to_char's MS does. False for any other form (another
+ * DateStyle or time zone, a year past 9999, infinity): the usual path answers then. */
+static bool search_ts(struct buf *b, const char *t, size_t n) {
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    size_t i;
+    for (i = 0; i < sizeof shape - 1; i++)
+        if (i >= n || (shape[i] == 'd' ? !isdigit((unsigned char)t[i]) : t[i] != shape[i]))
+            return false;
+    char ms[3] = {'0', '0', '0'};
+    if (i < n && t[i] == '.') {
+        size_t digits = 0;
+        for (i++; i < n && isdigit((unsigned char)t[i]); i++, digits++)
+            if (digits < 3)
+                ms[digits] = t[i];
+        if (digits == 0)
+            return false;
+    }
+    if (n - i != 3 || memcmp(t + i, "+00", 3) != 0)
+        return false;
+    buf_putc(b, '"');
+    buf_put(b, t, 10);
+    buf_putc(b, 'T');
+    buf_put(b, t + 11, 8);
+    buf_putc(b, '.');
+    buf_put(b, ms, 3);
+    buf_puts(b, "Z\"");
+    return true;
+}
+
+/* Appends the offer of row i of offer_search_as's result res as offer_search renders it (jsonb's
+ * text): each column from SEARCH_OFFER_COL to the cursor's value is a member named after the
+ * column without its "r_", a number for the numeric types, a timestamp as ts() renders it,
+ * otherwise a string; a NULL free_units (the search has no window) is left out. False when a
+ * timestamp has a form search_ts does not know. */
+static bool search_item(struct buf *b, const PGresult *res, int i) {
+    int last = PQnfields(res) - 1;
+    bool first = true;
+    buf_putc(b, '{');
+    for (int c = SEARCH_OFFER_COL; c < last; c++) {
+        const char *name = PQfname(res, c) + 2;
+        if (PQgetisnull(res, i, c) && strcmp(name, "free_units") == 0)
+            continue;
+        buf_puts(b, first ? "\"" : ", \"");
+        first = false;
+        buf_puts(b, name);
+        buf_puts(b, "\": ");
+        Oid type = PQftype(res, c);
+        const char *v = PQgetvalue(res, i, c);
+        size_t n = (size_t)PQgetlength(res, i, c);
+        if (PQgetisnull(res, i, c))
+            buf_puts(b, "null");
+        else if (type == PG_OID_INT4 || type == PG_OID_INT8 || type == PG_OID_NUMERIC)
+            buf_put(b, v, n);
+        else if (type == PG_OID_TIMESTAMPTZ) {
+            if (!search_ts(b, v, n))
+                return false;
+        } else
+            canon_emit_string(b, v, n);
+    }
+    buf_putc(b, '}');
+    return true;
+}
+
+/* Appends the page of offer_search_as's result res (its rows are the offers, limit + 1 at most;
+ * one row without an offer when there are none) for sort (NULL: by id) and limit, byte for
+ * byte as offer_search builds it: {"items" : [...], "next_cursor" : ...}, the cursor the
+ * limit-th offer's when there is a next page (offer_cursor: base64url of
+ * "<sort>|<value>|<id>"). False when an offer cannot be rendered here (search_item). */
+static bool search_page(struct buf *b, const PGresult *res, const char *sort, int limit) {
+    int rows = PQntuples(res);
+    if (rows == 1 && PQgetisnull(res, 0, SEARCH_OFFER_COL))
+        rows = 0;
+    buf_puts(b, "{\"items\" : [");
+    for (int i = 0; i < rows && i < limit; i++) {
+        if (i > 0)
+            buf_puts(b, ", ");
+        if (!search_item(b, res, i))
+            return false;
+    }
+    buf_puts(b, "], \"next_cursor\" : ");
+    if (rows <= limit) {
+        buf_puts(b, "null}");
+        return true;
+    }
+    char raw[192];
+    int n = snprintf(raw, sizeof raw, "%s|%s|%s", sort ? sort : "id",
+                     PQgetvalue(res, limit - 1, PQnfields(res) - 1),
+                     PQgetvalue(res, limit - 1, SEARCH_OFFER_COL));
+    if (n < 0 || (size_t)n >= sizeof raw)
+        return false;
+    char b64[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    sodium_bin2base64(b64, sizeof b64, (const unsigned char *)raw, (size_t)n,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    buf_printf(b, "\"%s\"}", b64);
+    return true;
+}
+
 /* A search in one round trip (RF_ONE_TRIP, sql/functions/market/offer_search_as): the
  * credential's lookup and the search in one statement, a GET's cookie without X-CSRF-Token.
  * No row (no such credential) or a failure is left to the usual path, which authenticates
@@ -244,7 +353,11 @@ static const char SQL_OFFER_SEARCH_AS[] =
  * It runs where the search runs, on the read replica when DATABASE_READ_URL is set:
  * db_exec_read sends a read there only once the replica has replayed all the primary had
  * flushed when the read began, so an API key revoked (or a session ended) before the request
- * arrived is revoked on the replica too, and a lagging replica is bypassed for the primary. */
+ * arrived is revoked on the replica too, and a lagging replica is bypassed for the primary.
+ *
+ * The statement returns the page's offers as columns, and search_page renders them: the
+ * database walks the index and the server, which scales out, builds the JSON (in PostgreSQL
+ * the rendering cost three times the walk, tests/bench/marketplace). */
 static void search_one_trip(struct http_req *r, const char *const search[5]) {
     struct auth_lookup who;
     if (!auth_lookup_args(r, false, &who))
@@ -256,11 +369,15 @@ static void search_one_trip(struct http_req *r, const char *const search[5]) {
                             search[4]};
     PGresult *res;
     int rc = db_exec_read(SQL_OFFER_SEARCH_AS, 9, params, &res);
-    if (rc == 1) {
+    if (rc >= 1) { /* the rows of the page, or one without an offer */
         auth_fill_row(&r->who, res, 0, who.cookie);
-        http_reply_raw(r, 200, "application/json", PQgetvalue(res, 0, 5),
-                       (size_t)PQgetlength(res, 0, 5));
-        r->one_trip_done = true;
+        struct buf page = {0};
+        if (search_page(&page, res, search[1], atoi(search[4])) && !page.oom) {
+            http_reply_take(r, 200, "application/json", page.p, page.len);
+            r->one_trip_done = true;
+        } else {
+            buf_free(&page); /* the usual path answers */
+        }
     }
     if (rc >= 0)
         PQclear(res);

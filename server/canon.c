@@ -122,7 +122,7 @@ static int parse_string(struct jparse *p, struct buf *out) {
     return -1;
 }
 
-static void emit_string(struct buf *out, const char *s, size_t n) {
+void canon_emit_string(struct buf *out, const char *s, size_t n) {
     buf_putc(out, '"');
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
@@ -295,7 +295,7 @@ void canon_emit_members(struct buf *out, const struct canon_member *m, size_t n,
         if (!first)
             buf_putc(out, ',');
         first = false;
-        emit_string(out, m[i].name, m[i].nlen);
+        canon_emit_string(out, m[i].name, m[i].nlen);
         buf_putc(out, ':');
         buf_put(out, m[i].value, m[i].vlen);
     }
@@ -358,7 +358,7 @@ static int canon_value(struct jparse *p, struct buf *out) {
         struct buf s = {0};
         int rc = parse_string(p, &s);
         if (rc == 0)
-            emit_string(out, s.p ? s.p : "", s.len);
+            canon_emit_string(out, s.p ? s.p : "", s.len);
         buf_free(&s);
         return rc;
     }

@@ -34,6 +34,9 @@ struct canon_member {
  * with canon_members_free). 0 on success, -1 on bad input. */
 int canon_parse_object(const char *json, size_t len, struct canon_member **m, size_t *n);
 void canon_members_free(struct canon_member *m, size_t n);
+/* Appends the n bytes of s (UTF-8) as a JSON string, escaped only where JSON requires, as
+ * above; PostgreSQL's json and jsonb print strings the same way. */
+void canon_emit_string(struct buf *out, const char *s, size_t n);
 /* Appends the canonical object of the members m (sorted), leaving out those named in skip. */
 void canon_emit_members(struct buf *out, const struct canon_member *m, size_t n,
                         const char *const *skip);

@@ -448,6 +448,8 @@ static _Atomic int64_t in_flight;
 static _Atomic int64_t queued_now;           /* requests waiting for a worker (the pool) */
 static _Atomic uint64_t queue_wait_us_total; /* the waits of those a worker took, summed */
 static _Atomic uint64_t queue_taken_total;
+static _Atomic uint64_t one_trip_answered; /* RF_ONE_TRIP: answered in the one round trip */
+static _Atomic uint64_t one_trip_usual;    /* left to the usual path */
 static _Atomic uint64_t server_errors;
 static int64_t started_ms; /* wall clock at http_start, for process_start_time_seconds */
 
@@ -600,9 +602,16 @@ void http_metrics_render(struct buf *out) {
                "# HELP suanli_http_queue_taken_total Requests a worker thread took from the "
                "queue.\n"
                "# TYPE suanli_http_queue_taken_total counter\n"
-               "suanli_http_queue_taken_total %llu\n",
+               "suanli_http_queue_taken_total %llu\n"
+               "# HELP suanli_http_one_trip_total Requests of the one-round-trip routes (search, "
+               "redemption) answered in that round trip, or left to the usual path.\n"
+               "# TYPE suanli_http_one_trip_total counter\n"
+               "suanli_http_one_trip_total{outcome=\"answered\"} %llu\n"
+               "suanli_http_one_trip_total{outcome=\"usual_path\"} %llu\n",
                (long long)atomic_load(&queued_now), (double)atomic_load(&queue_wait_us_total) / 1e6,
-               (unsigned long long)atomic_load(&queue_taken_total));
+               (unsigned long long)atomic_load(&queue_taken_total),
+               (unsigned long long)atomic_load(&one_trip_answered),
+               (unsigned long long)atomic_load(&one_trip_usual));
 }
 
 /* ==== routing ============================================================================= */
@@ -874,6 +883,7 @@ static void dispatch(struct http_req *r) {
         r->one_trip = true;
         r->route->handler(r);
         r->one_trip = false;
+        atomic_fetch_add(r->one_trip_done ? &one_trip_answered : &one_trip_usual, 1);
         if (r->one_trip_done)
             return;
         reset_reply(r);

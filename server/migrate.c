@@ -238,12 +238,14 @@ static const char *const FUNCTION_PRIVILEGES =
     "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, %1$s;"
     "REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, %1$s";
 
-/* The session settings of every connection (server/db.c sets none): UTC so that timestamps
- * render as RFC 3339 with +00:00, durable commits, the API functions on the search path, and
+/* The session settings of every connection (server/db.c sets none): UTC and the ISO DateStyle
+ * so that timestamps print as "2026-01-02 03:04:05.678+00" (the search renders them from that,
+ * api/offers.c), durable commits, the API functions on the search path, and
  * the statement and lock timeouts (SUANLI_DB_TIMEOUT_MS) so that no request waits forever. */
 static const char *const SESSION_SETTINGS =
     "DO $$ BEGIN"
     " EXECUTE format('ALTER DATABASE %%I SET TimeZone = ''UTC''', current_database());"
+    " EXECUTE format('ALTER DATABASE %%I SET DateStyle = ''ISO, MDY''', current_database());"
     " EXECUTE format('ALTER DATABASE %%I SET synchronous_commit = on', current_database());"
     " EXECUTE format('ALTER DATABASE %%I SET search_path = public, api', current_database());"
     " EXECUTE format('ALTER DATABASE %%I SET statement_timeout = %1$d', current_database());"

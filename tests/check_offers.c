@@ -563,6 +563,21 @@ static char *search_in_sql(const char *f, const char *sort, const char *cursor) 
     return th_sql(w.dburl, sql);
 }
 
+/* A series of the server's /metrics, e.g. suanli_http_one_trip_total{outcome="answered"}. */
+static long long metric(const char *series) {
+    struct th_resp r = th_req(&w.srv, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    const char *at = strstr(r.body, series);
+    ck_assert_msg(at != NULL && at[strlen(series)] == ' ', "/metrics has no %s: %s", series,
+                  r.body);
+    long long n = atoll(at + strlen(series) + 1);
+    th_resp_free(&r);
+    return n;
+}
+
+static const char ONE_TRIP_ANSWERED[] = "suanli_http_one_trip_total{outcome=\"answered\"}";
+static const char ONE_TRIP_USUAL[] = "suanli_http_one_trip_total{outcome=\"usual_path\"}";
+
 START_TEST(a_search_in_one_round_trip_answers_as_the_two_statements_did) {
     dataset_post();
     char f_all[128], f_gpu_west[192], f_regions[192];
@@ -574,14 +589,28 @@ START_TEST(a_search_in_one_round_trip_answers_as_the_two_statements_did) {
     snprintf(f_regions, sizeof f_regions,
              "{\"provider_id\":\"%s\",\"region\":[\"guizhou\",\"gansu\"],\"max_pue\":\"1.25\"}",
              w.prov2_org);
+    /* with a window, each offer also has its free_units; the institute has no paused offers
+     * of its own, so that page is empty */
+    char f_window[256], f_paused[128];
+    snprintf(f_window, sizeof f_window,
+             "{\"provider_id\":\"%s\",\"available_from\":\"2030-01-01T00:00:00Z\","
+             "\"available_until\":\"2030-01-02T00:00:00Z\"}",
+             w.prov2_org);
+    snprintf(f_paused, sizeof f_paused, "{\"provider_id\":\"%s\",\"status\":\"paused\"}",
+             w.prov2_org);
     const struct {
         const char *f, *query;
     } shapes[] = {
         {f_all, ""},
         {f_gpu_west, "&resource_class=gpu&zone=west&min_green_share=0.5"},
         {f_regions, "&region=guizhou,gansu&max_pue=1.25"},
+        {f_window, "&available_from=2030-01-01T00:00:00Z&available_until=2030-01-02T00:00:00Z"},
+        {f_paused, "&status=paused"},
     };
     const char *sorts[] = {NULL, "price", "-price", "tflops_per_fen", "green_share", "created_at"};
+    /* each page below is the server's rendering of the one round trip: none falls back to
+     * the usual path (which answers with offer_search's own bytes) */
+    long long answered = metric(ONE_TRIP_ANSWERED), usual = metric(ONE_TRIP_USUAL), searches = 0;
     const struct th_auth *callers[] = {&w.inst, NULL};
     struct th_auth by_cookie = w.inst; /* the session alone: a GET needs no X-CSRF-Token */
     by_cookie.key[0] = by_cookie.csrf[0] = '\0';
@@ -600,14 +629,21 @@ START_TEST(a_search_in_one_round_trip_answers_as_the_two_statements_did) {
                     th_assert_status(&r, 200);
                     char *want = search_in_sql(shapes[i].f, sorts[k], cursor[0] ? cursor : NULL);
                     ck_assert_msg(strcmp(r.body, want) == 0, "%s: %s, not %s", path, r.body, want);
+                    if (shapes[i].f == f_window)
+                        ck_assert_msg(strstr(r.body, "\"free_units\": ") != NULL, "%s", r.body);
+                    if (shapes[i].f == f_paused)
+                        ck_assert_str_eq(r.body, "{\"items\" : [], \"next_cursor\" : null}");
                     free(want);
                     const char *next = th_str(&r, "next_cursor");
                     snprintf(cursor, sizeof cursor, "%s", next ? next : "");
                     th_resp_free(&r);
                     pages++;
+                    searches++;
                 } while (cursor[0] && pages < 10);
                 ck_assert_int_lt(pages, 10);
             }
+    ck_assert_int_eq(metric(ONE_TRIP_USUAL), usual);
+    ck_assert_int_eq(metric(ONE_TRIP_ANSWERED), answered + searches);
     dataset_free();
 }
 END_TEST

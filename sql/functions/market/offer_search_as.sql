@@ -1,17 +1,36 @@
 -- GET /v1/offers in one round trip (api/offers.c, RF_ONE_TRIP): the caller's authentication
 -- (the keyed hash of its API key or of its session token; a search is a GET, so a cookie needs
--- no X-CSRF-Token) and the search travel as one statement. Returns the principal's five columns
--- (user, role, organization, city, API key or session) and the page offer_search answers for
--- the actor api_actor() would build; no row for unknown, revoked or expired credentials or a
--- disabled user, and the server then takes its usual path, which answers 401 as it always has.
--- Any role may search (the route admits every role); offer_search applies the own-offers rule
--- of the statuses other than active to the actor.
+-- no X-CSRF-Token) and the search travel as one statement. No row for unknown, revoked or
+-- expired credentials or a disabled user, and the server then takes its usual path, which
+-- answers 401 as it always has. Any role may search (the route admits every role);
+-- offer_search_rows applies the own-offers rule of the statuses other than active to the actor
+-- api_actor() would build.
+--
+-- Each row is the principal's five columns (user, role, organization, city, API key or
+-- session) and one offer of the page, limit + 1 at most, in the search's order; a page without
+-- offers is one row whose offer columns are NULL. The offer's columns are its fields in the
+-- order offer_json's jsonb keeps them (shortest key first, then bytewise; free_units when the
+-- search has a window), then the value its cursor holds (offer_search_value). The server
+-- renders the page from them, the same bytes offer_search answers (api/offers.c), timestamps
+-- as ts() renders them: the database walks the index and the servers, which scale out, build
+-- the JSON (tests/bench/marketplace: in PostgreSQL, offer_json and its four ts() calls cost
+-- several times the walk).
 CREATE FUNCTION offer_search_as(p_token_hash text, p_cookie boolean, p_request_id text,
                                 p_ip text, p_f jsonb, p_sort text, p_after text,
-                                p_after_id uuid, p_limit integer,
-                                OUT w_user uuid, OUT w_role text, OUT w_org uuid,
-                                OUT w_city text, OUT w_credential uuid, OUT w_page json)
-RETURNS SETOF record LANGUAGE plpgsql STABLE AS $$
+                                p_after_id uuid, p_limit integer)
+RETURNS TABLE (w_user uuid, w_role text, w_org uuid, w_city text, w_credential uuid,
+               r_id uuid, r_pue numeric, r_zone text, r_units integer, r_region text,
+               r_status text, r_version integer, r_created_at timestamptz,
+               r_free_units integer, r_updated_at timestamptz, r_accelerator text,
+               r_green_share numeric, r_provider_id uuid, r_available_from timestamptz,
+               r_resource_class text, r_available_until timestamptz,
+               r_memory_gib_per_unit integer, r_fp16_tflops_per_unit numeric,
+               r_price_fen_per_unit_hour bigint, r_cursor_value text)
+LANGUAGE plpgsql STABLE SET jit = off AS $$
+DECLARE
+  v_from timestamptz := (p_f->>'available_from')::timestamptz;
+  v_until timestamptz := (p_f->>'available_until')::timestamptz;
+  v_sort text := coalesce(p_sort, 'id');
 BEGIN
   IF p_cookie THEN
     SELECT u.id, u.role, u.organization_id, coalesce(o.city_id::text, ''), s.id
@@ -29,9 +48,19 @@ BEGIN
   IF w_user IS NULL THEN
     RETURN;
   END IF;
-  w_page := offer_search(
-    jsonb_build_object('request_id', p_request_id, 'ip', p_ip, 'user_id', w_user,
-                       'role', w_role, 'org_id', w_org, 'city_id', w_city),
-    p_f, p_sort, p_after, p_after_id, p_limit);
-  RETURN NEXT;
+  RETURN QUERY
+    SELECT w_user, w_role, w_org, w_city, w_credential,
+           o.id, o.pue, o.zone, o.units, o.region, o.status, o.version, o.created_at,
+           CASE WHEN v_from IS NOT NULL
+                THEN o.units - offer_reserved_peak(o.id, v_from, v_until) END::integer,
+           o.updated_at, o.accelerator, o.green_share, o.provider_id, o.available_from,
+           o.resource_class, o.available_until, o.memory_gib_per_unit,
+           o.fp16_tflops_per_unit, o.price_fen_per_unit_hour, offer_search_value(o, v_sort)
+      FROM offer_search_rows(
+             jsonb_build_object('request_id', p_request_id, 'ip', p_ip, 'user_id', w_user,
+                                'role', w_role, 'org_id', w_org, 'city_id', w_city),
+             p_f, p_sort, p_after, p_after_id, p_limit) o;
+  IF NOT FOUND THEN
+    RETURN NEXT; -- the principal alone: the page has no offers
+  END IF;
 END $$;
