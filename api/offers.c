@@ -357,7 +357,7 @@ static bool search_page(struct buf *b, const PGresult *res, const char *sort, in
  *
  * The statement returns the page's offers as columns, and search_page renders them: the
  * database walks the index and the server, which scales out, builds the JSON (in PostgreSQL
- * the rendering cost three times the walk, tests/bench/marketplace). */
+ * the rendering cost several times the walk: README, Measurements). */
 static void search_one_trip(struct http_req *r, const char *const search[5]) {
     struct auth_lookup who;
     if (!auth_lookup_args(r, false, &who))

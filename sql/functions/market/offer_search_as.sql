@@ -13,8 +13,8 @@
 -- search has a window), then the value its cursor holds (offer_search_value). The server
 -- renders the page from them, the same bytes offer_search answers (api/offers.c), timestamps
 -- as ts() renders them: the database walks the index and the servers, which scale out, build
--- the JSON (tests/bench/marketplace: in PostgreSQL, offer_json and its four ts() calls cost
--- several times the walk).
+-- the JSON (in PostgreSQL, offer_json and its four ts() calls cost several times the walk:
+-- README, Measurements).
 CREATE FUNCTION offer_search_as(p_token_hash text, p_cookie boolean, p_request_id text,
                                 p_ip text, p_f jsonb, p_sort text, p_after text,
                                 p_after_id uuid, p_limit integer)
