@@ -94,14 +94,7 @@ static void wait_sealed(void) {
 
 /* How many sealer rounds srv has ended, from its /metrics. */
 static long long sealer_rounds(void) {
-    static const char series[] = "suanli_cron_runs_total{job=\"audit_sealer\"} ";
-    struct th_resp r = th_req(&srv, "GET", "/metrics", NULL, NULL, NULL);
-    th_assert_status(&r, 200);
-    const char *at = strstr(r.body, series);
-    ck_assert_msg(at != NULL, "/metrics has no %s: %s", series, r.body);
-    long long n = atoll(at + strlen(series));
-    th_resp_free(&r);
-    return n;
+    return th_metric(&srv, "suanli_cron_runs_total{job=\"audit_sealer\"}");
 }
 
 struct rounds {

@@ -563,18 +563,6 @@ static char *search_in_sql(const char *f, const char *sort, const char *cursor) 
     return th_sql(w.dburl, sql);
 }
 
-/* A series of srv's /metrics, e.g. suanli_http_one_trip_total{outcome="answered"}. */
-static long long metric(const struct th_server *srv, const char *series) {
-    struct th_resp r = th_req(srv, "GET", "/metrics", NULL, NULL, NULL);
-    th_assert_status(&r, 200);
-    const char *at = strstr(r.body, series);
-    ck_assert_msg(at != NULL && at[strlen(series)] == ' ', "/metrics has no %s: %s", series,
-                  r.body);
-    long long n = atoll(at + strlen(series) + 1);
-    th_resp_free(&r);
-    return n;
-}
-
 static const char ONE_TRIP_ANSWERED[] = "suanli_http_one_trip_total{outcome=\"answered\"}";
 static const char ONE_TRIP_USUAL[] = "suanli_http_one_trip_total{outcome=\"usual_path\"}";
 
@@ -610,8 +598,8 @@ START_TEST(a_search_in_one_round_trip_answers_as_the_two_statements_did) {
     const char *sorts[] = {NULL, "price", "-price", "tflops_per_fen", "green_share", "created_at"};
     /* each page below is the server's rendering of the one round trip: none falls back to
      * the usual path (which answers with offer_search's own bytes) */
-    long long answered = metric(&w.srv, ONE_TRIP_ANSWERED), usual = metric(&w.srv, ONE_TRIP_USUAL),
-              searches = 0;
+    long long answered = th_metric(&w.srv, ONE_TRIP_ANSWERED),
+              usual = th_metric(&w.srv, ONE_TRIP_USUAL), searches = 0;
     const struct th_auth *callers[] = {&w.inst, NULL};
     struct th_auth by_cookie = w.inst; /* the session alone: a GET needs no X-CSRF-Token */
     by_cookie.key[0] = by_cookie.csrf[0] = '\0';
@@ -643,8 +631,8 @@ START_TEST(a_search_in_one_round_trip_answers_as_the_two_statements_did) {
                 } while (cursor[0] && pages < 10);
                 ck_assert_int_lt(pages, 10);
             }
-    ck_assert_int_eq(metric(&w.srv, ONE_TRIP_USUAL), usual);
-    ck_assert_int_eq(metric(&w.srv, ONE_TRIP_ANSWERED), answered + searches);
+    ck_assert_int_eq(th_metric(&w.srv, ONE_TRIP_USUAL), usual);
+    ck_assert_int_eq(th_metric(&w.srv, ONE_TRIP_ANSWERED), answered + searches);
     dataset_free();
 }
 END_TEST
@@ -661,7 +649,8 @@ START_TEST(a_search_the_server_cannot_render_is_answered_by_the_usual_path) {
     free(th_sql(w.dburl, sql));
     struct th_server other; /* its connections start with the role's TimeZone */
     th_server_start(&other, w.dburl, NULL);
-    long long answered = metric(&other, ONE_TRIP_ANSWERED), usual = metric(&other, ONE_TRIP_USUAL);
+    long long answered = th_metric(&other, ONE_TRIP_ANSWERED),
+              usual = th_metric(&other, ONE_TRIP_USUAL);
     snprintf(path, sizeof path, "/v1/offers?provider_id=%s&limit=2&sort=price", w.prov2_org);
     struct th_resp r = th_req(&other, "GET", path, &w.inst, NULL, NULL);
     snprintf(sql, sizeof sql, "ALTER ROLE suanli_app IN DATABASE %s RESET TimeZone", db);
@@ -671,8 +660,8 @@ START_TEST(a_search_the_server_cannot_render_is_answered_by_the_usual_path) {
     char *want = search_in_sql(f, "price", NULL);
     ck_assert_str_eq(r.body, want);
     ck_assert_ptr_nonnull(strstr(r.body, "\"created_at\": \"")); /* the page has offers */
-    ck_assert_int_eq(metric(&other, ONE_TRIP_USUAL), usual + 1);
-    ck_assert_int_eq(metric(&other, ONE_TRIP_ANSWERED), answered);
+    ck_assert_int_eq(th_metric(&other, ONE_TRIP_USUAL), usual + 1);
+    ck_assert_int_eq(th_metric(&other, ONE_TRIP_ANSWERED), answered);
     free(want);
     th_resp_free(&r);
     ck_assert_int_eq(th_server_stop(&other), 0);

@@ -250,8 +250,8 @@ START_TEST(each_failing_condition_has_its_own_problem_and_changes_nothing) {
 
     char *forged = world_forge_signature(t), *tampered = world_tamper_payload(t);
     char *foreign = world_foreign_key_token(t);
-    th_wait_past(w.dburl, soon,
-                 15000); /* the voucher has expired; a read shows it expired, with balance 0 */
+    /* the voucher has expired; a read shows it expired, with balance 0 */
+    th_wait_past(w.dburl, soon, 15000);
     char *ep = path_of("/v1/vouchers/%s", expiring);
     r = th_req(&w.srv, "GET", ep, &w.inst, NULL, NULL);
     th_assert_status(&r, 200);
@@ -820,19 +820,6 @@ END_TEST
 
 /* ==== group commit ======================================================================== */
 
-/* The value of a counter of s's /metrics. */
-static long long metric(const struct th_server *s, const char *name) {
-    struct th_resp r = th_req(s, "GET", "/metrics", NULL, NULL, NULL);
-    th_assert_status(&r, 200);
-    char line[128];
-    snprintf(line, sizeof line, "\n%s ", name);
-    const char *at = strstr(r.body, line);
-    ck_assert_msg(at != NULL, "/metrics has no %s", name);
-    long long v = atoll(at + strlen(line));
-    th_resp_free(&r);
-    return v;
-}
-
 /* SUANLI_GROUP_COMMIT=on on two more servers of the same database: concurrent redemptions
  * commit in groups, and a refused one (short balance) does not take the others of its group
  * with it; every answer is the one a redemption of its own would get, and replays of one
@@ -855,9 +842,9 @@ START_TEST(group_commit_on_two_servers_answers_each_request_as_alone) {
         world_sql_ll(&w, "SELECT count(*) FROM redemptions WHERE voucher_id = '%s'", v), 1000 / 7);
     /* they did go in groups: 64 clients on 2 x 8 workers, so some group carried several */
     long long groups =
-        metric(&g1, "suanli_group_commits_total") + metric(&g2, "suanli_group_commits_total");
-    long long grouped = metric(&g1, "suanli_group_commit_requests_total") +
-                        metric(&g2, "suanli_group_commit_requests_total");
+        th_metric(&g1, "suanli_group_commits_total") + th_metric(&g2, "suanli_group_commits_total");
+    long long grouped = th_metric(&g1, "suanli_group_commit_requests_total") +
+                        th_metric(&g2, "suanli_group_commit_requests_total");
     ck_assert_int_eq(grouped, STORM);
     ck_assert_msg(groups < grouped, "%lld groups carried %lld requests", groups, grouped);
 
@@ -962,8 +949,8 @@ START_TEST(group_commit_lanes_run_side_by_side_and_answer_each_request_as_alone)
             x.ok[k]);
     }
     world_ledger_ok(&w);
-    long long peak = metric(&g1, "suanli_group_commit_lanes_busy_max");
-    long long peak2 = metric(&g2, "suanli_group_commit_lanes_busy_max");
+    long long peak = th_metric(&g1, "suanli_group_commit_lanes_busy_max");
+    long long peak2 = th_metric(&g2, "suanli_group_commit_lanes_busy_max");
     ck_assert_msg(peak >= 2 || peak2 >= 2, "lanes busy at once: at most %lld and %lld", peak,
                   peak2);
     ck_assert_int_le(peak, 4);

@@ -366,6 +366,18 @@ long long th_int(const struct th_resp *r, const char *path) {
     return json_integer_value(v);
 }
 
+long long th_metric(const struct th_server *s, const char *series) {
+    struct th_resp r = th_req(s, "GET", "/metrics", NULL, NULL, NULL);
+    th_assert_status(&r, 200);
+    char line[256];
+    snprintf(line, sizeof line, "\n%s ", series);
+    const char *at = strstr(r.body, line);
+    ck_assert_msg(at != NULL, "/metrics has no %s: %s", series, r.body);
+    long long v = atoll(at + strlen(line));
+    th_resp_free(&r);
+    return v;
+}
+
 void th_assert_problem(const struct th_resp *r, long status, const char *slug) {
     ck_assert_msg(r->status == status, "expected HTTP %ld (%s), got %ld: %s", status, slug,
                   r->status, r->body);

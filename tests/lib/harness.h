@@ -71,6 +71,10 @@ char *th_header(const struct th_resp *r, const char *name);
 const char *th_str(const struct th_resp *r, const char *path);
 long long th_int(const struct th_resp *r, const char *path);
 
+/* The value of series (a name with its labels, e.g. suanli_group_commits_total or
+ * suanli_http_one_trip_total{outcome="answered"}) in s's /metrics; fails the test if absent. */
+long long th_metric(const struct th_server *s, const char *series);
+
 /* Asserts status, application/problem+json, type "/problems/<slug>" and a detail. */
 void th_assert_problem(const struct th_resp *r, long status, const char *slug);
 #define th_assert_status(r, st)                                                                    \

@@ -51,8 +51,7 @@ BEGIN
   RETURN QUERY
     SELECT w_user, w_role, w_org, w_city, w_credential,
            o.id, o.pue, o.zone, o.units, o.region, o.status, o.version, o.created_at,
-           CASE WHEN v_from IS NOT NULL
-                THEN o.units - offer_reserved_peak(o.id, v_from, v_until) END::integer,
+           offer_free_units(o, v_from, v_until),
            o.updated_at, o.accelerator, o.green_share, o.provider_id, o.available_from,
            o.resource_class, o.available_until, o.memory_gib_per_unit,
            o.fp16_tflops_per_unit, o.price_fen_per_unit_hour, offer_search_value(o, v_sort)

@@ -5,5 +5,5 @@ CREATE FUNCTION offer_search_free(o offers, p_from timestamptz, p_until timestam
                                   p_min_units integer)
 RETURNS boolean LANGUAGE sql STABLE AS $$
   SELECT p_from IS NULL
-      OR o.units - offer_reserved_peak(o.id, p_from, p_until) >= coalesce(p_min_units, 1)
+      OR offer_free_units(o, p_from, p_until) >= coalesce(p_min_units, 1)
 $$;

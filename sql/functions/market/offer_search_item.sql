@@ -4,5 +4,5 @@ CREATE FUNCTION offer_search_item(o offers, p_from timestamptz, p_until timestam
 RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT CASE WHEN p_from IS NULL THEN offer_json(o)
               ELSE offer_json(o) || jsonb_build_object(
-                     'free_units', o.units - offer_reserved_peak(o.id, p_from, p_until)) END
+                     'free_units', offer_free_units(o, p_from, p_until)) END
 $$;
