@@ -119,10 +119,13 @@ for (const lang of ['en', 'zh']) {
     await page3.getByRole('heading', { level: 1, name: L['recovery.title'] }).waitFor();
     await page3.getByRole('textbox', { name: new RegExp(`^${L['recovery.order']}`) }).fill(order.id);
     await page3.getByRole('textbox', { name: new RegExp(`^${L['recovery.amount'].replace(/[()（）]/g, '.')}`) }).fill('100');
-    await page3.getByRole('textbox', { name: new RegExp(`^${L['recovery.reason']}`) }).fill('Two GPU hours not delivered');
+    // the reason is this run's own: the English run's recovery is on the same list, and a
+    // shared reason would find that row (or both) rather than the one just recorded
+    const reason = unique('Two GPU hours not delivered');
+    await page3.getByRole('textbox', { name: new RegExp(`^${L['recovery.reason']}`) }).fill(reason);
     await page3.getByRole('button', { name: L['recovery.submit'] }).click();
     await page3.getByRole('table', { name: L['recovery.caption'] }).locator('tbody tr')
-      .filter({ hasText: 'Two GPU hours not delivered' }).waitFor();
+      .filter({ hasText: reason }).waitFor();
     await shot(page3, `71-${lang}-admin-recoveries`);
     assert.deepEqual(await axe(page3), [], 'axe-core: recoveries');
     noProblems(page3);
@@ -151,6 +154,6 @@ for (const lang of ['en', 'zh']) {
     assert.equal(paid.items[0].total_fen, 300000);
     assert.equal(paid.items[0].transfer_reference, reference);
     const recs = await admin.get(`/v1/recoveries?order_id=${order.id}`);
-    assert.deepEqual(recs.items.map((r) => [r.amount_fen, r.debt_fen]), [[10000, 10000]]);
+    assert.deepEqual(recs.items.map((r) => [r.amount_fen, r.debt_fen, r.reason]), [[10000, 10000, reason]]);
   });
 }
