@@ -577,11 +577,15 @@ void db_session_close(struct db_session *s) {
     free(s);
 }
 
-int db_run_script(PGconn *pg, const char *script, char **error_out) {
+int db_run_script(PGconn *pg, const char *script, char **error_out, char sqlstate[6]) {
     PGresult *r = PQexec(pg, script);
     ExecStatusType st = PQresultStatus(r);
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        if (sqlstate) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(sqlstate, 6, "%s", state ? state : "");
+        }
         if (error_out) {
             const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
             char buf[1024];

@@ -104,9 +104,10 @@ int db_session_exec(struct db_session *s, const char *sql, int nparams, const ch
 /* Ends the transaction (rolls back) and closes the connection. NULL is allowed. */
 void db_session_close(struct db_session *s);
 
-/* Runs a whole SQL script (several statements) on a fresh connection to url, outside the
- * prepared-statement cache; used by migrations and tools. */
-int db_run_script(PGconn *pg, const char *script, char **error_out);
+/* Runs a whole SQL script (several statements) on pg, outside the prepared-statement cache;
+ * used by migrations and tools. On failure *error_out (when given) is the message, to free, and
+ * sqlstate (when given) the error's SQLSTATE ("" if there is none). */
+int db_run_script(PGconn *pg, const char *script, char **error_out, char sqlstate[6]);
 
 /* Opens a connection for tools (migrate, seed); NULL and a message on failure. */
 PGconn *db_connect_tool(const char *url, char **error_out);

@@ -1,5 +1,6 @@
 /* migrate.c — the database's shape from the sql/ directory, in one transaction under an advisory
- * lock (so that replicas starting together do not race):
+ * lock (so that replicas starting together do not race), tried again when it deadlocks with
+ * or times out on the locks of servers already running (MIGRATE_ATTEMPTS):
  *   sql/schema/NNN_name.sql        tables, indexes, data changes: append-only, each applied once,
  *                                  in order, checksummed (an edited applied file is refused);
  *   sql/functions/<area>/<name>.sql one function (with its triggers) per file: the schema "api"
@@ -27,8 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MIGRATE_LOCK_ID "7243519870"
+/* A run that meets a deadlock or a lock timeout is tried again, this many times in all. */
+#define MIGRATE_ATTEMPTS 5
 
 struct sql_file {
     int version; /* schema files: NNN; negative once found applied */
@@ -252,25 +256,58 @@ static const char *const SESSION_SETTINGS =
     " EXECUTE format('ALTER DATABASE %%I SET lock_timeout = %1$d', current_database());"
     " END $$";
 
+/* The SQLSTATE of the statement of this run that failed last. Reloading the functions drops
+ * and creates triggers, which takes each table's strongest lock; the transactions of servers
+ * already running can deadlock with it, or hold it past the lock timeout. Those failures are
+ * worth another attempt (migrate_apply), any other is final. Migrate runs on one thread. */
+static char failed_state[6];
+
+static bool transient(const char *state) {
+    return strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0 ||
+           strcmp(state, "40001") == 0;
+}
+
+/* Records a failed statement's SQLSTATE and logs "what: message", a transient failure as a
+ * warning since the run is tried again. */
+static void failed(const char *what, const char *message, const char *state) {
+    snprintf(failed_state, sizeof failed_state, "%s", state ? state : "");
+    if (transient(failed_state))
+        log_warn("%s: %s", what, message);
+    else
+        log_error("%s: %s", what, message);
+}
+
+static void failed_result(const char *what, const PGresult *r) {
+    failed(what, PQresultErrorMessage(r), PQresultErrorField(r, PG_DIAG_SQLSTATE));
+}
+
 static int exec_ok(PGconn *pg, const char *sql) {
     PGresult *r = PQexec(pg, sql);
     ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        log_error("migration bookkeeping failed: %s", PQerrorMessage(pg));
-        PQclear(r);
-        return -1;
-    }
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+    if (rc != 0)
+        failed_result("migration bookkeeping failed", r);
     PQclear(r);
-    return 0;
+    return rc;
 }
 
 static int query_true(PGconn *pg, const char *sql) {
     PGresult *r = PQexec(pg, sql);
     int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     if (rc < 0)
-        log_error("migration bookkeeping failed: %s", PQerrorMessage(pg));
+        failed_result("migration bookkeeping failed", r);
     PQclear(r);
     return rc;
+}
+
+/* Runs a script of several statements; what says in the log that it failed. */
+static int run_script_ok(PGconn *pg, const char *sql, const char *what) {
+    char *err = NULL, state[6] = "";
+    if (db_run_script(pg, sql, &err, state) == 0)
+        return 0;
+    failed(what, err ? err : "?", state);
+    free(err);
+    return -1;
 }
 
 /* Compares what is applied with the files: -1 on an edited or vanished schema file. */
@@ -312,12 +349,9 @@ static int compare(PGconn *pg, struct file_list *l, int *pending) {
 }
 
 static int run_file(PGconn *pg, const struct sql_file *f) {
-    char *err = NULL;
-    if (db_run_script(pg, f->text, &err) == 0)
-        return 0;
-    log_error("migration %s failed: %s", f->name, err ? err : "?");
-    free(err);
-    return -1;
+    char what[PATH_MAX + 32];
+    snprintf(what, sizeof what, "migration %s failed", f->name);
+    return run_script_ok(pg, f->text, what);
 }
 
 /* Applies the pending schema files, recording each; returns how many, or -1. */
@@ -339,8 +373,11 @@ static int apply_schema(PGconn *pg, struct file_list *schema) {
                                    " VALUES ($1, $2, $3)",
                                    3, NULL, params, NULL, NULL, 0);
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            log_error("cannot record migration %s: %s", m->name, PQerrorMessage(pg));
+        if (!ok) {
+            char what[PATH_MAX + 32];
+            snprintf(what, sizeof what, "cannot record migration %s", m->name);
+            failed_result(what, r);
+        }
         PQclear(r);
         if (!ok)
             return -1;
@@ -361,23 +398,10 @@ static int reload_functions(PGconn *pg, struct file_list *functions) {
     for (int i = 0; i < functions->n; i++)
         if (run_file(pg, &functions->items[i]) != 0)
             return -1;
-    char *err = NULL;
-    if (db_run_script(pg, VALIDATE, &err) != 0) {
-        log_error("a function of sql/functions does not compile: %s", err ? err : "?");
-        free(err);
+    if (run_script_ok(pg, VALIDATE, "a function of sql/functions does not compile") != 0)
         return -1;
-    }
     log_info("reloaded %d function files", functions->n);
     return 0;
-}
-
-static int run_script_ok(PGconn *pg, const char *sql, const char *what) {
-    char *err = NULL;
-    if (db_run_script(pg, sql, &err) == 0)
-        return 0;
-    log_error("%s failed: %s", what, err ? err : "?");
-    free(err);
-    return -1;
 }
 
 /* A role name that needs no quoting: lower-case letters, digits, underscores. */
@@ -396,7 +420,7 @@ static bool plain_role(const char *name) {
 static int set_privileges(PGconn *pg) {
     char settings[1024];
     snprintf(settings, sizeof settings, SESSION_SETTINGS, (int)cfg.db_timeout_ms);
-    if (run_script_ok(pg, settings, "setting the session settings") != 0)
+    if (run_script_ok(pg, settings, "setting the session settings failed") != 0)
         return -1;
     const char *role = cfg.db_runtime_role ? cfg.db_runtime_role : "suanli_app";
     if (!plain_role(role)) {
@@ -432,15 +456,16 @@ static int set_privileges(PGconn *pg) {
     if (sql == NULL)
         return -1;
     snprintf(sql, cap, FUNCTION_PRIVILEGES, role);
-    int rc = run_script_ok(pg, sql, "granting the runtime role");
+    int rc = run_script_ok(pg, sql, "granting the runtime role failed");
     free(sql);
     size_t n = sizeof RUNTIME_GRANTS / sizeof RUNTIME_GRANTS[0];
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct runtime_grant *g = &RUNTIME_GRANTS[i];
-        char grant[512];
+        char grant[512], what[160];
         snprintf(grant, sizeof grant, "GRANT %s (%s) ON public.%s TO %s", g->privilege, g->columns,
                  g->table, role);
-        rc = run_script_ok(pg, grant, g->used_by);
+        snprintf(what, sizeof what, "the grant for %s failed", g->used_by);
+        rc = run_script_ok(pg, grant, what);
     }
     if (rc == 0)
         log_info("runtime role %s: EXECUTE on the API functions and %zu column grants", role, n);
@@ -463,7 +488,7 @@ int migrate_apply(PGconn *pg, const char *sql_dir) {
              "SET TIME ZONE 'UTC'; SET statement_timeout = %d; SET lock_timeout = %d; "
              "SET synchronous_commit = on; SET search_path = public, api",
              (int)cfg.db_timeout_ms, (int)cfg.db_timeout_ms);
-    if (run_script_ok(pg, session, "migration session settings") != 0)
+    if (run_script_ok(pg, session, "migration session settings failed") != 0)
         goto out;
     if (exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")") != 0)
         goto out;
@@ -477,13 +502,30 @@ int migrate_apply(PGconn *pg, const char *sql_dir) {
                       "database (in development, remove the data directory's cluster)");
         goto unlock;
     }
-    if (compare(pg, &schema, &pending) != 0 || exec_ok(pg, "BEGIN") != 0)
+    if (compare(pg, &schema, &pending) != 0)
         goto unlock;
-    applied = apply_schema(pg, &schema);
-    if (applied < 0 || reload_functions(pg, &functions) != 0 || set_privileges(pg) != 0 ||
-        exec_ok(pg, "COMMIT") != 0) {
+    for (int attempt = 1;; attempt++) {
+        failed_state[0] = '\0';
+        if (exec_ok(pg, "BEGIN") != 0)
+            break;
+        applied = apply_schema(pg, &schema);
+        if (applied >= 0 && reload_functions(pg, &functions) == 0 && set_privileges(pg) == 0 &&
+            exec_ok(pg, "COMMIT") == 0)
+            break;
         applied = -1;
         exec_ok(pg, "ROLLBACK");
+        if (!transient(failed_state))
+            break;
+        if (attempt == MIGRATE_ATTEMPTS) {
+            log_error("migration rolled back %d times on locks held by running servers "
+                      "(SQLSTATE %s); nothing applied",
+                      attempt, failed_state);
+            break;
+        }
+        log_warn("migration rolled back (SQLSTATE %s, locks held by running servers); trying "
+                 "again, attempt %d of %d",
+                 failed_state, attempt + 1, MIGRATE_ATTEMPTS);
+        usleep((useconds_t)(100000 * attempt) + randombytes_uniform(100000));
     }
 unlock:
     exec_ok(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_ID ")");

@@ -292,7 +292,7 @@ static int ensure_database(const char *base_conninfo, char owner[64]) {
         rc = 0;
     PQfreemem(ident);
     PQfreemem(lit);
-    if (rc == 0 && db_run_script(pg, roles, &err) != 0) {
+    if (rc == 0 && db_run_script(pg, roles, &err, NULL) != 0) {
         log_error("cannot create the database roles: %s", err ? err : "?");
         free(err);
         err = NULL;
@@ -303,7 +303,7 @@ static int ensure_database(const char *base_conninfo, char owner[64]) {
     bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     PQclear(r);
     if (rc == 0 && !exists &&
-        db_run_script(pg, "CREATE DATABASE " PG_DBNAME " OWNER " PG_OWNER_ROLE, &err) != 0) {
+        db_run_script(pg, "CREATE DATABASE " PG_DBNAME " OWNER " PG_OWNER_ROLE, &err, NULL) != 0) {
         log_error("cannot create database: %s", err ? err : "?");
         free(err);
         rc = -1;

@@ -1,12 +1,14 @@
 /* check_cli.c — the suanlid command line: configuration errors, --help, keygen rotation,
  * key import (keygen --import: a PASERK made elsewhere, malformed ones refused), migrations
  * (order, once, checksums, functions reloaded in full and each defined once, the old layout
- * refused), the demo seed, and the embedded PostgreSQL (placed where
- * the postgres user can reach it, shared by two servers, stopped by the last one). */
+ * refused, a run that meets a deadlock tried again), the demo seed, and the embedded
+ * PostgreSQL (placed where the postgres user can reach it, shared by two servers, stopped by
+ * the last one). */
 #include "harness.h"
 
 #include "paseto.h"
 
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/wait.h>
@@ -460,6 +462,95 @@ START_TEST(migrate_reloads_functions_and_keeps_data) {
 }
 END_TEST
 
+/* Until the count of rows of sql is want: polled for up to 30 s; false if it never is. */
+static bool eventually(const char *db, const char *sql, const char *want) {
+    for (int i = 0; i < 300; i++) {
+        char *v = th_sql(db, sql);
+        bool ok = v != NULL && strcmp(v, want) == 0;
+        free(v);
+        if (ok)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+/* A migration that deadlocks with a transaction of a running server is rolled back and tried
+ * again, and then applies. Deterministic: the new schema file locks zz_first and then
+ * zz_second; the "server" holds zz_second, waits until migrate holds zz_first and waits for
+ * zz_second, then asks for zz_first. Its deadlock_timeout is long, so migrate's check finds
+ * the cycle and ends its own transaction; the server gets zz_first and commits; migrate's
+ * second attempt applies the file. */
+START_TEST(a_migration_that_meets_a_deadlock_is_tried_again) {
+    char *db = th_db_create("deadlock");
+    char dir[] = "/tmp/suanli-sql-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(run(NULL, "cp -r %s/. %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
+    char *out;
+    ck_assert_int_eq(
+        run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
+    free(out);
+    free(th_sql(db, "CREATE TABLE zz_first (x int); CREATE TABLE zz_second (x int)"));
+    ck_assert_int_eq(run(NULL,
+                         "printf 'LOCK TABLE zz_first IN ACCESS EXCLUSIVE MODE;\n"
+                         "LOCK TABLE zz_second IN ACCESS EXCLUSIVE MODE;\n"
+                         "ALTER TABLE zz_first ADD COLUMN y int;\n' > %s/schema/996_both.sql",
+                         dir),
+                     0);
+
+    PGconn *server = PQconnectdb(db);
+    ck_assert_int_eq(PQstatus(server), CONNECTION_OK);
+    const char *hold[] = {"SET deadlock_timeout = '60s'", "BEGIN",
+                          "LOCK TABLE zz_second IN ACCESS SHARE MODE"};
+    for (size_t i = 0; i < sizeof hold / sizeof hold[0]; i++) {
+        PGresult *r = PQexec(server, hold[i]);
+        ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", hold[i],
+                      PQerrorMessage(server));
+        PQclear(r);
+    }
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "( SUANLI_LOG_LEVEL=info DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate ) 2>&1", db,
+             dir, th_suanlid());
+    FILE *migrate = popen(cmd, "r");
+    ck_assert_ptr_nonnull(migrate);
+    ck_assert_msg(eventually(db,
+                             "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                             " WHERE c.relname = 'zz_second' AND NOT l.granted",
+                             "1"),
+                  "migrate never came to wait for zz_second");
+    PGresult *r = PQexec(server, "LOCK TABLE zz_first IN ACCESS SHARE MODE");
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "the server lost: %s",
+                  PQerrorMessage(server));
+    PQclear(r);
+    r = PQexec(server, "COMMIT");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(server);
+
+    size_t cap = 65536, len = 0, n;
+    out = calloc(1, cap);
+    while ((n = fread(out + len, 1, cap - len - 1, migrate)) > 0)
+        len += n;
+    int status = pclose(migrate);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "migrate: %s", out);
+    ck_assert_msg(strstr(out, "deadlock detected") && strstr(out, "attempt 2 of") &&
+                      strstr(out, "applied migration 996_both.sql") &&
+                      strstr(out, "(1 applied now)"),
+                  "%s", out);
+    free(out);
+    char *applied = th_sql(db, "SELECT count(*) FROM schema_migrations WHERE version = 996");
+    ck_assert_str_eq(applied, "1");
+    free(applied);
+    char *column = th_sql(db, "SELECT count(*) FROM information_schema.columns"
+                              " WHERE table_name = 'zz_first' AND column_name = 'y'");
+    ck_assert_str_eq(column, "1");
+    free(column);
+    run(NULL, "rm -rf %s", dir);
+    free(db);
+}
+END_TEST
+
 /* A database migrated by the layout of before sql/schema (functions in public, no schema
  * api) is refused with the reason, and left as it was. */
 START_TEST(the_old_layout_is_refused) {
@@ -606,6 +697,7 @@ int main(void) {
     th_case(s, a_failing_migration_is_rolled_back_whole, 120, NULL, NULL);
     th_case(s, each_function_is_defined_in_exactly_one_file, 120, NULL, NULL);
     th_case(s, migrate_reloads_functions_and_keeps_data, 120, NULL, NULL);
+    th_case(s, a_migration_that_meets_a_deadlock_is_tried_again, 120, NULL, NULL);
     th_case(s, the_old_layout_is_refused, 120, NULL, NULL);
     th_case(s, functions_that_answer_reads_cannot_write, 120, NULL, NULL);
     th_case(s, demo_seed_logins_work_and_seed_is_idempotent, 120, NULL, NULL);

@@ -105,9 +105,11 @@ void db_session_close(struct db_session *s) {
     (void)s;
 }
 
-int db_run_script(PGconn *pg, const char *script, char **error_out) {
+int db_run_script(PGconn *pg, const char *script, char **error_out, char sqlstate[6]) {
     (void)pg;
     (void)script;
+    if (sqlstate != NULL)
+        sqlstate[0] = '\0';
     if (error_out != NULL)
         *error_out = strdup(no_database.detail);
     return -1;
