@@ -217,21 +217,26 @@ static const struct runtime_grant RUNTIME_GRANTS[] = {
 };
 
 /* The functions of "api" run as their owner with a search_path the caller cannot change, and
- * only the runtime role %1$s may execute them. Two kinds of helper are left as they are, so
+ * only the runtime role %1$s may execute them. Three kinds of helper are left as they are, so
  * that the planner can still inline them into the queries of the functions that call them
- * (where they run as the owner, with its search path): IMMUTABLE ones (pure), and those that
- * take a table row (offer_visible, voucher_json, ...), which the runtime role cannot call. */
+ * (where they run as the owner, with its search path): IMMUTABLE ones (pure); those with a
+ * standard SQL body (RETURN ..., whose references PostgreSQL records) that depends on no table
+ * (ts): run as the caller they can read nothing it could not; and those that take a table row
+ * (offer_visible, voucher_json, ...), which the runtime role cannot call. */
 static const char *const FUNCTION_PRIVILEGES =
     "REVOKE ALL ON ALL ROUTINES IN SCHEMA api FROM PUBLIC;"
     "DO $$ DECLARE f record; BEGIN"
     " FOR f IN SELECT p.oid::regprocedure AS sig, p.provolatile = 'i' AS pure,"
+    "   p.prosqlbody IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_depend d"
+    "     WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid"
+    "       AND d.refclassid = 'pg_class'::regclass) AS reads_no_table,"
     "   EXISTS (SELECT 1 FROM unnest(p.proargtypes) a JOIN pg_type t ON t.oid = a"
     "           WHERE t.typtype = 'c') AS takes_row"
     "  FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace AND p.prokind IN ('f', 'p') LOOP"
     "  IF NOT f.takes_row THEN"
     "   EXECUTE format('GRANT EXECUTE ON ROUTINE %%s TO %1$s', f.sig);"
     "  END IF;"
-    "  IF NOT f.takes_row AND NOT f.pure THEN"
+    "  IF NOT f.takes_row AND NOT f.pure AND NOT f.reads_no_table THEN"
     "   EXECUTE format('ALTER ROUTINE %%s SECURITY DEFINER"
     " SET search_path = public, api, pg_temp', f.sig);"
     "  END IF;"

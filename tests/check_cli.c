@@ -409,16 +409,29 @@ START_TEST(functions_that_answer_reads_cannot_write) {
 END_TEST
 
 /* Re-running migrate reloads every function (new objects, triggers again in place) and keeps
- * the data; a function file that does not compile rolls the whole run back. */
+ * the data; a function file that does not compile rolls the whole run back. A helper whose
+ * standard SQL body reads no table is left to run as its caller (so it can be inlined); one
+ * that reads a table runs as the owner, like every other function the runtime role calls. */
 START_TEST(migrate_reloads_functions_and_keeps_data) {
     char *db = th_db_create("reload");
     char dir[] = "/tmp/suanli-sql-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(run(NULL, "cp -r %s/. %s/", getenv("SUANLI_SQL_DIR"), dir), 0);
+    ck_assert_int_eq(run(NULL,
+                         "printf 'CREATE FUNCTION zz_cities() RETURNS bigint LANGUAGE sql STABLE\n"
+                         "RETURN (SELECT count(*) FROM organizations);\n' "
+                         "> %s/functions/core/zz_cities.sql",
+                         dir),
+                     0);
     char *out;
     ck_assert_int_eq(
         run(&out, "DATABASE_URL='%s' SUANLI_SQL_DIR=%s %s migrate", db, dir, th_suanlid()), 0);
     free(out);
+    char *definer = th_sql(db, "SELECT string_agg(proname || '=' || prosecdef, ' ' ORDER BY"
+                               " proname) FROM pg_proc WHERE proname IN ('zz_cities', 'ts')"
+                               " AND pronamespace = 'api'::regnamespace");
+    ck_assert_str_eq(definer, "ts=false zz_cities=true");
+    free(definer);
     free(th_sql(db, "SELECT org_create('{\"role\":\"operator\"}', 'city', 'Reloadville', NULL)"));
     const char *oid_sql = "SELECT 'api.org_create'::regproc::oid";
     const char *trig_sql = "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal";

@@ -70,13 +70,22 @@ START_TEST(the_server_serves_as_the_runtime_role_which_is_no_superuser) {
                              "rolreplication AND NOT rolbypassrls"),
                      1);
     /* every function it may call runs as the owner, with a search path it cannot change,
-     * except pure (IMMUTABLE) ones; helpers that take a table row it cannot call at all */
-    ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_proc WHERE pronamespace = "
+     * except pure (IMMUTABLE) ones and those whose standard SQL body depends on no table;
+     * helpers that take a table row it cannot call at all */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_proc p WHERE pronamespace = "
                              "'api'::regnamespace AND provolatile <> 'i' AND "
                              "has_function_privilege('suanli_app', oid, 'EXECUTE') AND NOT "
                              "(prosecdef AND proconfig @> ARRAY['search_path=public, api, "
-                             "pg_temp'])"),
+                             "pg_temp']) AND NOT (prosqlbody IS NOT NULL AND NOT EXISTS ("
+                             "SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass"
+                             " AND d.objid = p.oid AND d.refclassid = 'pg_class'::regclass))"),
                      0);
+    /* ts() is such a helper, and so the planner inlines it: the statement's plan calls
+     * to_char, not ts */
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM pg_proc WHERE oid = "
+                             "'api.ts(timestamptz)'::regprocedure AND NOT prosecdef AND "
+                             "proconfig IS NULL AND provolatile = 's'"),
+                     1);
     ck_assert_int_gt(sql_int("SELECT count(*) FROM pg_proc WHERE pronamespace = "
                              "'api'::regnamespace AND prosecdef"),
                      50);
@@ -94,8 +103,15 @@ START_TEST(the_server_serves_as_the_runtime_role_which_is_no_superuser) {
                              "'EXECUTE')"),
                      0);
     PGconn *pg = runtime_connect();
-    PGresult *r = PQexec(pg, "SELECT current_user, current_setting('statement_timeout'), "
-                             "current_setting('TimeZone'), current_setting('search_path')");
+    PGresult *r = PQexec(pg, "EXPLAIN (VERBOSE, COSTS OFF) SELECT ts(now())");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    char plan[1024] = "";
+    for (int i = 0; i < PQntuples(r); i++)
+        snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s\n", PQgetvalue(r, i, 0));
+    PQclear(r);
+    ck_assert_msg(strstr(plan, "to_char(") != NULL && strstr(plan, "ts(") == NULL, "%s", plan);
+    r = PQexec(pg, "SELECT current_user, current_setting('statement_timeout'), "
+                   "current_setting('TimeZone'), current_setting('search_path')");
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
     ck_assert_str_eq(PQgetvalue(r, 0, 0), "suanli_app");
     /* the session settings are the database's (migrate), not SETs of each connection */
