@@ -238,8 +238,9 @@ static const char SQL_OFFER_SEARCH_AS[] =
     "SELECT * FROM offer_search_as($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)";
 
 /* The first column of an offer in a row of offer_search_as, after the principal's five; the
- * last column is the value the offer's cursor holds. */
-enum { SEARCH_OFFER_COL = 5 };
+ * last column is the value the offer's cursor holds. Row 0 is the principal (its offer columns
+ * NULL), each further row one offer (its principal columns NULL). */
+enum { SEARCH_OFFER_COL = 5, SEARCH_MAX_COLS = 32 };
 
 /* The OIDs of the column types that search_item renders (PostgreSQL's pg_type, fixed). */
 enum { PG_OID_INT8 = 20, PG_OID_INT4 = 23, PG_OID_TIMESTAMPTZ = 1184, PG_OID_NUMERIC = 1700 };
@@ -266,14 +267,44 @@ static bool search_ts(struct buf *b, const char *t, size_t n) {
     }
     if (n - i != 3 || memcmp(t + i, "+00", 3) != 0)
         return false;
-    buf_putc(b, '"');
-    buf_put(b, t, 10);
-    buf_putc(b, 'T');
-    buf_put(b, t + 11, 8);
-    buf_putc(b, '.');
-    buf_put(b, ms, 3);
-    buf_puts(b, "Z\"");
+    char out[] = "\"YYYY-MM-DDTHH:MM:SS.mmmZ\"";
+    memcpy(out + 1, t, 10);
+    memcpy(out + 12, t + 11, 8);
+    memcpy(out + 21, ms, 3);
+    buf_put(b, out, sizeof out - 1);
     return true;
+}
+
+/* How search_item renders one offer column: its member's name with the separator before it
+ * (", \"name\": ", the first without the comma) and the form of its value. */
+struct search_col {
+    char key[48];
+    size_t key_len;
+    enum { SC_STRING, SC_NUMBER, SC_TIME } kind;
+    bool optional; /* free_units: NULL (the search has no window) leaves the member out */
+};
+
+/* The columns of result res from SEARCH_OFFER_COL to the cursor's value, read once a page
+ * rather than once a field; their number, or -1 for a shape search_item does not know. */
+static int search_cols(const PGresult *res, struct search_col *cols) {
+    int n = PQnfields(res) - 1 - SEARCH_OFFER_COL;
+    if (n < 1 || n > SEARCH_MAX_COLS)
+        return -1;
+    for (int k = 0; k < n; k++) {
+        int c = SEARCH_OFFER_COL + k;
+        const char *name = PQfname(res, c) + 2; /* without "r_" */
+        int len = snprintf(cols[k].key, sizeof cols[k].key, "%s\"%s\": ", k ? ", " : "", name);
+        if (len < 0 || (size_t)len >= sizeof cols[k].key)
+            return -1;
+        cols[k].key_len = (size_t)len;
+        Oid type = PQftype(res, c);
+        cols[k].kind = type == PG_OID_INT4 || type == PG_OID_INT8 || type == PG_OID_NUMERIC
+                           ? SC_NUMBER
+                       : type == PG_OID_TIMESTAMPTZ ? SC_TIME
+                                                    : SC_STRING;
+        cols[k].optional = strcmp(name, "free_units") == 0;
+    }
+    return n;
 }
 
 /* Appends the offer of row i of offer_search_as's result res as offer_search renders it (jsonb's
@@ -281,26 +312,26 @@ static bool search_ts(struct buf *b, const char *t, size_t n) {
  * column without its "r_", a number for the numeric types, a timestamp as ts() renders it,
  * otherwise a string; a NULL free_units (the search has no window) is left out. False when a
  * timestamp has a form search_ts does not know. */
-static bool search_item(struct buf *b, const PGresult *res, int i) {
-    int last = PQnfields(res) - 1;
-    bool first = true;
+static bool search_item(struct buf *b, const PGresult *res, int i, const struct search_col *cols,
+                        int ncols) {
     buf_putc(b, '{');
-    for (int c = SEARCH_OFFER_COL; c < last; c++) {
-        const char *name = PQfname(res, c) + 2;
-        if (PQgetisnull(res, i, c) && strcmp(name, "free_units") == 0)
+    bool first = true;
+    for (int k = 0; k < ncols; k++) {
+        int c = SEARCH_OFFER_COL + k;
+        bool null = PQgetisnull(res, i, c);
+        if (null && cols[k].optional)
             continue;
-        buf_puts(b, first ? "\"" : ", \"");
+        /* the first column (id) is never left out, so only it is written without ", " */
+        size_t skip = first && k > 0 ? 2 : 0;
         first = false;
-        buf_puts(b, name);
-        buf_puts(b, "\": ");
-        Oid type = PQftype(res, c);
+        buf_put(b, cols[k].key + skip, cols[k].key_len - skip);
         const char *v = PQgetvalue(res, i, c);
         size_t n = (size_t)PQgetlength(res, i, c);
-        if (PQgetisnull(res, i, c))
-            buf_puts(b, "null");
-        else if (type == PG_OID_INT4 || type == PG_OID_INT8 || type == PG_OID_NUMERIC)
+        if (null)
+            buf_put(b, "null", 4);
+        else if (cols[k].kind == SC_NUMBER)
             buf_put(b, v, n);
-        else if (type == PG_OID_TIMESTAMPTZ) {
+        else if (cols[k].kind == SC_TIME) {
             if (!search_ts(b, v, n))
                 return false;
         } else
@@ -310,31 +341,34 @@ static bool search_item(struct buf *b, const PGresult *res, int i) {
     return true;
 }
 
-/* Appends the page of offer_search_as's result res (its rows are the offers, limit + 1 at most;
- * one row without an offer when there are none) for sort (NULL: by id) and limit, byte for
- * byte as offer_search builds it: {"items" : [...], "next_cursor" : ...}, the cursor the
- * limit-th offer's when there is a next page (offer_cursor: base64url of
- * "<sort>|<value>|<id>"). False when an offer cannot be rendered here (search_item). */
+/* Appends the page of offer_search_as's result res (row 0 the principal, then the offers,
+ * limit + 1 at most) for sort (NULL: by id) and limit, byte for byte as offer_search builds it:
+ * {"items" : [...], "next_cursor" : ...}, the cursor the limit-th offer's when there is a next
+ * page (offer_cursor: base64url of "<sort>|<value>|<id>"). False when an offer cannot be
+ * rendered here (search_item). */
 static bool search_page(struct buf *b, const PGresult *res, const char *sort, int limit) {
-    int rows = PQntuples(res);
-    if (rows == 1 && PQgetisnull(res, 0, SEARCH_OFFER_COL))
-        rows = 0;
-    buf_puts(b, "{\"items\" : [");
-    for (int i = 0; i < rows && i < limit; i++) {
-        if (i > 0)
-            buf_puts(b, ", ");
-        if (!search_item(b, res, i))
+    struct search_col cols[SEARCH_MAX_COLS];
+    int ncols = search_cols(res, cols);
+    if (ncols < 0)
+        return false;
+    int offers = PQntuples(res) - 1;
+    buf_reserve(b, (size_t)offers * 640 + 64); /* an offer renders to ~600 bytes */
+    buf_put(b, "{\"items\" : [", 12);
+    for (int i = 1; i <= offers && i <= limit; i++) {
+        if (i > 1)
+            buf_put(b, ", ", 2);
+        if (!search_item(b, res, i, cols, ncols))
             return false;
     }
-    buf_puts(b, "], \"next_cursor\" : ");
-    if (rows <= limit) {
-        buf_puts(b, "null}");
+    buf_put(b, "], \"next_cursor\" : ", 19);
+    if (offers <= limit) {
+        buf_put(b, "null}", 5);
         return true;
     }
     char raw[192];
     int n = snprintf(raw, sizeof raw, "%s|%s|%s", sort ? sort : "id",
-                     PQgetvalue(res, limit - 1, PQnfields(res) - 1),
-                     PQgetvalue(res, limit - 1, SEARCH_OFFER_COL));
+                     PQgetvalue(res, limit, PQnfields(res) - 1),
+                     PQgetvalue(res, limit, SEARCH_OFFER_COL));
     if (n < 0 || (size_t)n >= sizeof raw)
         return false;
     char b64[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -369,7 +403,7 @@ static void search_one_trip(struct http_req *r, const char *const search[5]) {
                             search[4]};
     PGresult *res;
     int rc = db_exec_read(SQL_OFFER_SEARCH_AS, 9, params, &res);
-    if (rc >= 1) { /* the rows of the page, or one without an offer */
+    if (rc >= 1) { /* the principal's row, then the page's offers */
         auth_fill_row(&r->who, res, 0, who.cookie);
         struct buf page = {0};
         if (search_page(&page, res, search[1], atoi(search[4])) && !page.oom) {
