@@ -47,3 +47,12 @@ for line in sys.stdin:
 print(' '.join(('%g' % statistics.median(cols[i])) if cols[i] else 'n/a'
                for i in sorted(cols)))"
 }
+
+# A checkpoint before each measured run, the server's and its pgbench ceiling's alike. A
+# redemption writes several kilobytes of WAL, so under load max_wal_size (1 GB) fills in a
+# minute or two: without this a checkpoint, and the full-page writes that follow it, fell on
+# whichever run came next (redeem16's runs of one bench ranged 0.41 to 0.88). Each run now
+# starts just after a checkpoint and writes too little WAL in BENCH_SECONDS to start another.
+bench_checkpoint() { # conninfo
+    psql -q "$1" -c CHECKPOINT
+}
