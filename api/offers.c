@@ -275,8 +275,8 @@ static bool search_ts(struct buf *b, const char *t, size_t n) {
     return true;
 }
 
-/* How search_item renders one offer column: its member's name with the separator before it
- * (", \"name\": ", the first without the comma) and the form of its value. */
+/* How search_item renders one offer column: its member's key ("\"name\": ") and the form of
+ * its value. */
 struct search_col {
     char key[48];
     size_t key_len;
@@ -293,7 +293,7 @@ static int search_cols(const PGresult *res, struct search_col *cols) {
     for (int k = 0; k < n; k++) {
         int c = SEARCH_OFFER_COL + k;
         const char *name = PQfname(res, c) + 2; /* without "r_" */
-        int len = snprintf(cols[k].key, sizeof cols[k].key, "%s\"%s\": ", k ? ", " : "", name);
+        int len = snprintf(cols[k].key, sizeof cols[k].key, "\"%s\": ", name);
         if (len < 0 || (size_t)len >= sizeof cols[k].key)
             return -1;
         cols[k].key_len = (size_t)len;
@@ -321,10 +321,10 @@ static bool search_item(struct buf *b, const PGresult *res, int i, const struct 
         bool null = PQgetisnull(res, i, c);
         if (null && cols[k].optional)
             continue;
-        /* the first column (id) is never left out, so only it is written without ", " */
-        size_t skip = first && k > 0 ? 2 : 0;
+        if (!first)
+            buf_put(b, ", ", 2);
         first = false;
-        buf_put(b, cols[k].key + skip, cols[k].key_len - skip);
+        buf_put(b, cols[k].key, cols[k].key_len);
         const char *v = PQgetvalue(res, i, c);
         size_t n = (size_t)PQgetlength(res, i, c);
         if (null)

@@ -48,11 +48,12 @@ print(' '.join(('%g' % statistics.median(cols[i])) if cols[i] else 'n/a'
                for i in sorted(cols)))"
 }
 
-# A checkpoint before each measured run, the server's and its pgbench ceiling's alike. A
-# redemption writes several kilobytes of WAL, so under load max_wal_size (1 GB) fills in a
-# minute or two: without this a checkpoint, and the full-page writes that follow it, fell on
-# whichever run came next (redeem16's runs of one bench ranged 0.41 to 0.88). Each run now
-# starts just after a checkpoint and writes too little WAL in BENCH_SECONDS to start another.
+# A checkpoint before each measured run, the server's and its pgbench ceiling's alike, so that
+# each starts from the same state. A redemption writes ~4.1 KB of WAL (pg_current_wal_lsn over
+# a pgbench run), so at ~1 300 a second max_wal_size (1 GB) fills in about three minutes, and
+# checkpoint_timeout is 5 min: in a bench of several minutes a checkpoint, and the full-page
+# writes after it, would otherwise fall on whichever run came next. A 10 s run writes ~55 MB,
+# too little to start another.
 bench_checkpoint() { # conninfo
     psql -q "$1" -c CHECKPOINT
 }
